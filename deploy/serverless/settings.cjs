@@ -1,0 +1,89 @@
+'use strict';
+/**
+ * serverless.yml values computed from params where YAML alone cannot: which EventBridge rules are
+ * enabled, the function timeout, the optional VPC attachment, the alarm actions and the Auto Scaling
+ * group ARNs the role may complete lifecycle actions on.
+ *
+ * Used as `${file(./deploy/serverless/settings.cjs):<key>}`.
+ */
+
+const { readBool, readInt, readList, readString } = require('./params.cjs');
+
+// A Spot interruption warning gives two minutes; the function must outlive that window.
+const SPOT_NOTICE_SECONDS = 120;
+// Time for what surrounds a drain: EC2 lookup, EKS describe, token, report, lifecycle completion.
+const HEADROOM_SECONDS = 60;
+const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
+// The function's key in serverless.yml.
+const FUNCTION_NAME = 'interruption';
+
+/** A rule is enabled when the function would act on its kind; a disabled rule costs no invocations. */
+async function rulesEnabled(resolveVariable) {
+  const flag = (name) => readBool(resolveVariable, name);
+  return {
+    spotInterruption: await flag('enableSpotInterruptionDraining'),
+    // Rebalance recommendations cordon (monitoring) or drain; either needs the events.
+    rebalanceRecommendation:
+      (await flag('enableRebalanceMonitoring')) || (await flag('enableRebalanceDraining')),
+    stateChange: await flag('enableStateChangeDraining'),
+    scheduledChange: await flag('enableScheduledEventDraining'),
+    // Not tied to ENABLE_ASG_LIFECYCLE_DRAINING: with draining off the function still completes the
+    // lifecycle action, so scale-in never waits out the hook's timeout. Groups without a terminate
+    // hook emit no events, so the rule costs nothing where it is not needed.
+    asgTerminate: await flag('asgLifecycleRule'),
+    capacityReservationInterruption: await flag('enableCapacityReservationDraining'),
+  };
+}
+
+/**
+ * The longest drain plus headroom. Spot drains stop themselves at the 120 s deadline; drains without
+ * a deadline (rebalance, state change, ASG hook, Health) may run DRAIN_TIMEOUT_SECONDS, so the
+ * function must live longer than that or Lambda kills it mid-drain and retries from the start.
+ */
+async function functionTimeout(resolveVariable) {
+  const limit = LAMBDA_MAX_TIMEOUT_SECONDS - HEADROOM_SECONDS;
+  const drainTimeout = await readInt(resolveVariable, 'drainTimeoutSeconds', 1, limit);
+  return Math.max(drainTimeout, SPOT_NOTICE_SECONDS) + HEADROOM_SECONDS;
+}
+
+/**
+ * A `functions` array item (osls merges the items) that puts the function in a VPC, for private
+ * cluster endpoints; empty unless both subnetIds and securityGroupIds are set. The `vpc` key must be
+ * absent, not null, without a VPC: osls grants the VPC managed policy whenever the key exists.
+ */
+async function functionVpc(resolveVariable) {
+  const subnetIds = await readList(resolveVariable, 'subnetIds');
+  const securityGroupIds = await readList(resolveVariable, 'securityGroupIds');
+  if (subnetIds.length === 0 && securityGroupIds.length === 0) return {};
+  if (subnetIds.length === 0 || securityGroupIds.length === 0) {
+    throw new Error('params "subnetIds" and "securityGroupIds" must be set together');
+  }
+  return { [FUNCTION_NAME]: { vpc: { subnetIds, securityGroupIds } } };
+}
+
+/** Where alarms notify: the optional SNS topic, else nowhere (the alarm state is still visible). */
+async function alarmActions(resolveVariable) {
+  const topicArn = await readString(resolveVariable, 'alarmTopicArn');
+  return topicArn === '' ? [] : [topicArn];
+}
+
+/**
+ * Auto Scaling groups whose terminate lifecycle actions the role may complete. The default `*`
+ * means every group of this account and region; name them (wildcards allowed) to narrow it.
+ */
+async function lifecycleAsgArns(resolveVariable) {
+  const names = await readList(resolveVariable, 'lifecycleAsgNames');
+  if (names.length === 0) throw new Error('param "lifecycleAsgNames" must name at least one group or *');
+  return names.map((name) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:autoscaling:\${AWS::Region}:\${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/${name}`,
+  }));
+}
+
+// Each key is resolved on demand: osls calls the function a `${file(...):key}` address names.
+module.exports = {
+  rulesEnabled: ({ resolveVariable }) => rulesEnabled(resolveVariable),
+  functionTimeout: ({ resolveVariable }) => functionTimeout(resolveVariable),
+  functionVpc: ({ resolveVariable }) => functionVpc(resolveVariable),
+  alarmActions: ({ resolveVariable }) => alarmActions(resolveVariable),
+  lifecycleAsgArns: ({ resolveVariable }) => lifecycleAsgArns(resolveVariable),
+};

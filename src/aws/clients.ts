@@ -1,0 +1,51 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { EKSClient } from '@aws-sdk/client-eks';
+
+/** The AWS clients the function uses, built once per container. */
+export interface AwsClients {
+  ec2: EC2Client;
+  eks: EKSClient;
+  autoScaling: AutoScalingClient;
+}
+
+export interface AwsClientOptions {
+  region: string;
+  /** One endpoint for every service (moto in tests); AWS_ENDPOINT_URL works too. */
+  endpoint?: string;
+}
+
+/**
+ * Time to open a connection, and time a request may stay silent. EC2, EKS and Auto Scaling answer
+ * in well under a second; a request that hangs for longer is better abandoned and sent again while
+ * the deadline still leaves room, than waited on for the SDK's default of several minutes.
+ */
+export const connectionTimeoutMs = 3_000;
+export const requestTimeoutMs = 5_000;
+
+/**
+ * One attempt per SDK call: callAws (src/aws/aws-retry.ts) is the only retry loop. The SDK's
+ * standard mode would sleep between its own attempts without knowing our deadline, and nesting two
+ * loops multiplies the attempts (SDK 3 x ours) that a region-wide reclaim sends to throttled APIs.
+ */
+export const sdkMaxAttempts = 1;
+
+/**
+ * Builds the EC2, EKS and Auto Scaling clients with bounded timeouts and no SDK-level retries.
+ *
+ * @example
+ * const { ec2, eks, autoScaling } = createAwsClients({ region: process.env.AWS_REGION! });
+ */
+export function createAwsClients(options: AwsClientOptions): AwsClients {
+  const config = {
+    region: options.region,
+    maxAttempts: sdkMaxAttempts,
+    requestHandler: { connectionTimeout: connectionTimeoutMs, requestTimeout: requestTimeoutMs },
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+  };
+  return {
+    ec2: new EC2Client(config),
+    eks: new EKSClient(config),
+    autoScaling: new AutoScalingClient(config),
+  };
+}

@@ -1,0 +1,103 @@
+import { DescribeInstancesCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import type { InstanceInfo } from '../types.js';
+import { type AwsCallOptions, callAws } from './aws-retry.js';
+import { clusterNamesFromTags } from './instance-tags.js';
+
+// EC2's answers for "there is no such instance": nothing to drain, and no retry can change that.
+const instanceGoneCodes = new Set(['InvalidInstanceID.NotFound', 'InvalidInstanceID.Malformed']);
+
+/**
+ * What EC2 knows about an instance, or undefined when it no longer exists (unknown id, or
+ * terminated: its node is gone too). Throttling, 5xx and timeouts are retried until the deadline,
+ * then thrown as a TransientError.
+ */
+export async function describeInstance(
+  ec2: EC2Client,
+  instanceId: string,
+  options: AwsCallOptions,
+): Promise<InstanceInfo | undefined> {
+  let instance: Instance | undefined;
+  try {
+    const output = await callAws(
+      `DescribeInstances ${instanceId}`,
+      (abortSignal) => ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }), { abortSignal }),
+      options,
+    );
+    instance = output.Reservations?.flatMap((r) => r.Instances ?? []).find((i) => i.InstanceId === instanceId);
+  } catch (error) {
+    if (error instanceof Error && instanceGoneCodes.has(error.name)) return undefined;
+    throw error;
+  }
+  if (!instance || instance.State?.Name === 'terminated') return undefined;
+  return toInstanceInfo(instanceId, instance);
+}
+
+function toInstanceInfo(instanceId: string, instance: Instance): InstanceInfo {
+  const tags: Record<string, string> = {};
+  for (const tag of instance.Tags ?? []) {
+    if (tag.Key !== undefined) tags[tag.Key] = tag.Value ?? '';
+  }
+  return {
+    instanceId,
+    // EC2 returns "" rather than nothing for an instance without a private address.
+    privateDnsName: instance.PrivateDnsName || undefined,
+    availabilityZone: instance.Placement?.AvailabilityZone || undefined,
+    clusterNames: clusterNamesFromTags(tags),
+    state: instance.State?.Name,
+    tags,
+  };
+}
+
+export interface InstanceCacheOptions {
+  /** How long an answer is reused; default 30 s. */
+  ttlMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Remembers DescribeInstances answers for a short while, so a burst of events about one instance
+ * (a Spot warning, its rebalance recommendation, the state changes that follow) makes one call.
+ * Concurrent lookups share the call in flight; a failed lookup is not remembered.
+ */
+export class InstanceCache {
+  readonly #ec2: EC2Client;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  readonly #entries = new Map<string, { expiresAt: number; info: Promise<InstanceInfo | undefined> }>();
+
+  constructor(ec2: EC2Client, options: InstanceCacheOptions = {}) {
+    this.#ec2 = ec2;
+    this.#ttlMs = options.ttlMs ?? 30_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The instance's info from the cache, or from EC2 when absent or stale. */
+  get(instanceId: string, options: AwsCallOptions): Promise<InstanceInfo | undefined> {
+    const cached = this.#entries.get(instanceId);
+    if (cached && cached.expiresAt > this.#now()) return cached.info;
+    this.#evictExpired();
+    const info = describeInstance(this.#ec2, instanceId, options);
+    const entry = { expiresAt: this.#now() + this.#ttlMs, info };
+    this.#entries.set(instanceId, entry);
+    info.then(
+      // The TTL counts from the answer, not from the question.
+      () => {
+        entry.expiresAt = this.#now() + this.#ttlMs;
+      },
+      () => {
+        if (this.#entries.get(instanceId) === entry) this.#entries.delete(instanceId);
+      },
+    );
+    return info;
+  }
+
+  /** Forgets everything (tests, or a caller that knows the instances changed). */
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  #evictExpired(): void {
+    const now = this.#now();
+    for (const [id, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(id);
+  }
+}

@@ -1,0 +1,126 @@
+import {
+  type AutoScalingClient,
+  CompleteLifecycleActionCommand,
+  RecordLifecycleActionHeartbeatCommand,
+} from '@aws-sdk/client-auto-scaling';
+import type { LifecycleAction } from '../types.js';
+import { type AwsCallOptions, callAws } from './aws-retry.js';
+
+export const LifecycleResult = {
+  Continue: 'CONTINUE',
+  Abandon: 'ABANDON',
+} as const;
+export type LifecycleResult = (typeof LifecycleResult)[keyof typeof LifecycleResult];
+
+/** `done`: Auto Scaling took our call; `not-active`: the action had already ended (completed or timed out). */
+export type LifecycleCallOutcome = 'done' | 'not-active';
+
+/**
+ * Tells Auto Scaling the instance may go (CONTINUE) or that the hook failed (ABANDON; for a terminate
+ * hook the instance goes anyway). An action that is no longer active is not an error: someone,
+ * perhaps an earlier delivery of the same event, already ended it. Throttling, 5xx and timeouts are
+ * retried until the deadline, then thrown as a TransientError.
+ */
+export async function completeLifecycleAction(
+  asg: AutoScalingClient,
+  lifecycle: LifecycleAction,
+  instanceId: string,
+  result: LifecycleResult,
+  options: AwsCallOptions,
+): Promise<LifecycleCallOutcome> {
+  const command = new CompleteLifecycleActionCommand({
+    AutoScalingGroupName: lifecycle.autoScalingGroupName,
+    LifecycleHookName: lifecycle.lifecycleHookName,
+    LifecycleActionToken: lifecycle.lifecycleActionToken,
+    LifecycleActionResult: result,
+    InstanceId: instanceId,
+  });
+  return callLifecycle(`CompleteLifecycleAction ${instanceId} ${result}`, asg, command, options);
+}
+
+/** Extends the hook's heartbeat timeout while a drain runs. Same contract as completeLifecycleAction. */
+export async function recordLifecycleHeartbeat(
+  asg: AutoScalingClient,
+  lifecycle: LifecycleAction,
+  instanceId: string,
+  options: AwsCallOptions,
+): Promise<LifecycleCallOutcome> {
+  const command = new RecordLifecycleActionHeartbeatCommand({
+    AutoScalingGroupName: lifecycle.autoScalingGroupName,
+    LifecycleHookName: lifecycle.lifecycleHookName,
+    LifecycleActionToken: lifecycle.lifecycleActionToken,
+    InstanceId: instanceId,
+  });
+  return callLifecycle(`RecordLifecycleActionHeartbeat ${instanceId}`, asg, command, options);
+}
+
+async function callLifecycle(
+  description: string,
+  asg: AutoScalingClient,
+  command: CompleteLifecycleActionCommand | RecordLifecycleActionHeartbeatCommand,
+  options: AwsCallOptions,
+): Promise<LifecycleCallOutcome> {
+  try {
+    // The union of two commands does not narrow send's overloads; both outputs carry nothing we read.
+    await callAws(description, (abortSignal) => asg.send(command as CompleteLifecycleActionCommand, { abortSignal }), options);
+    return 'done';
+  } catch (error) {
+    if (isNoActiveLifecycleAction(error)) return 'not-active';
+    throw error;
+  }
+}
+
+/** Auto Scaling's answer once an action has ended: ValidationError "No active Lifecycle Action found …". */
+export function isNoActiveLifecycleAction(error: unknown): boolean {
+  return (
+    error instanceof Error && error.name === 'ValidationError' && /no active lifecycle action/i.test(error.message)
+  );
+}
+
+export interface HeartbeatOptions {
+  /** Called with each failed heartbeat; heartbeats go on until stop() or the action ends. */
+  onError?: (error: unknown) => void;
+  now?: () => number;
+}
+
+/**
+ * Sends a heartbeat every `intervalMs` until stopped, so a drain that outlasts the hook's heartbeat
+ * timeout does not let Auto Scaling terminate the instance under it. Each heartbeat may retry for at
+ * most one interval. Stops by itself once the action is no longer active.
+ */
+export function startHeartbeats(
+  asg: AutoScalingClient,
+  lifecycle: LifecycleAction,
+  instanceId: string,
+  intervalMs: number,
+  options: HeartbeatOptions = {},
+): { stop(): void } {
+  const now = options.now ?? Date.now;
+  const stopped = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+
+  const beat = async () => {
+    try {
+      const outcome = await recordLifecycleHeartbeat(asg, lifecycle, instanceId, {
+        deadline: now() + intervalMs,
+        signal: stopped.signal,
+      });
+      if (outcome === 'not-active') stopped.abort();
+    } catch (error) {
+      if (!stopped.signal.aborted) options.onError?.(error);
+    }
+    schedule();
+  };
+  // A chain of timeouts, not an interval: a slow heartbeat never overlaps the next one.
+  const schedule = () => {
+    if (!stopped.signal.aborted) timer = setTimeout(beat, intervalMs);
+  };
+
+  schedule();
+  return {
+    stop() {
+      stopped.abort();
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,232 @@
+/**
+ * The function's configuration: environment variables, read once per container, validated with
+ * zod, failing fast with a ConfigError that names the variable. One table below is the source of
+ * every variable's default and description (configVariables, checked against README/serverless).
+ */
+import { z } from 'zod';
+import type { DrainOptions } from './drain/options.js';
+import { ConfigError } from './errors.js';
+import type { PolicyConfig } from './policy.js';
+
+/** Everything the handler needs to know from its environment. */
+export interface Config {
+  /** EKS clusters this function may act on; nodes of other clusters are left alone. */
+  managedClusters: string[];
+  policy: PolicyConfig;
+  drain: DrainOptions;
+  /** Where to POST a summary of each drain; undefined sends nothing. */
+  webhookUrl: string | undefined;
+  /** How long an EC2 DescribeInstances answer is reused (0 = never). */
+  instanceCacheTtlMs: number;
+  /** Interval between Auto Scaling lifecycle heartbeats while draining (0 = send none). */
+  lifecycleHeartbeatMs: number;
+}
+
+/** One documented environment variable. */
+export interface ConfigVariable {
+  name: string;
+  /** The default as it would be written in the environment; undefined when there is none. */
+  default: string | undefined;
+  required: boolean;
+  description: string;
+}
+
+/** EKS cluster names: 1-100 characters, alphanumeric first, then alphanumerics, - and _. */
+export const CLUSTER_NAME_PATTERN = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
+
+/** A value quoted back in an error: short and printable (never used for WEBHOOK_URL, which may hold a secret). */
+function quote(value: string): string {
+  const head = value.length > 40 ? `${value.slice(0, 40)}...` : value;
+  return `"${head.replace(/[^\x20-\x7e]/g, '?')}"`;
+}
+
+// Every schema receives the raw value with blank meaning unset, and yields the typed value.
+const raw = z.string().optional();
+
+function bool(fallback: boolean) {
+  return raw.transform((value, ctx) => {
+    if (value === undefined) return fallback;
+    const v = value.toLowerCase();
+    if (v === 'true' || v === '1' || v === 'yes') return true;
+    if (v === 'false' || v === '0' || v === 'no') return false;
+    ctx.addIssue({ code: 'custom', message: `expected true or false, got ${quote(value)}` });
+    return z.NEVER;
+  });
+}
+
+function int(fallback: number, min: number, max: number) {
+  return raw.transform((value, ctx) => {
+    if (value === undefined) return fallback;
+    const n = /^[+-]?\d{1,16}$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `expected an integer from ${min} to ${max}, got ${quote(value)}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+const clusters = raw.transform((value, ctx) => {
+  if (value === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'is required: a comma-separated list of EKS cluster names' });
+    return z.NEVER;
+  }
+  const names = value.split(',').map((name) => name.trim());
+  const bad = names.find((name) => !CLUSTER_NAME_PATTERN.test(name));
+  if (bad !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: bad === '' ? 'contains an empty cluster name' : `${quote(bad)} is not a valid EKS cluster name`,
+    });
+    return z.NEVER;
+  }
+  return [...new Set(names)];
+});
+
+const url = raw.transform((value, ctx) => {
+  if (value === undefined) return undefined;
+  const parsed = value.length <= 2048 && URL.canParse(value) ? new URL(value) : undefined;
+  if (parsed?.protocol !== 'https:' && parsed?.protocol !== 'http:') {
+    ctx.addIssue({ code: 'custom', message: 'expected an http or https URL' });
+    return z.NEVER;
+  }
+  return value;
+});
+
+// -1 keeps each pod's own terminationGracePeriodSeconds.
+const gracePeriod = int(-1, -1, 86_400).transform((n) => (n === -1 ? undefined : n));
+
+interface Spec<T> {
+  default: string | undefined;
+  description: string;
+  schema: z.ZodType<T, string | undefined>;
+}
+
+function spec<T>(def: string | undefined, description: string, schema: z.ZodType<T, string | undefined>): Spec<T> {
+  return { default: def, description, schema };
+}
+
+const variables = {
+  MANAGED_CLUSTERS: spec(undefined, 'Comma-separated EKS cluster names this function may drain nodes of.', clusters),
+  ENABLE_SPOT_INTERRUPTION_DRAINING: spec('true', 'Drain the node on a Spot interruption warning.', bool(true)),
+  ENABLE_REBALANCE_MONITORING: spec('true', 'Cordon the node on a rebalance recommendation.', bool(true)),
+  ENABLE_REBALANCE_DRAINING: spec(
+    'false',
+    'Drain (not just cordon) the node on a rebalance recommendation.',
+    bool(false),
+  ),
+  ENABLE_STATE_CHANGE_DRAINING: spec(
+    'true',
+    'Drain the node when its instance is stopping, stopped, shutting down or terminated.',
+    bool(true),
+  ),
+  ENABLE_SCHEDULED_EVENT_DRAINING: spec('true', 'Drain the node on an AWS Health scheduled EC2 change.', bool(true)),
+  ENABLE_ASG_LIFECYCLE_DRAINING: spec(
+    'true',
+    'Drain the node on an Auto Scaling terminate lifecycle action (the action is completed either way).',
+    bool(true),
+  ),
+  ENABLE_CAPACITY_RESERVATION_DRAINING: spec(
+    'true',
+    'Drain the node on a capacity reservation interruption warning.',
+    bool(true),
+  ),
+  CORDON_ONLY: spec('false', 'Only cordon: never evict pods.', bool(false)),
+  DRY_RUN: spec('false', 'Compute and report the plan; change nothing.', bool(false)),
+  DELETE_EMPTYDIR_DATA: spec('true', 'Evict pods that use emptyDir volumes.', bool(true)),
+  EVICT_UNMANAGED_PODS: spec('true', 'Evict pods that no controller will recreate.', bool(true)),
+  CRITICAL_PRIORITY_THRESHOLD: spec(
+    '2000000000',
+    'Pods at or above this priority are evicted last.',
+    int(2_000_000_000, -2_147_483_648, 2_147_483_647),
+  ),
+  POD_TERMINATION_GRACE_PERIOD: spec(
+    '-1',
+    "Grace period in seconds given to every evicted pod; -1 uses each pod's own (always capped by the deadline).",
+    gracePeriod,
+  ),
+  DEADLINE_SAFETY_MARGIN_SECONDS: spec(
+    '5',
+    'Seconds kept back before the deadline: grace periods end this long before it.',
+    int(5, 0, 119),
+  ),
+  FORCE_AT_DEADLINE: spec(
+    'false',
+    'At the deadline, delete pods a PodDisruptionBudget still protects (needs rbac-force-delete.yaml).',
+    bool(false),
+  ),
+  TAINT_NODE: spec('true', 'Add the eks-spot-drainer/<kind> NoSchedule taint besides cordoning.', bool(true)),
+  EXCLUDE_FROM_LOAD_BALANCERS: spec(
+    'true',
+    'Label the node node.kubernetes.io/exclude-from-external-load-balancers.',
+    bool(true),
+  ),
+  DRAIN_TIMEOUT_SECONDS: spec(
+    '600',
+    'How long a drain may run when the notice sets no hard deadline (rebalance, ASG hook, state change).',
+    int(600, 1, 86_400),
+  ),
+  WEBHOOK_URL: spec(undefined, 'Optional http(s) URL that receives a JSON summary of each drain.', url),
+  INSTANCE_CACHE_SECONDS: spec('30', 'Seconds an EC2 instance lookup is reused; 0 disables the cache.', int(30, 0, 3_600)),
+  LIFECYCLE_HEARTBEAT_SECONDS: spec(
+    '60',
+    'Seconds between Auto Scaling lifecycle heartbeats while a hooked drain runs; 0 sends none.',
+    int(60, 0, 7_200),
+  ),
+};
+
+type VariableName = keyof typeof variables;
+type ValueOf<K extends VariableName> = (typeof variables)[K] extends Spec<infer T> ? T : never;
+
+/** Every environment variable the function reads, with its default and meaning. */
+export const configVariables: readonly ConfigVariable[] = Object.entries(variables).map(([name, v]) => ({
+  name,
+  default: v.default,
+  required: name === 'MANAGED_CLUSTERS',
+  description: v.description,
+}));
+
+/**
+ * Reads and validates the configuration; throws ConfigError naming the first bad variable.
+ *
+ * @example
+ * const config = loadConfig({ MANAGED_CLUSTERS: 'prod-a,prod-b', DRY_RUN: 'yes' });
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const read = <K extends VariableName>(name: K): ValueOf<K> => {
+    const value = env[name]?.trim();
+    const result = (variables[name].schema as z.ZodType<ValueOf<K>, string | undefined>).safeParse(
+      value === '' ? undefined : value,
+    );
+    if (!result.success) throw new ConfigError(name, result.error.issues[0]?.message ?? 'invalid value');
+    return result.data;
+  };
+  return {
+    managedClusters: read('MANAGED_CLUSTERS'),
+    policy: {
+      spotInterruption: read('ENABLE_SPOT_INTERRUPTION_DRAINING'),
+      rebalanceMonitoring: read('ENABLE_REBALANCE_MONITORING'),
+      rebalanceDraining: read('ENABLE_REBALANCE_DRAINING'),
+      stateChange: read('ENABLE_STATE_CHANGE_DRAINING'),
+      scheduledChange: read('ENABLE_SCHEDULED_EVENT_DRAINING'),
+      asgLifecycle: read('ENABLE_ASG_LIFECYCLE_DRAINING'),
+      capacityReservation: read('ENABLE_CAPACITY_RESERVATION_DRAINING'),
+      cordonOnly: read('CORDON_ONLY'),
+    },
+    drain: {
+      dryRun: read('DRY_RUN'),
+      deleteEmptyDirData: read('DELETE_EMPTYDIR_DATA'),
+      evictUnmanagedPods: read('EVICT_UNMANAGED_PODS'),
+      criticalPriorityThreshold: read('CRITICAL_PRIORITY_THRESHOLD'),
+      podGracePeriodSeconds: read('POD_TERMINATION_GRACE_PERIOD'),
+      safetyMarginMs: read('DEADLINE_SAFETY_MARGIN_SECONDS') * 1000,
+      forceAtDeadline: read('FORCE_AT_DEADLINE'),
+      taintNode: read('TAINT_NODE'),
+      excludeFromLoadBalancers: read('EXCLUDE_FROM_LOAD_BALANCERS'),
+      noDeadlineBudgetMs: read('DRAIN_TIMEOUT_SECONDS') * 1000,
+    },
+    webhookUrl: read('WEBHOOK_URL'),
+    instanceCacheTtlMs: read('INSTANCE_CACHE_SECONDS') * 1000,
+    lifecycleHeartbeatMs: read('LIFECYCLE_HEARTBEAT_SECONDS') * 1000,
+  };
+}

@@ -1,0 +1,37 @@
+/** How a drain behaves: plain configuration, read once from the environment (see src/config.ts). */
+export interface DrainOptions {
+  /** Compute and report the plan; change nothing. */
+  dryRun: boolean;
+  /** Evict pods that use emptyDir volumes (their data is lost with the instance anyway). */
+  deleteEmptyDirData: boolean;
+  /** Evict pods that no controller will recreate (kubectl's --force). */
+  evictUnmanagedPods: boolean;
+  /** Pods at or above this priority are evicted last, once every other pod is gone. */
+  criticalPriorityThreshold: number;
+  /** Overrides every pod's terminationGracePeriodSeconds when set (still capped by the deadline). */
+  podGracePeriodSeconds: number | undefined;
+  /** Time kept back before the deadline: grace periods end this long before it. */
+  safetyMarginMs: number;
+  /** At the deadline, delete the pods a PodDisruptionBudget still protects (needs rbac-force-delete.yaml). */
+  forceAtDeadline: boolean;
+  /** Add the eks-spot-drainer/<kind> NoSchedule taint besides cordoning. */
+  taintNode: boolean;
+  /** Label the node node.kubernetes.io/exclude-from-external-load-balancers. */
+  excludeFromLoadBalancers: boolean;
+  /** How long a drain may run when the notice sets no hard deadline (rebalance, ASG hook, state change). */
+  noDeadlineBudgetMs: number;
+}
+
+export const defaultDrainOptions: DrainOptions = {
+  dryRun: false,
+  deleteEmptyDirData: true,
+  evictUnmanagedPods: true,
+  // system-cluster-critical; system-node-critical (2000001000) is above it.
+  criticalPriorityThreshold: 2_000_000_000,
+  podGracePeriodSeconds: undefined,
+  safetyMarginMs: 5_000,
+  forceAtDeadline: false,
+  taintNode: true,
+  excludeFromLoadBalancers: true,
+  noDeadlineBudgetMs: 600_000,
+};

@@ -1,0 +1,82 @@
+/**
+ * The shapes that flow one way through the function:
+ * raw event -> InterruptionNotice -> DrainTarget -> DrainResult -> logs, metrics, Events.
+ */
+
+/** What EC2 (or Health, or Auto Scaling) told us is happening to an instance. */
+export const NoticeKind = {
+  SpotInterruption: 'spot-interruption',
+  RebalanceRecommendation: 'rebalance-recommendation',
+  StateChange: 'state-change',
+  ScheduledChange: 'scheduled-change',
+  AsgTerminate: 'asg-terminate',
+  CapacityReservationInterruption: 'capacity-reservation-interruption',
+} as const;
+export type NoticeKind = (typeof NoticeKind)[keyof typeof NoticeKind];
+
+/** What we do about a notice, strongest last. */
+export const Action = {
+  None: 'none',
+  Cordon: 'cordon',
+  Drain: 'drain',
+} as const;
+export type Action = (typeof Action)[keyof typeof Action];
+
+/** An Auto Scaling terminate lifecycle action that must be completed once the node is drained. */
+export interface LifecycleAction {
+  autoScalingGroupName: string;
+  lifecycleHookName: string;
+  lifecycleActionToken: string;
+  lifecycleTransition: string;
+}
+
+/** One instance that is going away, whatever kind of event said so. */
+export interface InterruptionNotice {
+  kind: NoticeKind;
+  instanceId: string;
+  region: string;
+  account: string;
+  /** The EventBridge event id: the idempotency key of a delivery. */
+  eventId: string;
+  eventTime: Date;
+  /** When the instance is expected to be gone; undefined when the event sets no hard limit. */
+  deadline: Date | undefined;
+  /** A short human detail, e.g. the Spot instance-action or the EC2 state. */
+  detail?: string;
+  lifecycle?: LifecycleAction;
+}
+
+/** The outcome of parsing one raw event. Never throws for bad input. */
+export type ParseOutcome =
+  | { status: 'notices'; notices: InterruptionNotice[] }
+  /** A well-formed event we deliberately do not act on (e.g. state "running", a TEST_NOTIFICATION). */
+  | { status: 'ignored'; eventId: string | undefined; reason: string }
+  /** Malformed or unknown input: logged and dropped; a retry cannot fix it. */
+  | { status: 'invalid'; eventId: string | undefined; reason: string };
+
+/** What EC2 says about an instance, enough to find its cluster and its node. */
+export interface InstanceInfo {
+  instanceId: string;
+  privateDnsName: string | undefined;
+  availabilityZone: string | undefined;
+  /** Cluster names read from the instance's tags, in order of confidence. */
+  clusterNames: string[];
+  state: string | undefined;
+  tags: Record<string, string>;
+}
+
+/** Where the Kubernetes API of a cluster is and how to trust it. */
+export interface ClusterEndpoint {
+  name: string;
+  endpoint: string;
+  /** Base64-encoded PEM bundle, as EKS returns it. */
+  certificateAuthorityData: string;
+}
+
+/** The node we are going to act on. */
+export interface DrainTarget {
+  clusterName: string;
+  nodeName: string;
+  instanceId: string;
+  providerId: string;
+}

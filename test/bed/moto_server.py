@@ -1,0 +1,181 @@
+"""moto in server mode for the test bed, plus a small control API.
+
+moto runs in this process (ThreadedMotoServer's server, on a free loopback port) so the control API
+can reach into its backends: moto invents a random endpoint and CA for every EKS cluster, and the
+tests need DescribeCluster to return the address of the real test API server instead.
+
+Prints one JSON line, {"port": P, "controlPort": C, "region": R}, once both servers listen.
+Exits when stdin closes, so the server never outlives the process that started it.
+
+Control API (JSON bodies, any process may call it):
+  GET  /health                   -> {"ok": true}
+  POST /eks/cluster-endpoint     {"name", "endpoint", "certificateAuthorityData", "region"?, "accountId"?}
+  POST /reset                    forget every resource of every backend
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+from xml.etree import ElementTree
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.eks.models import eks_backends
+from moto.moto_api._internal.models import moto_api_backend
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
+
+
+class PresignedUrlDispatcher(DomainDispatcherApplication):
+    """Routes presigned (query-signed) requests by their credential scope, as AWS does.
+
+    moto routes a request by its Authorization header; a presigned GetCallerIdentity URL
+    (what an EKS token carries) has none, so stock moto would send it to S3.
+    """
+
+    def infer_service_region_host(self, environ: dict[str, Any], path: str) -> str | None:
+        if not environ.get("HTTP_AUTHORIZATION"):
+            query = parse_qs(environ.get("QUERY_STRING", ""))
+            credential = query.get("X-Amz-Credential", [""])[0]
+            parts = credential.split("/")
+            if len(parts) == 5:
+                _, _, region, service, _ = parts
+                return f"{service}.{region}.amazonaws.com"
+        return super().infer_service_region_host(environ, path)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        wants_json = "application/json" in environ.get("HTTP_ACCEPT", "")
+        if wants_json and query.get("Action") == ["GetCallerIdentity"]:
+            return caller_identity_as_json(super().__call__, environ, start_response)
+        return super().__call__(environ, start_response)
+
+
+def caller_identity_as_json(app: Any, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """Answers GetCallerIdentity in JSON, as STS does for `Accept: application/json`.
+
+    aws-iam-authenticator asks for JSON and parses it; moto only speaks XML.
+    """
+    captured: dict[str, Any] = {}
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        captured["status"], captured["headers"] = status, headers
+
+    body = b"".join(app(environ, capture))
+    if not captured["status"].startswith("200"):
+        start_response(captured["status"], captured["headers"])
+        return [body]
+    root = ElementTree.fromstring(body)
+
+    def text(tag: str) -> str:
+        node = root.find(f".//{{*}}{tag}")
+        return node.text or "" if node is not None else ""
+
+    payload = json.dumps(
+        {
+            "GetCallerIdentityResponse": {
+                "GetCallerIdentityResult": {
+                    "Account": text("Account"),
+                    "Arn": text("Arn"),
+                    "UserId": text("UserId"),
+                },
+                "ResponseMetadata": {"RequestId": text("RequestId")},
+            }
+        }
+    ).encode()
+    start_response(
+        captured["status"], [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+    )
+    return [payload]
+
+
+class TestBedMotoServer(ThreadedMotoServer):
+    def _server_entry(self) -> None:
+        app = PresignedUrlDispatcher(create_backend_app)
+        self._server = make_server(self._ip_address, self._port, app, True)
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
+def set_cluster_endpoint(body: dict[str, Any], default_region: str) -> None:
+    account = body.get("accountId") or DEFAULT_ACCOUNT_ID
+    region = body.get("region") or default_region
+    clusters = eks_backends[account][region].clusters
+    name = body["name"]
+    if name not in clusters:
+        raise KeyError(f"no EKS cluster {name!r} in {account}/{region}")
+    clusters[name].endpoint = body["endpoint"]
+    clusters[name].certificate_authority = {"data": body["certificateAuthorityData"]}
+
+
+def make_control_handler(default_region: str) -> type[BaseHTTPRequestHandler]:
+    class ControlHandler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+            pass
+
+        def reply(self, status: int, payload: dict[str, Any]) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            if self.path == "/health":
+                self.reply(200, {"ok": True})
+            else:
+                self.reply(404, {"error": f"no route {self.path}"})
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if self.path == "/eks/cluster-endpoint":
+                    set_cluster_endpoint(body, default_region)
+                elif self.path == "/reset":
+                    moto_api_backend.reset()
+                else:
+                    self.reply(404, {"error": f"no route {self.path}"})
+                    return
+            except KeyError as error:
+                self.reply(400, {"error": str(error)})
+                return
+            except Exception as error:  # noqa: BLE001 - report anything to the test that asked
+                self.reply(500, {"error": repr(error)})
+                return
+            self.reply(200, {"ok": True})
+
+    return ControlHandler
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--region", default="us-east-1")
+    args = parser.parse_args()
+
+    moto = TestBedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    _, port = moto.get_host_and_port()
+
+    control = ThreadingHTTPServer(("127.0.0.1", 0), make_control_handler(args.region))
+    control.daemon_threads = True
+    threading.Thread(target=control.serve_forever, daemon=True).start()
+
+    print(json.dumps({"port": port, "controlPort": control.server_address[1], "region": args.region}), flush=True)
+
+    # Block until the parent closes our stdin (it stopped us, or it died).
+    for _ in sys.stdin:
+        pass
+    control.shutdown()
+    moto.stop()
+
+
+if __name__ == "__main__":
+    main()
