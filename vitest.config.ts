@@ -7,6 +7,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // Projects with different worker limits must run in separate groups; units go first.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -20,6 +22,7 @@ export default defineConfig({
           hookTimeout: 600_000,
           // Two cores: the control plane needs one of them.
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

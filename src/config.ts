@@ -59,7 +59,10 @@ function int(fallback: number, min: number, max: number) {
     if (value === undefined) return fallback;
     const n = /^[+-]?\d{1,16}$/.test(value) ? Number(value) : Number.NaN;
     if (!Number.isSafeInteger(n) || n < min || n > max) {
-      ctx.addIssue({ code: 'custom', message: `expected an integer from ${min} to ${max}, got ${quote(value)}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected an integer from ${min} to ${max}, got ${quote(value)}`,
+      });
       return z.NEVER;
     }
     return n;
@@ -76,7 +79,8 @@ const clusters = raw.transform((value, ctx) => {
   if (bad !== undefined) {
     ctx.addIssue({
       code: 'custom',
-      message: bad === '' ? 'contains an empty cluster name' : `${quote(bad)} is not a valid EKS cluster name`,
+      message:
+        bad === '' ? 'contains an empty cluster name' : `${quote(bad)} is not a valid EKS cluster name`,
     });
     return z.NEVER;
   }
@@ -102,13 +106,25 @@ interface Spec<T> {
   schema: z.ZodType<T, string | undefined>;
 }
 
-function spec<T>(def: string | undefined, description: string, schema: z.ZodType<T, string | undefined>): Spec<T> {
+function spec<T>(
+  def: string | undefined,
+  description: string,
+  schema: z.ZodType<T, string | undefined>,
+): Spec<T> {
   return { default: def, description, schema };
 }
 
 const variables = {
-  MANAGED_CLUSTERS: spec(undefined, 'Comma-separated EKS cluster names this function may drain nodes of.', clusters),
-  ENABLE_SPOT_INTERRUPTION_DRAINING: spec('true', 'Drain the node on a Spot interruption warning.', bool(true)),
+  MANAGED_CLUSTERS: spec(
+    undefined,
+    'Comma-separated EKS cluster names this function may drain nodes of.',
+    clusters,
+  ),
+  ENABLE_SPOT_INTERRUPTION_DRAINING: spec(
+    'true',
+    'Drain the node on a Spot interruption warning.',
+    bool(true),
+  ),
   ENABLE_REBALANCE_MONITORING: spec('true', 'Cordon the node on a rebalance recommendation.', bool(true)),
   ENABLE_REBALANCE_DRAINING: spec(
     'false',
@@ -120,7 +136,11 @@ const variables = {
     'Drain the node when its instance is stopping, stopped, shutting down or terminated.',
     bool(true),
   ),
-  ENABLE_SCHEDULED_EVENT_DRAINING: spec('true', 'Drain the node on an AWS Health scheduled EC2 change.', bool(true)),
+  ENABLE_SCHEDULED_EVENT_DRAINING: spec(
+    'true',
+    'Drain the node on an AWS Health scheduled EC2 change.',
+    bool(true),
+  ),
   ENABLE_ASG_LIFECYCLE_DRAINING: spec(
     'true',
     'Drain the node on an Auto Scaling terminate lifecycle action (the action is completed either way).',
@@ -167,7 +187,11 @@ const variables = {
     int(600, 1, 86_400),
   ),
   WEBHOOK_URL: spec(undefined, 'Optional http(s) URL that receives a JSON summary of each drain.', url),
-  INSTANCE_CACHE_SECONDS: spec('30', 'Seconds an EC2 instance lookup is reused; 0 disables the cache.', int(30, 0, 3_600)),
+  INSTANCE_CACHE_SECONDS: spec(
+    '30',
+    'Seconds an EC2 instance lookup is reused; 0 disables the cache.',
+    int(30, 0, 3_600),
+  ),
   LIFECYCLE_HEARTBEAT_SECONDS: spec(
     '60',
     'Seconds between Auto Scaling lifecycle heartbeats while a hooked drain runs; 0 sends none.',

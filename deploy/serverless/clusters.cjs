@@ -30,7 +30,9 @@ function accessEntryResources(names) {
   for (const name of names) {
     const logicalId = `EksAccessEntry${logicalIdPart(name)}`;
     if (resources[logicalId]) {
-      throw new Error(`clusters "${resources[logicalId].Properties.ClusterName}" and "${name}" map to one logical id`);
+      throw new Error(
+        `clusters "${resources[logicalId].Properties.ClusterName}" and "${name}" map to one logical id`,
+      );
     }
     resources[logicalId] = {
       Type: 'AWS::EKS::AccessEntry',

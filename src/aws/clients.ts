@@ -1,6 +1,7 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 
 /** The AWS clients the function uses, built once per container. */
 export interface AwsClients {
@@ -13,12 +14,14 @@ export interface AwsClientOptions {
   region: string;
   /** One endpoint for every service (moto in tests); AWS_ENDPOINT_URL works too. */
   endpoint?: string;
+  /** Default: the SDK's provider chain (in Lambda, the execution role). Tests pass moto's fake keys. */
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
 }
 
 /**
- * Time to open a connection, and time a request may stay silent. EC2, EKS and Auto Scaling answer
+ * Time to open a connection, and time a whole request may take. EC2, EKS and Auto Scaling answer
  * in well under a second; a request that hangs for longer is better abandoned and sent again while
- * the deadline still leaves room, than waited on for the SDK's default of several minutes.
+ * the deadline still leaves room, than waited on for the SDK's default (a 15-minute idle socket).
  */
 export const connectionTimeoutMs = 3_000;
 export const requestTimeoutMs = 5_000;
@@ -40,8 +43,14 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
   const config = {
     region: options.region,
     maxAttempts: sdkMaxAttempts,
-    requestHandler: { connectionTimeout: connectionTimeoutMs, requestTimeout: requestTimeoutMs },
+    requestHandler: {
+      connectionTimeout: connectionTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      // Without it the handler only logs a warning when requestTimeout passes, and keeps waiting.
+      throwOnRequestTimeout: true,
+    },
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
   };
   return {
     ec2: new EC2Client(config),

@@ -22,7 +22,9 @@ export async function describeCluster(
   const endpoint = cluster?.endpoint;
   const certificateAuthorityData = cluster?.certificateAuthority?.data;
   if (!endpoint || !certificateAuthorityData) {
-    throw new TransientError(`EKS cluster ${name} has no endpoint yet (status ${cluster?.status ?? 'unknown'})`);
+    throw new TransientError(
+      `EKS cluster ${name} has no endpoint yet (status ${cluster?.status ?? 'unknown'})`,
+    );
   }
   return { name, endpoint, certificateAuthorityData };
 }

@@ -77,13 +77,19 @@ const queryOrder = [
 ];
 
 function botocoreQueryString(query: Record<string, string | string[] | null>): string {
-  const keys = [...queryOrder.filter((key) => key in query), ...Object.keys(query).filter((key) => !queryOrder.includes(key))];
+  const keys = [
+    ...queryOrder.filter((key) => key in query),
+    ...Object.keys(query).filter((key) => !queryOrder.includes(key)),
+  ];
   return keys.map((key) => `${rfc3986(key)}=${rfc3986(String(query[key]))}`).join('&');
 }
 
 /** Percent-encodes all but A-Z a-z 0-9 - . _ ~, as botocore's percent_encode does. */
 function rfc3986(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
 function redacted(token: EksToken): EksToken {

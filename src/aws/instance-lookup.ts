@@ -23,7 +23,9 @@ export async function describeInstance(
       (abortSignal) => ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }), { abortSignal }),
       options,
     );
-    instance = output.Reservations?.flatMap((r) => r.Instances ?? []).find((i) => i.InstanceId === instanceId);
+    instance = output.Reservations?.flatMap((r) => r.Instances ?? []).find(
+      (i) => i.InstanceId === instanceId,
+    );
   } catch (error) {
     if (error instanceof Error && instanceGoneCodes.has(error.name)) return undefined;
     throw error;

@@ -62,7 +62,11 @@ async function callLifecycle(
 ): Promise<LifecycleCallOutcome> {
   try {
     // The union of two commands does not narrow send's overloads; both outputs carry nothing we read.
-    await callAws(description, (abortSignal) => asg.send(command as CompleteLifecycleActionCommand, { abortSignal }), options);
+    await callAws(
+      description,
+      (abortSignal) => asg.send(command as CompleteLifecycleActionCommand, { abortSignal }),
+      options,
+    );
     return 'done';
   } catch (error) {
     if (isNoActiveLifecycleAction(error)) return 'not-active';
@@ -73,7 +77,9 @@ async function callLifecycle(
 /** Auto Scaling's answer once an action has ended: ValidationError "No active Lifecycle Action found …". */
 export function isNoActiveLifecycleAction(error: unknown): boolean {
   return (
-    error instanceof Error && error.name === 'ValidationError' && /no active lifecycle action/i.test(error.message)
+    error instanceof Error &&
+    error.name === 'ValidationError' &&
+    /no active lifecycle action/i.test(error.message)
   );
 }
 

@@ -145,7 +145,15 @@ export function parseEnvelope(raw: unknown): EnvelopeResult {
   return {
     ok: true,
     // parseIsoTime cannot fail here: the schema refined the same string.
-    envelope: { id, source, detailType: result.data['detail-type'], account, region, time: parseIsoTime(time)!, detail },
+    envelope: {
+      id,
+      source,
+      detailType: result.data['detail-type'],
+      account,
+      region,
+      time: parseIsoTime(time)!,
+      detail,
+    },
   };
 }
 

@@ -3,4 +3,10 @@ export { INSTANCE_ID_PATTERN, parseHealthTime, parseIsoTime } from './envelope.j
 export { noticeKey, parseEvent } from './parse-event.js';
 export type { EventParser } from './parser.js';
 export { eventParsers, findParser, registeredEventTypes } from './registry.js';
-export { type SampleEvent, type SampleKind, type SampleOverrides, sampleEvent, sampleKinds } from './samples.js';
+export {
+  type SampleEvent,
+  type SampleKind,
+  type SampleOverrides,
+  sampleEvent,
+  sampleKinds,
+} from './samples.js';

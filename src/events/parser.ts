@@ -38,8 +38,3 @@ export function ignored(event: EventEnvelope, reason: string): ParseOutcome {
 export function invalidDetail(event: EventEnvelope, error: z.ZodError): ParseOutcome {
   return { status: 'invalid', eventId: event.id, reason: issueReason(error, 'detail') };
 }
-
-/** A malformed detail described in words. */
-export function invalid(event: EventEnvelope, reason: string): ParseOutcome {
-  return { status: 'invalid', eventId: event.id, reason };
-}

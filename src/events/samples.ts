@@ -75,7 +75,12 @@ export function sampleEvent(kind: string, overrides: SampleOverrides = {}): Samp
   const instanceId = overrides.instanceId ?? SAMPLE_INSTANCE_ID;
   const instanceArn = (id: string) => `arn:aws:ec2:${region}:${account}:instance/${id}`;
   const asgArn = `arn:aws:autoscaling:${region}:${account}:autoScalingGroup:8d3c1e0f-6c3a-4f3e-9d64-2b1f0e5a7c11:autoScalingGroupName/${ASG_NAME}`;
-  const envelope = (source: string, detailType: string, resources: string[], detail: Record<string, unknown>) => ({
+  const envelope = (
+    source: string,
+    detailType: string,
+    resources: string[],
+    detail: Record<string, unknown>,
+  ) => ({
     version: '0',
     id: overrides.id ?? randomUUID(),
     'detail-type': detailType,
@@ -114,11 +119,13 @@ export function sampleEvent(kind: string, overrides: SampleOverrides = {}): Samp
         eventTypeCategory: 'scheduledChange',
         eventScopeCode: 'ACCOUNT_SPECIFIC',
         // Health writes RFC 1123 times, which is what toUTCString produces.
-        startTime: typeof start === 'string' || Number.isNaN(start.getTime()) ? String(start) : start.toUTCString(),
+        startTime:
+          typeof start === 'string' || Number.isNaN(start.getTime()) ? String(start) : start.toUTCString(),
         eventDescription: [
           {
             language: 'en_US',
-            latestDescription: 'EC2 has detected degradation of the underlying hardware hosting your instances.',
+            latestDescription:
+              'EC2 has detected degradation of the underlying hardware hosting your instances.',
           },
         ],
         affectedEntities: ids.map((id) => ({ entityValue: id })),

@@ -31,7 +31,7 @@ const kindLabels: Record<NoticeKind, string> = {
 const settledOutcomes = new Set(['drained', 'cordoned', 'already-done', 'in-progress-elsewhere', 'dry-run']);
 
 /** Slack reads &, < and > as markup; node names and ids never need it, but a stray one must not break a message. */
-function escape(value: string): string {
+function escapeMarkup(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
@@ -42,7 +42,9 @@ function mrkdwn(text: string): SlackText {
 /** 850 -> "0.9 s", 41234 -> "41.2 s", 125000 -> "2 min 5 s". */
 export function formatDuration(ms: number): string {
   const abs = Math.abs(ms);
-  if (abs < 60_000) return `${(abs / 1000).toFixed(1)} s`;
+  // Rounded in integers: toFixed on 0.85 gives "0.8", and 59.96 s must not print as "60.0 s".
+  const tenths = Math.round(abs / 100);
+  if (tenths < 600) return `${Math.floor(tenths / 10)}.${tenths % 10} s`;
   const seconds = Math.round(abs / 1000);
   return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }
@@ -62,19 +64,19 @@ function verb(info: DrainInfo): string {
 }
 
 function nodeText(info: DrainInfo): string {
-  return `node ${escape(info.nodeName)} (${escape(info.instanceId)}) in cluster ${escape(info.clusterName)}`;
+  return `node ${escapeMarkup(info.nodeName)} (${escapeMarkup(info.instanceId)}) in cluster ${escapeMarkup(info.clusterName)}`;
 }
 
 function factFields(info: DrainInfo): SlackBlock {
   return {
     type: 'section',
     fields: [
-      mrkdwn(`*Cluster*\n${escape(info.clusterName)}`),
-      mrkdwn(`*Node*\n${escape(info.nodeName)}`),
-      mrkdwn(`*Instance*\n${escape(info.instanceId)}`),
-      mrkdwn(`*Notice*\n${escape(kindLabel(info.kind))}`),
+      mrkdwn(`*Cluster*\n${escapeMarkup(info.clusterName)}`),
+      mrkdwn(`*Node*\n${escapeMarkup(info.nodeName)}`),
+      mrkdwn(`*Instance*\n${escapeMarkup(info.instanceId)}`),
+      mrkdwn(`*Notice*\n${escapeMarkup(kindLabel(info.kind))}`),
       mrkdwn(`*Deadline*\n${deadlineText(info.deadline)}`),
-      mrkdwn(`*Event*\n${escape(info.eventId)}`),
+      mrkdwn(`*Event*\n${escapeMarkup(info.eventId)}`),
     ],
   };
 }
@@ -82,7 +84,7 @@ function factFields(info: DrainInfo): SlackBlock {
 /** The message sent when a drain (or cordon) begins. */
 export function drainStartedMessage(info: DrainInfo): SlackMessage {
   const headline = `${verb(info)} ${nodeText(info)}`;
-  const text = `${headline}: ${escape(kindLabel(info.kind))}, deadline ${deadlineText(info.deadline)}.`;
+  const text = `${headline}: ${escapeMarkup(kindLabel(info.kind))}, deadline ${deadlineText(info.deadline)}.`;
   return {
     text,
     blocks: [{ type: 'section', text: mrkdwn(`:rotating_light: *${headline}*`) }, factFields(info)],
@@ -102,15 +104,12 @@ export function drainFinishedMessage(info: DrainInfo, summary: DrainSummary): Sl
   const counts =
     `${summary.evicted} evicted, ${summary.skipped} skipped, ` +
     `${summary.blocked} blocked, ${summary.failed} failed`;
-  const headline = `${escape(summary.outcome)}: ${nodeText(info)} after ${formatDuration(summary.durationMs)}`;
+  const headline = `${escapeMarkup(summary.outcome)}: ${nodeText(info)} after ${formatDuration(summary.durationMs)}`;
   const detail = `${counts}${spareText(summary.timeLeftMs)}`;
-  const text = `${info.dryRun ? 'Dry run ' : ''}${headline} (${escape(kindLabel(info.kind))}): ${detail}.`;
+  const text = `${info.dryRun ? 'Dry run ' : ''}${headline} (${escapeMarkup(kindLabel(info.kind))}): ${detail}.`;
   const icon = settled ? ':white_check_mark:' : ':warning:';
   return {
     text,
-    blocks: [
-      { type: 'section', text: mrkdwn(`${icon} *${headline}*\n${detail}`) },
-      factFields(info),
-    ],
+    blocks: [{ type: 'section', text: mrkdwn(`${icon} *${headline}*\n${detail}`) }, factFields(info)],
   };
 }

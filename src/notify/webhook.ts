@@ -45,10 +45,18 @@ function describeFailure(error: unknown, timeoutMs: number): string {
   return error instanceof Error ? `request failed (${error.name})` : 'request failed';
 }
 
-/** The first 200 printable characters of a body: Slack answers errors like `invalid_payload` in it. */
-async function readAnswer(response: Response): Promise<string> {
+/**
+ * The first 200 printable characters of a body: Slack answers errors like `invalid_payload` in it.
+ * Some servers echo the request path (`Cannot POST /services/...`): the path is cut out.
+ */
+async function readAnswer(response: Response, url: string): Promise<string> {
   const text = await response.text();
-  return text.replace(/[^\x20-\x7e]/g, ' ').trim().slice(0, 200);
+  const { pathname } = new URL(url);
+  const redacted = pathname.length > 1 ? text.split(pathname).join('[path]') : text;
+  return redacted
+    .replace(/[^\x20-\x7e]/g, ' ')
+    .trim()
+    .slice(0, 200);
 }
 
 async function post(
@@ -76,7 +84,7 @@ async function post(
       // A redirect would carry the message somewhere nobody configured.
       redirect: 'error',
     });
-    const answer = await readAnswer(response);
+    const answer = await readAnswer(response, url);
     if (response.ok) return { status: 'sent', httpStatus: response.status };
     const reason = `HTTP ${response.status}${answer === '' ? '' : `: ${answer}`}`;
     return { status: 'failed', httpStatus: response.status, reason };
@@ -112,6 +120,7 @@ export function createWebhookNotifier(
   };
   return {
     drainStarted: (info: DrainInfo) => send(() => drainStartedMessage(info)),
-    drainFinished: (info: DrainInfo, summary: DrainSummary) => send(() => drainFinishedMessage(info, summary)),
+    drainFinished: (info: DrainInfo, summary: DrainSummary) =>
+      send(() => drainFinishedMessage(info, summary)),
   };
 }

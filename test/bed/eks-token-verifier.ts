@@ -76,7 +76,8 @@ export function verifyEksToken(
   } catch (error) {
     return formatError(String(error));
   }
-  if (url.protocol !== 'https:') return formatError(`unexpected scheme "${url.protocol.replace(/:$/, '')}" in pre-signed URL`);
+  if (url.protocol !== 'https:')
+    return formatError(`unexpected scheme "${url.protocol.replace(/:$/, '')}" in pre-signed URL`);
 
   // Go compares the raw host, port included and case kept; WHATWG URL would normalize both.
   const host = /^https:\/\/([^/?#]*)/i.exec(rawUrl)?.[1] ?? '';
@@ -95,12 +96,14 @@ export function verifyEksToken(
   }
   const lower = new Map<string, string>();
   for (const [key, values] of query) {
-    if (!parameterWhitelist.has(key.toLowerCase())) return formatError(`non-whitelisted query parameter "${key}"`);
+    if (!parameterWhitelist.has(key.toLowerCase()))
+      return formatError(`non-whitelisted query parameter "${key}"`);
     if (values.length !== 1) return formatError('query parameter with multiple values not supported');
     lower.set(key.toLowerCase(), values[0] ?? '');
   }
 
-  if (lower.get('action') !== 'GetCallerIdentity') return formatError('unexpected action parameter in pre-signed URL');
+  if (lower.get('action') !== 'GetCallerIdentity')
+    return formatError('unexpected action parameter in pre-signed URL');
 
   const signedHeaders = (lower.get('x-amz-signedheaders') ?? '').split(';');
   if (!signedHeaders.some((header) => header.toLowerCase() === clusterIdHeader)) {
@@ -110,7 +113,9 @@ export function verifyEksToken(
   const expiresText = lower.get('x-amz-expires') ?? '';
   const expires = /^[+-]?\d+$/.test(expiresText) ? Number(expiresText) : Number.NaN;
   if (!Number.isSafeInteger(expires) || expires < 0 || expires > 900) {
-    return formatError(`invalid X-Amz-Expires parameter in pre-signed URL: ${Number.isNaN(expires) ? 0 : expires}`);
+    return formatError(
+      `invalid X-Amz-Expires parameter in pre-signed URL: ${Number.isNaN(expires) ? 0 : expires}`,
+    );
   }
 
   const date = lower.get('x-amz-date') ?? '';
@@ -120,7 +125,9 @@ export function verifyEksToken(
     return formatError(`error parsing X-Amz-Date parameter ${date} into format 20060102T150405Z`);
   }
   if (now.getTime() > signedAt + presignedUrlExpirationMs) {
-    return formatError(`X-Amz-Date parameter is expired (15 minute expiration) ${new Date(signedAt).toISOString()}`);
+    return formatError(
+      `X-Amz-Date parameter is expired (15 minute expiration) ${new Date(signedAt).toISOString()}`,
+    );
   }
   if (signedAt > now.getTime() + maxClockSkewMs) {
     return formatError(`X-Amz-Date parameter is in the future ${new Date(signedAt).toISOString()}`);
@@ -134,7 +141,8 @@ function verifyHost(host: string, partition: string): string | undefined {
   const domains = partitionDomains[partition];
   if (!domains) return `partition ${partition} not valid`;
   const parts = host.split('.');
-  if (host === '' || parts.length < 3) return `could not parse region for pre-signed URL ${host}, invalid host format: ${host}`;
+  if (host === '' || parts.length < 3)
+    return `could not parse region for pre-signed URL ${host}, invalid host format: ${host}`;
   if (host === 'sts.amazonaws.com') {
     return partition === 'aws' ? undefined : `global endpoint unsupported in partition ${partition}`;
   }
@@ -173,7 +181,14 @@ function parseQuery(raw: string): Map<string, string[]> | undefined {
 function parseAmzDate(text: string): number | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
   if (!m) return undefined;
-  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const time = Date.UTC(year, month - 1, day, hour, minute, second);
   const back = new Date(time);
   const exact =
@@ -211,7 +226,8 @@ export async function verifyStsSignature(
   const headers: Record<string, string> = { host: url.host };
   for (const name of (params.get('X-Amz-SignedHeaders') ?? '').split(';')) {
     if (name === clusterIdHeader) headers[name] = expectedCluster;
-    else if (name !== 'host') return { ok: false, reason: `SignatureDoesNotMatch: cannot replay signed header ${name}` };
+    else if (name !== 'host')
+      return { ok: false, reason: `SignatureDoesNotMatch: cannot replay signed header ${name}` };
   }
   const signer = new SignatureV4({
     service,

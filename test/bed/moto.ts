@@ -71,7 +71,10 @@ export async function startMoto(options: { region?: string } = {}): Promise<Moto
 
   try {
     const ready = await new Promise<{ port: number; controlPort: number }>((resolveReady, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ready line after ${startTimeoutMs} ms`)), startTimeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no ready line after ${startTimeoutMs} ms`)),
+        startTimeoutMs,
+      );
       const lines = createInterface({ input: child.stdout });
       lines.once('line', (line) => {
         clearTimeout(timer);
@@ -98,9 +101,12 @@ export async function startMoto(options: { region?: string } = {}): Promise<Moto
     };
   } catch (error) {
     await stop();
-    throw new Error(`moto server (test/bed/moto_server.py) did not start: ${String(error)}\n${stderr.join('')}`, {
-      cause: error,
-    });
+    throw new Error(
+      `moto server (test/bed/moto_server.py) did not start: ${String(error)}\n${stderr.join('')}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -195,7 +201,11 @@ export async function createInstance(
 }
 
 /** Terminates an instance in moto (it stays visible as "terminated", as in EC2). */
-export async function terminateInstance(endpoint: string, instanceId: string, region = 'us-east-1'): Promise<void> {
+export async function terminateInstance(
+  endpoint: string,
+  instanceId: string,
+  region = 'us-east-1',
+): Promise<void> {
   const ec2 = new EC2Client({ region, endpoint, credentials: motoCredentials });
   try {
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
@@ -232,6 +242,10 @@ export async function createEksCluster(
   }
   if (options.apiServer) {
     if (!options.controlEndpoint) throw new Error('createEksCluster: apiServer needs controlEndpoint');
-    await setEksClusterEndpoint(options.controlEndpoint, { name: options.name, region, ...options.apiServer });
+    await setEksClusterEndpoint(options.controlEndpoint, {
+      name: options.name,
+      region,
+      ...options.apiServer,
+    });
   }
 }

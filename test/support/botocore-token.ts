@@ -19,7 +19,11 @@ export interface BotocoreTokenSpec {
 export async function botocoreEksToken(spec: BotocoreTokenSpec): Promise<{ url: string; token: string }> {
   const python = join(await pythonVenvBin(), 'python');
   // A clean environment: no profile, endpoint or STS setting of the developer's may leak in.
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  };
   return new Promise((resolvePromise, reject) => {
     const child = execFile(python, [script], { env, timeout: 60_000 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`botocore_token.py failed: ${error.message}\n${stderr}`));

@@ -12,6 +12,7 @@ export function awsError(
     $metadata: { httpStatusCode },
     message: options.message ?? name,
   });
-  if (options.headers) error.$response = { statusCode: httpStatusCode, headers: options.headers, body: undefined };
+  if (options.headers)
+    error.$response = { statusCode: httpStatusCode, headers: options.headers, body: undefined };
   return error;
 }

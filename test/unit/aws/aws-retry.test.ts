@@ -33,7 +33,8 @@ describe('isRetryableAwsError', () => {
   it('retries an error the SDK corrected its clock for', () => {
     // Prepare
     const error = awsError('SignatureDoesNotMatch', 403);
-    error.$metadata.clockSkewCorrected = true;
+    // Set by @aws-sdk/core's signer when it adjusts its clock offset; not in the public type.
+    Object.assign(error.$metadata, { clockSkewCorrected: true });
 
     // Act & Assess
     expect(isRetryableAwsError(error)).toBe(true);
@@ -47,7 +48,9 @@ describe('awsRetryAfterMs', () => {
 
   it('ignores a missing or non-numeric header', () => {
     expect(awsRetryAfterMs(awsError('Throttling', 429))).toBeUndefined();
-    expect(awsRetryAfterMs(awsError('Throttling', 429, { headers: { 'retry-after': 'soon' } }))).toBeUndefined();
+    expect(
+      awsRetryAfterMs(awsError('Throttling', 429, { headers: { 'retry-after': 'soon' } })),
+    ).toBeUndefined();
   });
 });
 
@@ -83,7 +86,9 @@ describe('callAws', () => {
 
   it('gives up with a TransientError naming the last failure when the deadline comes', async () => {
     // Prepare
-    const call = vi.fn<(signal: AbortSignal) => Promise<string>>().mockRejectedValue(awsError('Throttling', 400));
+    const call = vi
+      .fn<(signal: AbortSignal) => Promise<string>>()
+      .mockRejectedValue(awsError('Throttling', 400));
     const started = Date.now();
 
     // Act
@@ -100,7 +105,9 @@ describe('callAws', () => {
     // Prepare: a call that only ends when its signal fires, as the SDK's send does.
     const hanging = (signal: AbortSignal) =>
       new Promise<never>((_resolve, reject) =>
-        signal.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))),
+        signal.addEventListener('abort', () =>
+          reject(Object.assign(new Error('aborted'), { name: 'AbortError' })),
+        ),
       );
     const started = Date.now();
 

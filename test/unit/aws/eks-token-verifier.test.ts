@@ -3,7 +3,11 @@ import { createEksToken } from '../../../src/aws/eks-token.js';
 import { verifyEksToken, verifyStsSignature } from '../../bed/eks-token-verifier.js';
 
 const now = new Date('2026-01-02T03:04:05Z');
-const credentials = { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret/key+1', sessionToken: 'tok+/en==' };
+const credentials = {
+  accessKeyId: 'ASIAEXAMPLE',
+  secretAccessKey: 'secret/key+1',
+  sessionToken: 'tok+/en==',
+};
 
 async function mint(region = 'us-east-1', clusterName = 'prod'): Promise<string> {
   return (await createEksToken({ clusterName, region, credentials, now })).token;
@@ -30,7 +34,10 @@ describe('verifyEksToken', () => {
 
     // Act & Assess
     expect(verifyEksToken(token, 'prod', now, 'aws-cn')).toMatchObject({ ok: true });
-    expect(verifyEksToken(token, 'prod', now, 'aws')).toMatchObject({ ok: false, reason: /unexpected hostname/ });
+    expect(verifyEksToken(token, 'prod', now, 'aws')).toMatchObject({
+      ok: false,
+      reason: /unexpected hostname/,
+    });
   });
 
   it('accepts the token until 15 minutes after it was signed', async () => {
@@ -47,30 +54,106 @@ describe('verifyEksToken', () => {
 
   it.each<[string, () => Promise<string>, RegExp]>([
     ['too large', async () => `${await mint()}${'A'.repeat(4096)}`, /token is too large/],
-    ['without the prefix', async () => (await mint()).replace('k8s-aws-v1.', 'k8s-aws-v2.'), /missing expected "k8s-aws-v1." prefix/],
+    [
+      'without the prefix',
+      async () => (await mint()).replace('k8s-aws-v1.', 'k8s-aws-v2.'),
+      /missing expected "k8s-aws-v1." prefix/,
+    ],
     ['with base64 padding', async () => `${await mint()}==`, /illegal base64/],
-    ['in standard base64', async () => `k8s-aws-v1.${Buffer.from(urlOf(await mint())).toString('base64')}+/`, /illegal base64/],
+    [
+      'in standard base64',
+      async () => `k8s-aws-v1.${Buffer.from(urlOf(await mint())).toString('base64')}+/`,
+      /illegal base64/,
+    ],
     ['not a URL', async () => tokenOf('not a url'), /Invalid URL/],
     ['over http', () => tampered((u) => u.replace('https://', 'http://')), /unexpected scheme "http"/],
-    ['for another host', () => tampered((u) => u.replace('sts.us-east-1.amazonaws.com', 'sts.us-east-1.evil.com')), /unexpected hostname/],
-    ['for a look-alike host', () => tampered((u) => u.replace('sts.us-east-1.amazonaws.com', 'evil.us-east-1.amazonaws.com')), /unexpected hostname/],
-    ['with a port', () => tampered((u) => u.replace('amazonaws.com/', 'amazonaws.com:443/')), /unexpected hostname/],
-    ['with a malformed region', () => tampered((u) => u.replace('us-east-1.', 'us_east_1.')), /invalid region identifier/],
+    [
+      'for another host',
+      () => tampered((u) => u.replace('sts.us-east-1.amazonaws.com', 'sts.us-east-1.evil.com')),
+      /unexpected hostname/,
+    ],
+    [
+      'for a look-alike host',
+      () => tampered((u) => u.replace('sts.us-east-1.amazonaws.com', 'evil.us-east-1.amazonaws.com')),
+      /unexpected hostname/,
+    ],
+    [
+      'with a port',
+      () => tampered((u) => u.replace('amazonaws.com/', 'amazonaws.com:443/')),
+      /unexpected hostname/,
+    ],
+    [
+      'with a malformed region',
+      () => tampered((u) => u.replace('us-east-1.', 'us_east_1.')),
+      /invalid region identifier/,
+    ],
     ['with another path', () => tampered((u) => u.replace('.com/?', '.com/x?')), /unexpected path/],
     ['with a bad escape', () => tampered((u) => `${u}&X-Amz-Expires=%gh`), /malformed query parameter/],
-    ['with a semicolon', () => tampered((u) => u.replace('&Version', ';Version')), /malformed query parameter/],
-    ['with a duplicate in another case', () => tampered((u) => `${u}&action=GetCallerIdentity`), /duplicate query parameter/],
-    ['with a parameter off the whitelist', () => tampered((u) => `${u}&Foo=bar`), /non-whitelisted query parameter "Foo"/],
-    ['with a parameter given twice', () => tampered((u) => `${u}&Version=2011-06-15`), /multiple values not supported/],
-    ['for another action', () => tampered((u) => u.replace('Action=GetCallerIdentity', 'Action=AssumeRole')), /unexpected action/],
-    ['without the cluster header signed', () => tampered((u) => u.replace('host%3Bx-k8s-aws-id', 'host')), /did not sign the x-k8s-aws-id header/],
-    ['with X-Amz-Expires over 900', () => tampered((u) => u.replace('X-Amz-Expires=60', 'X-Amz-Expires=901')), /invalid X-Amz-Expires parameter in pre-signed URL: 901/],
-    ['with a negative X-Amz-Expires', () => tampered((u) => u.replace('X-Amz-Expires=60', 'X-Amz-Expires=-1')), /invalid X-Amz-Expires/],
-    ['with a non-numeric X-Amz-Expires', () => tampered((u) => u.replace('X-Amz-Expires=60', 'X-Amz-Expires=abc')), /invalid X-Amz-Expires/],
-    ['without X-Amz-Date', () => tampered((u) => u.replace(/&X-Amz-Date=[^&]*/, '')), /X-Amz-Date parameter must be present/],
-    ['with a malformed X-Amz-Date', () => tampered((u) => u.replace(/X-Amz-Date=[^&]*/, 'X-Amz-Date=20261302T030405Z')), /error parsing X-Amz-Date/],
-    ['signed long ago', () => tampered((u) => u.replace(/X-Amz-Date=[^&]*/, 'X-Amz-Date=19900422T010203Z')), /X-Amz-Date parameter is expired/],
-    ['dated in the future', () => tampered((u) => u.replace(/X-Amz-Date=[^&]*/, 'X-Amz-Date=20260102T031100Z')), /X-Amz-Date parameter is in the future/],
+    [
+      'with a semicolon',
+      () => tampered((u) => u.replace('&Version', ';Version')),
+      /malformed query parameter/,
+    ],
+    [
+      'with a duplicate in another case',
+      () => tampered((u) => `${u}&action=GetCallerIdentity`),
+      /duplicate query parameter/,
+    ],
+    [
+      'with a parameter off the whitelist',
+      () => tampered((u) => `${u}&Foo=bar`),
+      /non-whitelisted query parameter "Foo"/,
+    ],
+    [
+      'with a parameter given twice',
+      () => tampered((u) => `${u}&Version=2011-06-15`),
+      /multiple values not supported/,
+    ],
+    [
+      'for another action',
+      () => tampered((u) => u.replace('Action=GetCallerIdentity', 'Action=AssumeRole')),
+      /unexpected action/,
+    ],
+    [
+      'without the cluster header signed',
+      () => tampered((u) => u.replace('host%3Bx-k8s-aws-id', 'host')),
+      /did not sign the x-k8s-aws-id header/,
+    ],
+    [
+      'with X-Amz-Expires over 900',
+      () => tampered((u) => u.replace('X-Amz-Expires=60', 'X-Amz-Expires=901')),
+      /invalid X-Amz-Expires parameter in pre-signed URL: 901/,
+    ],
+    [
+      'with a negative X-Amz-Expires',
+      () => tampered((u) => u.replace('X-Amz-Expires=60', 'X-Amz-Expires=-1')),
+      /invalid X-Amz-Expires/,
+    ],
+    [
+      'with a non-numeric X-Amz-Expires',
+      () => tampered((u) => u.replace('X-Amz-Expires=60', 'X-Amz-Expires=abc')),
+      /invalid X-Amz-Expires/,
+    ],
+    [
+      'without X-Amz-Date',
+      () => tampered((u) => u.replace(/&X-Amz-Date=[^&]*/, '')),
+      /X-Amz-Date parameter must be present/,
+    ],
+    [
+      'with a malformed X-Amz-Date',
+      () => tampered((u) => u.replace(/X-Amz-Date=[^&]*/, 'X-Amz-Date=20261302T030405Z')),
+      /error parsing X-Amz-Date/,
+    ],
+    [
+      'signed long ago',
+      () => tampered((u) => u.replace(/X-Amz-Date=[^&]*/, 'X-Amz-Date=19900422T010203Z')),
+      /X-Amz-Date parameter is expired/,
+    ],
+    [
+      'dated in the future',
+      () => tampered((u) => u.replace(/X-Amz-Date=[^&]*/, 'X-Amz-Date=20260102T031100Z')),
+      /X-Amz-Date parameter is in the future/,
+    ],
   ])('rejects a token %s', async (_label, makeToken, reason) => {
     // Prepare
     const token = await makeToken();
@@ -88,7 +171,10 @@ describe('verifyEksToken', () => {
 
     // Act & Assess
     expect(verifyEksToken(token, 'prod', now, 'aws')).toMatchObject({ ok: true });
-    expect(verifyEksToken(token, 'prod', now, 'aws-cn')).toMatchObject({ ok: false, reason: /global endpoint unsupported/ });
+    expect(verifyEksToken(token, 'prod', now, 'aws-cn')).toMatchObject({
+      ok: false,
+      reason: /global endpoint unsupported/,
+    });
   });
 });
 
@@ -101,7 +187,11 @@ describe('verifyStsSignature', () => {
 
   it('accepts our token for the cluster it was minted for', async () => {
     // Act
-    const result = await verifyStsSignature(await verifiedUrl(await mint()), 'prod', credentials.secretAccessKey);
+    const result = await verifyStsSignature(
+      await verifiedUrl(await mint()),
+      'prod',
+      credentials.secretAccessKey,
+    );
 
     // Assess
     expect(result).toEqual({ ok: true });
@@ -109,7 +199,11 @@ describe('verifyStsSignature', () => {
 
   it('rejects a token minted for another cluster', async () => {
     // Act
-    const result = await verifyStsSignature(await verifiedUrl(await mint('us-east-1', 'staging')), 'prod', credentials.secretAccessKey);
+    const result = await verifyStsSignature(
+      await verifiedUrl(await mint('us-east-1', 'staging')),
+      'prod',
+      credentials.secretAccessKey,
+    );
 
     // Assess
     expect(result).toMatchObject({ ok: false, reason: /SignatureDoesNotMatch/ });

@@ -1,7 +1,12 @@
 import { inspect } from 'node:util';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { describe, expect, it, vi } from 'vitest';
-import { createEksToken, EksTokenProvider, stsHostname, tokenLifetimeMs } from '../../../src/aws/eks-token.js';
+import {
+  createEksToken,
+  EksTokenProvider,
+  stsHostname,
+  tokenLifetimeMs,
+} from '../../../src/aws/eks-token.js';
 import { type BotocoreTokenSpec, botocoreEksToken } from '../../support/botocore-token.js';
 
 const time = '2026-01-02T03:04:05Z';
@@ -33,7 +38,11 @@ describe('createEksToken', () => {
 
   it('presigns GetCallerIdentity on the regional STS endpoint for 60 seconds, signing x-k8s-aws-id', async () => {
     // Act
-    const { token } = await createEksToken({ clusterName: 'prod', region: 'ap-south-1', credentials: longTerm });
+    const { token } = await createEksToken({
+      clusterName: 'prod',
+      region: 'ap-south-1',
+      credentials: longTerm,
+    });
 
     // Assess
     expect(token).toMatch(/^k8s-aws-v1\.[A-Za-z0-9_-]+$/);
@@ -50,7 +59,12 @@ describe('createEksToken', () => {
     const now = new Date(time);
 
     // Act
-    const { expiresAt } = await createEksToken({ clusterName: 'prod', region: 'us-east-1', credentials: longTerm, now });
+    const { expiresAt } = await createEksToken({
+      clusterName: 'prod',
+      region: 'us-east-1',
+      credentials: longTerm,
+      now,
+    });
 
     // Assess
     expect(expiresAt.getTime() - now.getTime()).toBe(14 * 60_000);
@@ -120,7 +134,11 @@ describe('EksTokenProvider', () => {
     const { provider } = setup();
 
     // Act
-    const [a, b, a2] = [await provider.getToken('a'), await provider.getToken('b'), await provider.getToken('a')];
+    const [a, b, a2] = [
+      await provider.getToken('a'),
+      await provider.getToken('b'),
+      await provider.getToken('a'),
+    ];
 
     // Assess
     expect(a.token).not.toBe(b.token);
@@ -132,7 +150,11 @@ describe('EksTokenProvider', () => {
     const { provider, credentials } = setup();
 
     // Act
-    const tokens = await Promise.all([provider.getToken('prod'), provider.getToken('prod'), provider.getToken('prod')]);
+    const tokens = await Promise.all([
+      provider.getToken('prod'),
+      provider.getToken('prod'),
+      provider.getToken('prod'),
+    ]);
 
     // Assess
     expect(new Set(tokens.map((t) => t.token)).size).toBe(1);
@@ -180,7 +202,9 @@ describe('EksTokenProvider', () => {
 
     // Assess
     await expect(failed).rejects.toThrow('no credentials');
-    await expect(provider.getToken('prod')).resolves.toMatchObject({ token: expect.stringMatching(/^k8s-aws-v1\./) });
+    await expect(provider.getToken('prod')).resolves.toMatchObject({
+      token: expect.stringMatching(/^k8s-aws-v1\./),
+    });
   });
 
   it('shows no token when logged', async () => {

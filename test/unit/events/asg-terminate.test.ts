@@ -36,7 +36,11 @@ describe('asgTerminateParser', () => {
 
     const outcome = parseEvent(event);
 
-    expect(outcome).toEqual({ status: 'ignored', eventId: event.id, reason: 'Auto Scaling test notification' });
+    expect(outcome).toEqual({
+      status: 'ignored',
+      eventId: event.id,
+      reason: 'Auto Scaling test notification',
+    });
   });
 
   it('ignores a test notification given as LifecycleTransition', () => {

@@ -32,7 +32,9 @@ describe('capacityReservationInterruptionParser', () => {
 
     const outcome = parseEvent(event);
 
-    expect(outcome.status === 'notices' && outcome.notices[0]?.deadline).toEqual(new Date('2025-06-05T07:05:30Z'));
+    expect(outcome.status === 'notices' && outcome.notices[0]?.deadline).toEqual(
+      new Date('2025-06-05T07:05:30Z'),
+    );
   });
 
   it.each([undefined, 'yyyy-mm-ddThh:mm:ssZ', 17, null])(
@@ -44,24 +46,33 @@ describe('capacityReservationInterruptionParser', () => {
 
       const outcome = parseEvent(event);
 
-      expect(outcome.status === 'notices' && outcome.notices[0]?.deadline).toEqual(new Date('2025-06-05T07:02:00Z'));
+      expect(outcome.status === 'notices' && outcome.notices[0]?.deadline).toEqual(
+        new Date('2025-06-05T07:02:00Z'),
+      );
     },
   );
 
   it('tolerates a missing or odd instance-action by leaving the detail out', () => {
-    const missing = parseEvent(withDetail(loadFixture('capacity-reservation-interruption'), { 'instance-action': undefined }));
-    const odd = parseEvent(withDetail(loadFixture('capacity-reservation-interruption'), { 'instance-action': '<b>x</b>' }));
+    const missing = parseEvent(
+      withDetail(loadFixture('capacity-reservation-interruption'), { 'instance-action': undefined }),
+    );
+    const odd = parseEvent(
+      withDetail(loadFixture('capacity-reservation-interruption'), { 'instance-action': '<b>x</b>' }),
+    );
 
     expect(missing.status === 'notices' && missing.notices[0]?.detail).toBeUndefined();
     expect(odd.status === 'notices' && odd.notices[0]?.detail).toBeUndefined();
   });
 
-  it.each([undefined, '[instance-id]', 'i-0123456789abcdef0\n', 12])('rejects detail.instance-id = %j', (value) => {
-    const event = withDetail(loadFixture('capacity-reservation-interruption'), { 'instance-id': value });
+  it.each([undefined, '[instance-id]', 'i-0123456789abcdef0\n', 12])(
+    'rejects detail.instance-id = %j',
+    (value) => {
+      const event = withDetail(loadFixture('capacity-reservation-interruption'), { 'instance-id': value });
 
-    const outcome = parseEvent(event);
+      const outcome = parseEvent(event);
 
-    expect(outcome).toMatchObject({ status: 'invalid', eventId: event.id });
-    expect(outcome.status === 'invalid' && outcome.reason).toMatch(/^detail\.instance-id: /);
-  });
+      expect(outcome).toMatchObject({ status: 'invalid', eventId: event.id });
+      expect(outcome.status === 'invalid' && outcome.reason).toMatch(/^detail\.instance-id: /);
+    },
+  );
 });

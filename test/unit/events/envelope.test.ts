@@ -42,12 +42,16 @@ describe('parseHealthTime', () => {
     expect(parseHealthTime(text)?.toISOString()).toBe(iso);
   });
 
-  it.each(['1', 'June 5 2021', 'Sat, 05 Jun 2021 07:00:00 PST', 'Sat, 32 Jun 2021 07:00:00 GMT', '', undefined])(
-    'refuses %j, which Date.parse might accept',
-    (value) => {
-      expect(parseHealthTime(value)).toBeUndefined();
-    },
-  );
+  it.each([
+    '1',
+    'June 5 2021',
+    'Sat, 05 Jun 2021 07:00:00 PST',
+    'Sat, 32 Jun 2021 07:00:00 GMT',
+    '',
+    undefined,
+  ])('refuses %j, which Date.parse might accept', (value) => {
+    expect(parseHealthTime(value)).toBeUndefined();
+  });
 });
 
 describe('safeText', () => {
@@ -91,6 +95,9 @@ describe('parseEnvelope', () => {
   it('refuses an object with a class prototype it could inherit fields from', () => {
     const event = Object.assign(Object.create({ inherited: true }), loadFixture('spot-interruption'));
 
-    expect(parseEnvelope(event)).toMatchObject({ ok: false, reason: 'event: expected an object, got object' });
+    expect(parseEnvelope(event)).toMatchObject({
+      ok: false,
+      reason: 'event: expected an object, got object',
+    });
   });
 });

@@ -64,7 +64,10 @@ describe('parseEvent', () => {
   });
 
   it('names the unknown source and detail-type', () => {
-    const event = withEnvelope(loadFixture('spot-interruption'), { source: 'aws.s3', 'detail-type': 'Object Created' });
+    const event = withEnvelope(loadFixture('spot-interruption'), {
+      source: 'aws.s3',
+      'detail-type': 'Object Created',
+    });
 
     expect(parseEvent(event)).toEqual({
       status: 'invalid',
@@ -89,7 +92,11 @@ describe('parseEvent', () => {
   it('refuses a huge id without echoing it', () => {
     const outcome = parseEvent(withEnvelope(loadFixture('spot-interruption'), { id: 'a'.repeat(5_000_000) }));
 
-    expect(outcome).toEqual({ status: 'invalid', eventId: undefined, reason: 'event.id: is not a valid event id' });
+    expect(outcome).toEqual({
+      status: 'invalid',
+      eventId: undefined,
+      reason: 'event.id: is not a valid event id',
+    });
   });
 
   it('is not fooled by __proto__ keys and pollutes nothing', () => {
@@ -130,11 +137,17 @@ describe('parseEvent', () => {
     );
 
     expect(parseEvent(getter)).toMatchObject({ status: 'invalid', reason: 'event: unreadable input' });
-    expect(parseEvent(proxy)).toEqual({ status: 'invalid', eventId: undefined, reason: 'event: unreadable input' });
+    expect(parseEvent(proxy)).toEqual({
+      status: 'invalid',
+      eventId: undefined,
+      reason: 'event: unreadable input',
+    });
   });
 
   it('ignores unknown extra fields in the envelope and the detail', () => {
-    const event = withEnvelope(loadFixture('rebalance-recommendation'), { extra: { deep: [1, 2, { x: null }] } });
+    const event = withEnvelope(loadFixture('rebalance-recommendation'), {
+      extra: { deep: [1, 2, { x: null }] },
+    });
 
     expect(parseEvent(event).status).toBe('notices');
   });

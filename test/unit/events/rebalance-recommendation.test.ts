@@ -24,15 +24,21 @@ describe('rebalanceRecommendationParser', () => {
     });
   });
 
-  it.each([undefined, null, '', 'i-', 'i-0123456789abcdef', 'i-0123456789abcdef01', 'I-0123456789abcdef0', {}])(
-    'rejects detail.instance-id = %j',
-    (value) => {
-      const event = withDetail(loadFixture('rebalance-recommendation'), { 'instance-id': value });
+  it.each([
+    undefined,
+    null,
+    '',
+    'i-',
+    'i-0123456789abcdef',
+    'i-0123456789abcdef01',
+    'I-0123456789abcdef0',
+    {},
+  ])('rejects detail.instance-id = %j', (value) => {
+    const event = withDetail(loadFixture('rebalance-recommendation'), { 'instance-id': value });
 
-      const outcome = parseEvent(event);
+    const outcome = parseEvent(event);
 
-      expect(outcome).toMatchObject({ status: 'invalid', eventId: event.id });
-      expect(outcome.status === 'invalid' && outcome.reason).toMatch(/^detail\.instance-id: /);
-    },
-  );
+    expect(outcome).toMatchObject({ status: 'invalid', eventId: event.id });
+    expect(outcome.status === 'invalid' && outcome.reason).toMatch(/^detail\.instance-id: /);
+  });
 });

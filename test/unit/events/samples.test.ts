@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../../src/errors.js';
 import { parseEvent } from '../../../src/events/parse-event.js';
 import { type SampleKind, sampleEvent, sampleKinds } from '../../../src/events/samples.js';
-import { UsageError } from '../../../src/errors.js';
 import { loadFixture } from './fixtures.js';
 
 const expected: Record<SampleKind, { status: string; kind?: string }> = {
@@ -27,7 +27,9 @@ describe('sampleEvent', () => {
   it.each(sampleKinds)('%s and its fixture parse to the same outcome', (kind) => {
     const fixture = loadFixture(kind);
 
-    const fromSample = parseEvent(sampleEvent(kind, { id: fixture.id as string, time: fixture.time as string }));
+    const fromSample = parseEvent(
+      sampleEvent(kind, { id: fixture.id as string, time: fixture.time as string }),
+    );
     const fromFixture = parseEvent(fixture);
 
     expect(fromSample).toEqual(fromFixture);
@@ -77,7 +79,10 @@ describe('sampleEvent', () => {
   });
 
   it('can build a deliberately broken sample', () => {
-    const event = sampleEvent('spot-interruption', { time: 'not a time', detail: { 'instance-action': 'explode' } });
+    const event = sampleEvent('spot-interruption', {
+      time: 'not a time',
+      detail: { 'instance-action': 'explode' },
+    });
 
     expect(parseEvent(event).status).toBe('invalid');
   });

@@ -59,7 +59,9 @@ describe('scheduledChangeParser', () => {
 
     const outcome = parseEvent(event);
 
-    expect(outcome.status === 'notices' && outcome.notices.map((n) => n.instanceId)).toEqual(['i-0aaaaaaaaaaaaaaaa']);
+    expect(outcome.status === 'notices' && outcome.notices.map((n) => n.instanceId)).toEqual([
+      'i-0aaaaaaaaaaaaaaaa',
+    ]);
   });
 
   it('acts once on an instance listed twice', () => {
@@ -72,16 +74,20 @@ describe('scheduledChangeParser', () => {
     expect(outcome.status === 'notices' && outcome.notices).toHaveLength(1);
   });
 
-  it.each([
-    [[{ entityValue: 'vol-0123456789abcdef0' }]],
-    [[]],
-  ])('ignores an event whose entities %j name no instance', (affectedEntities) => {
-    const event = withDetail(loadFixture('scheduled-change'), { affectedEntities });
+  it.each([[[{ entityValue: 'vol-0123456789abcdef0' }]], [[]]])(
+    'ignores an event whose entities %j name no instance',
+    (affectedEntities) => {
+      const event = withDetail(loadFixture('scheduled-change'), { affectedEntities });
 
-    const outcome = parseEvent(event);
+      const outcome = parseEvent(event);
 
-    expect(outcome).toEqual({ status: 'ignored', eventId: event.id, reason: 'AWS Health event affects no EC2 instance' });
-  });
+      expect(outcome).toEqual({
+        status: 'ignored',
+        eventId: event.id,
+        reason: 'AWS Health event affects no EC2 instance',
+      });
+    },
+  );
 
   it.each([
     [{ service: 'RDS' }, 'AWS Health event is not for service EC2'],

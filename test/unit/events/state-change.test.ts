@@ -37,7 +37,11 @@ describe('stateChangeParser', () => {
 
     const outcome = parseEvent(event);
 
-    expect(outcome).toEqual({ status: 'ignored', eventId: event.id, reason: 'instance state "running" needs no action' });
+    expect(outcome).toEqual({
+      status: 'ignored',
+      eventId: event.id,
+      reason: 'instance state "running" needs no action',
+    });
   });
 
   it('ignores state pending', () => {

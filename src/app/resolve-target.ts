@@ -1,0 +1,65 @@
+import type { AwsCallOptions } from '../aws/aws-retry.js';
+import type { InstanceCache } from '../aws/instance-lookup.js';
+import { resolveManagedCluster } from '../aws/instance-tags.js';
+import type { ClusterAccess } from '../kube/cluster-access.js';
+import type { KubeApis } from '../kube/connection.js';
+import { findNodeForInstance } from '../kube/node-lookup.js';
+import type { DrainTarget, InstanceInfo, InterruptionNotice } from '../types.js';
+
+export type Resolution =
+  | { status: 'resolved'; target: DrainTarget; apis: KubeApis; instance: InstanceInfo | undefined; via: string }
+  /** Nothing of ours to act on; `clusterName` is set when the instance is ours but its node is gone. */
+  | { status: 'skipped'; reason: 'instance-gone' | 'not-managed' | 'node-not-found'; detail: string; clusterName?: string };
+
+/** Where to look: EC2 tags pick the cluster, or one fixed cluster (a kubeconfig context). */
+export type ClusterSource =
+  | { kind: 'ec2-tags'; instances: InstanceCache; managedClusters: readonly string[] }
+  | { kind: 'fixed'; clusterName: string; instances?: InstanceCache };
+
+/**
+ * From an instance id to the node to drain: EC2 says which cluster (only the managed ones count)
+ * and gives the private DNS name and zone; the cluster's API says which node has that providerID.
+ */
+export async function resolveTarget(
+  notice: InterruptionNotice,
+  source: ClusterSource,
+  access: ClusterAccess,
+  call: AwsCallOptions,
+): Promise<Resolution> {
+  const instance = source.instances ? await source.instances.get(notice.instanceId, call) : undefined;
+  if (source.kind === 'ec2-tags' && !instance) {
+    return { status: 'skipped', reason: 'instance-gone', detail: 'EC2 no longer knows the instance (or it is terminated)' };
+  }
+  let clusterName: string;
+  if (source.kind === 'fixed') {
+    clusterName = source.clusterName;
+  } else {
+    const managed = resolveManagedCluster(instance!, source.managedClusters);
+    if (!managed) {
+      const tagged = instance!.clusterNames.length > 0 ? instance!.clusterNames.join(', ') : 'no cluster tag';
+      return { status: 'skipped', reason: 'not-managed', detail: `instance belongs to ${tagged}` };
+    }
+    clusterName = managed;
+  }
+  const apis = await access.connect(clusterName, call);
+  const lookup = await findNodeForInstance(apis.core, {
+    instanceId: notice.instanceId,
+    privateDnsName: instance?.privateDnsName,
+    availabilityZone: instance?.availabilityZone,
+  });
+  if (!lookup.node?.metadata?.name) {
+    return { status: 'skipped', reason: 'node-not-found', detail: `no node after ${lookup.via}`, clusterName };
+  }
+  return {
+    status: 'resolved',
+    target: {
+      clusterName,
+      nodeName: lookup.node.metadata.name,
+      instanceId: notice.instanceId,
+      providerId: lookup.node.spec?.providerID ?? '',
+    },
+    apis,
+    instance,
+    via: lookup.via,
+  };
+}

@@ -1,0 +1,52 @@
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { NoticeKind } from '../types.js';
+
+/** The numbers one invocation reports (CloudWatch EMF in Lambda, nothing in the CLI). */
+export interface MetricsSink {
+  noticeReceived(kind: NoticeKind): void;
+  invalidEvent(): void;
+  drainFinished(summary: {
+    outcome: string;
+    podsEvicted: number;
+    podsBlocked: number;
+    podsFailed: number;
+    durationMs: number;
+    timeLeftMs: number;
+  }): void;
+  error(): void;
+}
+
+export const noMetrics: MetricsSink = {
+  noticeReceived: () => {},
+  invalidEvent: () => {},
+  drainFinished: () => {},
+  error: () => {},
+};
+
+/** MetricsSink over Powertools Metrics; the handler publishes once per invocation. */
+export function powertoolsMetrics(metrics: Metrics): MetricsSink {
+  return {
+    noticeReceived(kind) {
+      const single = metrics.singleMetric();
+      single.addDimension('kind', kind);
+      single.addMetric('NoticesReceived', MetricUnit.Count, 1);
+    },
+    invalidEvent() {
+      metrics.addMetric('InvalidEvents', MetricUnit.Count, 1);
+    },
+    drainFinished(s) {
+      if (s.outcome === 'drained') metrics.addMetric('NodesDrained', MetricUnit.Count, 1);
+      if (s.outcome === 'cordoned') metrics.addMetric('NodesCordoned', MetricUnit.Count, 1);
+      if (s.outcome === 'deadline-reached') metrics.addMetric('DrainsPastDeadline', MetricUnit.Count, 1);
+      metrics.addMetric('PodsEvicted', MetricUnit.Count, s.podsEvicted);
+      metrics.addMetric('PodsBlocked', MetricUnit.Count, s.podsBlocked);
+      metrics.addMetric('PodsFailed', MetricUnit.Count, s.podsFailed);
+      metrics.addMetric('DrainDuration', MetricUnit.Milliseconds, s.durationMs);
+      metrics.addMetric('TimeLeftAtFinish', MetricUnit.Milliseconds, Math.max(0, s.timeLeftMs));
+    },
+    error() {
+      metrics.addMetric('Errors', MetricUnit.Count, 1);
+    },
+  };
+}

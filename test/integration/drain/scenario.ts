@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import type * as k8s from '@kubernetes/client-node';
+import { inject } from 'vitest';
+import { createKubeApis, type KubeApis } from '../../../src/kube/connection.js';
+import { type DrainRequest, drainNode } from '../../../src/drain/drain-node.js';
+import { type DrainOptions, defaultDrainOptions } from '../../../src/drain/options.js';
+import type { DrainResult } from '../../../src/drain/result.js';
+import { Action, NoticeKind } from '../../../src/types.js';
+import {
+  type AdminClients,
+  adminClients,
+  createNamespace,
+  createSpotNode,
+  kubeConfigFor,
+  type SpotNode,
+  uniqueSuffix,
+} from '../../bed/kube.js';
+
+/**
+ * One drain test's world on the shared control plane: its own namespace and node pool, the admin
+ * clients to build it, and the drainer's clients (deploy/rbac.yaml only) to drain it.
+ */
+export interface Scenario {
+  admin: AdminClients;
+  drainer: KubeApis;
+  namespace: string;
+  pool: string;
+  addNode(): Promise<SpotNode>;
+  drain(node: SpotNode, overrides?: Partial<DrainRequest>, options?: Partial<DrainOptions>): Promise<DrainResult>;
+  podsOn(node: SpotNode): Promise<k8s.V1Pod[]>;
+  nodeEvents(node: SpotNode): Promise<string[]>;
+  close(): void;
+}
+
+export async function createScenario(prefix: string): Promise<Scenario> {
+  const bed = inject('testbed');
+  const admin = adminClients(bed.cluster);
+  const drainer = createKubeApis(kubeConfigFor(bed.cluster, 'drainer'));
+  const namespace = await createNamespace(admin.core, prefix);
+  const pool = `${prefix}-${uniqueSuffix()}`;
+  return {
+    admin,
+    drainer,
+    namespace,
+    pool,
+    addNode: () => createSpotNode(admin.core, { extraLabels: { pool } }),
+    drain: (node, overrides = {}, options = {}) =>
+      drainNode(
+        {
+          nodeName: node.name,
+          kind: NoticeKind.SpotInterruption,
+          eventId: randomUUID(),
+          action: Action.Drain,
+          deadline: Date.now() + 60_000,
+          holder: `test-${uniqueSuffix()}`,
+          noticeMessage: `EC2 Spot Instance Interruption Warning for ${node.instanceId}`,
+          ...overrides,
+        },
+        { apis: drainer, options: { ...defaultDrainOptions, safetyMarginMs: 1_000, ...options } },
+      ),
+    podsOn: async (node) => {
+      const list = await admin.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node.name}` });
+      return list.items.filter((p) => p.metadata?.namespace === namespace);
+    },
+    nodeEvents: async (node) => {
+      const list = await admin.core.listNamespacedEvent({
+        namespace: 'default',
+        fieldSelector: `involvedObject.name=${node.name}`,
+      });
+      return list.items.map((e) => e.reason ?? '');
+    },
+    close: () => drainer.close(),
+  };
+}
+
+/** The names of pods, sorted, for assertions that read well. */
+export function names(pods: { metadata?: { name?: string } }[] | { name: string }[]): string[] {
+  return pods.map((p) => ('name' in p ? p.name : (p.metadata?.name ?? ''))).sort();
+}

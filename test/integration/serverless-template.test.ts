@@ -1,0 +1,368 @@
+/**
+ * Packages the service with osls (offline: a dead AWS endpoint makes any AWS call fail) and checks
+ * the CloudFormation template it would deploy: cfn-lint, the exact event patterns, the dead-letter
+ * wiring, least-privilege IAM, the EKS access entries, and the bundle in the zip.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { inflateRawSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configVariables } from '../../src/config.js';
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, '../..');
+const serverlessBin = join(root, 'node_modules/osls/bin/serverless.js');
+const TEMPLATE = 'cloudformation-template-update-stack.json';
+
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation templates are untyped JSON.
+type Json = any;
+interface Resource {
+  Type: string;
+  Properties: Json;
+}
+
+/** The environment of an offline package: dummy credentials and an endpoint nothing listens on. */
+const offlineEnv: NodeJS.ProcessEnv = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_'))),
+  AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+  AWS_SECRET_ACCESS_KEY: 'offline-dummy-secret',
+  AWS_REGION: 'us-east-1',
+  AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+  AWS_EC2_METADATA_DISABLED: 'true',
+  SLS_TELEMETRY_DISABLED: '1',
+  SLS_NOTIFICATIONS_MODE: 'off',
+};
+
+interface Packaged {
+  dir: string;
+  template: { Resources: Record<string, Resource>; Outputs: Json };
+}
+
+const workDirs: string[] = [];
+
+async function packageService(params: string[]): Promise<Packaged> {
+  const dir = await mkdtemp(join(tmpdir(), 'sls-template-'));
+  workDirs.push(dir);
+  const args = [serverlessBin, 'package', '--stage', 'ci', '--package', dir];
+  for (const param of params) args.push('--param', param);
+  await run(process.execPath, args, { cwd: root, env: offlineEnv, maxBuffer: 16 * 1024 * 1024 });
+  const template = JSON.parse(await readFile(join(dir, TEMPLATE), 'utf8'));
+  return { dir, template };
+}
+
+function resourcesOfType(template: Packaged['template'], type: string): [string, Resource][] {
+  return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+}
+
+function rulesByName(template: Packaged['template']): Map<string, Resource> {
+  return new Map(
+    resourcesOfType(template, 'AWS::Events::Rule').map(([, rule]) => [rule.Properties.Name, rule]),
+  );
+}
+
+const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/** Every statement of every inline role policy. */
+function roleStatements(template: Packaged['template']): Json[] {
+  return resourcesOfType(template, 'AWS::IAM::Role').flatMap(([, role]) =>
+    (role.Properties.Policies ?? []).flatMap((policy: Json) => policy.PolicyDocument.Statement),
+  );
+}
+
+interface ZipEntry {
+  name: string;
+  size: number;
+  compressedSize: number;
+  data: () => Buffer;
+}
+
+/** Reads a zip's central directory (enough for the archives osls writes: no zip64, no encryption). */
+function readZip(zip: Buffer): ZipEntry[] {
+  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (eocd < 0) throw new Error('not a zip file');
+  const count = zip.readUInt16LE(eocd + 10);
+  let offset = zip.readUInt32LE(eocd + 16);
+  const entries: ZipEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const method = zip.readUInt16LE(offset + 10);
+    const compressedSize = zip.readUInt32LE(offset + 20);
+    const size = zip.readUInt32LE(offset + 24);
+    const nameLength = zip.readUInt16LE(offset + 28);
+    const extraLength = zip.readUInt16LE(offset + 30);
+    const commentLength = zip.readUInt16LE(offset + 32);
+    const local = zip.readUInt32LE(offset + 42);
+    const name = zip.toString('utf8', offset + 46, offset + 46 + nameLength);
+    const data = () => {
+      const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+      const raw = zip.subarray(start, start + compressedSize);
+      return method === 0 ? raw : inflateRawSync(raw);
+    };
+    entries.push({ name, size, compressedSize, data });
+    offset += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
+const CLUSTERS = ['prod-a', 'prod-b'];
+const DLQ_ARN = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
+
+// The rule of each kind, by the name serverless.yml gives it, with the exact pattern it must have.
+const expectedPatterns: Record<string, Json> = {
+  'eks-spot-drainer-ci-spot-interruption': {
+    source: ['aws.ec2'],
+    'detail-type': ['EC2 Spot Instance Interruption Warning'],
+  },
+  'eks-spot-drainer-ci-rebalance': {
+    source: ['aws.ec2'],
+    'detail-type': ['EC2 Instance Rebalance Recommendation'],
+  },
+  'eks-spot-drainer-ci-state-change': {
+    source: ['aws.ec2'],
+    'detail-type': ['EC2 Instance State-change Notification'],
+    detail: { state: ['stopping', 'shutting-down', 'stopped', 'terminated'] },
+  },
+  'eks-spot-drainer-ci-scheduled-change': {
+    source: ['aws.health'],
+    'detail-type': ['AWS Health Event'],
+    detail: { service: ['EC2'], eventTypeCategory: ['scheduledChange'] },
+  },
+  'eks-spot-drainer-ci-asg-terminate': {
+    source: ['aws.autoscaling'],
+    'detail-type': ['EC2 Instance-terminate Lifecycle Action'],
+  },
+  'eks-spot-drainer-ci-capacity-reservation': {
+    source: ['aws.ec2'],
+    'detail-type': ['EC2 Capacity Reservation Instance Interruption Warning'],
+  },
+};
+
+let main: Packaged;
+let switchedOff: Packaged;
+
+beforeAll(async () => {
+  // Sequential: both runs share the service's .esbuild work folder.
+  main = await packageService([`clusters=${CLUSTERS.join(',')}`]);
+  switchedOff = await packageService([
+    'clusters=prod-a',
+    'enableStateChangeDraining=false',
+    'enableRebalanceMonitoring=false',
+    'createAccessEntries=false',
+  ]);
+}, 300_000);
+
+afterAll(async () => {
+  await Promise.all(workDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describe('serverless package', () => {
+  it('produces a template cfn-lint accepts', async () => {
+    // Prepare
+    const { stdout: venvBin } = await run('bash', [join(root, 'scripts/python-venv.sh')], { cwd: root });
+    const cfnLint = join(venvBin.trim(), 'cfn-lint');
+
+    // Act
+    const lint = await run(cfnLint, [join(main.dir, TEMPLATE)], { cwd: root }).then(
+      ({ stdout }) => ({ code: 0, output: stdout }),
+      (error: { code: number; stdout: string }) => ({ code: error.code, output: error.stdout }),
+    );
+
+    // Assess
+    expect(lint.output).toBe('');
+    expect(lint.code).toBe(0);
+  }, 120_000);
+
+  it('creates one enabled rule per kind with the exact event pattern', () => {
+    // Act
+    const rules = rulesByName(main.template);
+
+    // Assess
+    expect([...rules.keys()].sort()).toEqual(Object.keys(expectedPatterns).sort());
+    for (const [name, pattern] of Object.entries(expectedPatterns)) {
+      expect(rules.get(name)?.Properties.EventPattern, name).toEqual(pattern);
+      expect(rules.get(name)?.Properties.State, name).toBe('ENABLED');
+    }
+  });
+
+  it('dead-letters what EventBridge cannot deliver and what fails every Lambda retry', () => {
+    // Prepare
+    const { Resources } = main.template;
+    const rules = rulesByName(main.template);
+
+    // Assess: the queue
+    expect(Resources.DeadLetterQueue?.Type).toBe('AWS::SQS::Queue');
+    // Assess: every rule target retries, then dead-letters
+    for (const [name, rule] of rules) {
+      const [target] = rule.Properties.Targets;
+      expect(target.DeadLetterConfig, name).toEqual({ Arn: DLQ_ARN });
+      expect(target.RetryPolicy, name).toEqual({ MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 20 });
+    }
+    // Assess: failed async invocations go to the queue
+    const [[, invokeConfig]] = resourcesOfType(main.template, 'AWS::Lambda::EventInvokeConfig') as [
+      [string, Resource],
+    ];
+    expect(invokeConfig.Properties.DestinationConfig).toEqual({ OnFailure: { Destination: DLQ_ARN } });
+    expect(invokeConfig.Properties.MaximumRetryAttempts).toBe(2);
+    // Assess: only these rules may send to the queue
+    const [allow] = Resources.DeadLetterQueuePolicy?.Properties.PolicyDocument.Statement ?? [];
+    expect(allow.Principal).toEqual({ Service: 'events.amazonaws.com' });
+    const sourceArns = allow.Condition.ArnEquals['aws:SourceArn'].map((arn: Json) => arn['Fn::Sub']);
+    expect(sourceArns.sort()).toEqual(
+      [...rules.keys()]
+        .map((name) => `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/${name}`)
+        .sort(),
+    );
+    // Assess: someone hears about dead letters and errors
+    const alarms = resourcesOfType(main.template, 'AWS::CloudWatch::Alarm').map(
+      ([, alarm]) => alarm.Properties,
+    );
+    expect(alarms.map((alarm) => `${alarm.Namespace} ${alarm.MetricName}`).sort()).toEqual([
+      'AWS/Lambda Errors',
+      'AWS/SQS ApproximateNumberOfMessagesVisible',
+    ]);
+  });
+
+  it('grants Resource "*" to ec2:DescribeInstances only', () => {
+    // Act
+    const statements = roleStatements(main.template);
+    const wildcard = statements.filter((statement) => asList(statement.Resource).includes('*'));
+
+    // Assess
+    expect(wildcard).toEqual([{ Effect: 'Allow', Action: ['ec2:DescribeInstances'], Resource: '*' }]);
+    const actions = statements.flatMap((statement) => asList(statement.Action));
+    expect(actions).not.toContain('cloudwatch:PutMetricData');
+    const sendToQueue = statements.filter((statement) =>
+      asList(statement.Action).includes('sqs:SendMessage'),
+    );
+    expect(sendToQueue.map((statement) => statement.Resource)).toEqual([DLQ_ARN]);
+    // No VPC was asked for, so no VPC managed policy either.
+    const [[, role]] = resourcesOfType(main.template, 'AWS::IAM::Role') as [[string, Resource]];
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('lets the role describe exactly the managed clusters', () => {
+    // Act
+    const eksStatements = roleStatements(main.template).filter((statement) =>
+      asList(statement.Action).some((action: string) => action.startsWith('eks:')),
+    );
+
+    // Assess
+    expect(eksStatements).toHaveLength(1);
+    expect(asList(eksStatements[0].Action)).toEqual(['eks:DescribeCluster']);
+    expect(eksStatements[0].Resource).toEqual(
+      CLUSTERS.map((name) => ({
+        'Fn::Sub': `arn:\${AWS::Partition}:eks:\${AWS::Region}:\${AWS::AccountId}:cluster/${name}`,
+      })),
+    );
+  });
+
+  it('maps the role to the eks-spot-drainer group in each cluster, with no access policy', () => {
+    // Act
+    const entries = resourcesOfType(main.template, 'AWS::EKS::AccessEntry').map(
+      ([, entry]) => entry.Properties,
+    );
+
+    // Assess
+    expect(entries).toEqual(
+      CLUSTERS.map((name) => ({
+        ClusterName: name,
+        PrincipalArn: { 'Fn::GetAtt': ['IamRoleLambdaExecution', 'Arn'] },
+        KubernetesGroups: ['eks-spot-drainer'],
+        Type: 'STANDARD',
+      })),
+    );
+    expect(JSON.stringify(main.template)).not.toContain('system:masters');
+    expect(resourcesOfType(main.template, 'AWS::EKS::AccessPolicyAssociation')).toEqual([]);
+  });
+
+  it('runs Node.js 22 on arm64 with every configuration variable set', () => {
+    // Act
+    const fn = main.template.Resources.InterruptionLambdaFunction?.Properties;
+
+    // Assess
+    expect(fn.Runtime).toBe('nodejs22.x');
+    expect(fn.Architectures).toEqual(['arm64']);
+    expect(fn.Handler).toBe('handlers/interruption.handler');
+    const env = fn.Environment.Variables;
+    // Outlives the longest drain without a deadline, and Lambda's limit holds.
+    expect(fn.Timeout).toBeGreaterThan(Number(env.DRAIN_TIMEOUT_SECONDS));
+    expect(fn.Timeout).toBeLessThanOrEqual(900);
+    expect(env.MANAGED_CLUSTERS).toBe('prod-a,prod-b');
+    for (const variable of configVariables) {
+      expect(env, variable.name).toHaveProperty(variable.name);
+    }
+    expect(env).toMatchObject({
+      POWERTOOLS_SERVICE_NAME: 'eks-spot-drainer',
+      POWERTOOLS_METRICS_NAMESPACE: 'EksSpotDrainer',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+    expect(fn.VpcConfig).toBeUndefined();
+  });
+
+  it('disables the rules of switched-off kinds and skips access entries on request', () => {
+    // Act
+    const rules = rulesByName(switchedOff.template);
+    const states = Object.fromEntries([...rules].map(([name, rule]) => [name, rule.Properties.State]));
+    const env = switchedOff.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+
+    // Assess
+    expect(states).toEqual({
+      'eks-spot-drainer-ci-spot-interruption': 'ENABLED',
+      'eks-spot-drainer-ci-rebalance': 'DISABLED',
+      'eks-spot-drainer-ci-state-change': 'DISABLED',
+      'eks-spot-drainer-ci-scheduled-change': 'ENABLED',
+      'eks-spot-drainer-ci-asg-terminate': 'ENABLED',
+      'eks-spot-drainer-ci-capacity-reservation': 'ENABLED',
+    });
+    expect(env.ENABLE_STATE_CHANGE_DRAINING).toBe('false');
+    expect(resourcesOfType(switchedOff.template, 'AWS::EKS::AccessEntry')).toEqual([]);
+  });
+
+  it('zips one minified ESM bundle with its source map and no node_modules', async () => {
+    // Prepare
+    const zipPath = join(main.dir, 'eks-spot-drainer.zip');
+    const zipSize = (await stat(zipPath)).size;
+
+    // Act
+    const entries = readZip(await readFile(zipPath));
+
+    // Assess
+    const names = entries.map((entry) => entry.name).sort();
+    expect(names).toEqual(['handlers/interruption.mjs', 'handlers/interruption.mjs.map']);
+    const bundle = entries.find((entry) => entry.name === 'handlers/interruption.mjs')!;
+    const code = bundle.data().toString('utf8');
+    expect(code.startsWith("import { createRequire } from 'module';")).toBe(true);
+    console.info(
+      `bundle handlers/interruption.mjs: ${(bundle.size / 1024).toFixed(1)} KiB ` +
+        `(${(bundle.compressedSize / 1024).toFixed(1)} KiB compressed); zip ${(zipSize / 1024).toFixed(1)} KiB`,
+    );
+  });
+
+  it('bundles a handler that loads in Node with the function environment', async () => {
+    // Prepare: the bundle and its map, as Lambda unpacks them.
+    const entries = readZip(await readFile(join(main.dir, 'eks-spot-drainer.zip')));
+    const dir = await mkdtemp(join(tmpdir(), 'sls-bundle-'));
+    workDirs.push(dir);
+    for (const entry of entries)
+      await writeFile(join(dir, entry.name.replace('handlers/', '')), entry.data());
+    const env = main.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+    const bundleUrl = pathToFileURL(join(dir, 'interruption.mjs')).href;
+
+    // Act
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(bundleUrl)}); console.log(typeof m.handler);`,
+      ],
+      { env: { ...offlineEnv, ...env, AWS_LAMBDA_FUNCTION_NAME: 'eks-spot-drainer-ci-interruption' } },
+    );
+
+    // Assess
+    expect(stdout.trim()).toBe('function');
+  });
+});

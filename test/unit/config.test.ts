@@ -1,0 +1,194 @@
+import { describe, expect, it } from 'vitest';
+import { configVariables, loadConfig } from '../../src/config.js';
+import { defaultDrainOptions } from '../../src/drain/options.js';
+import { ConfigError } from '../../src/errors.js';
+import { defaultPolicyConfig } from '../../src/policy.js';
+
+const base = { MANAGED_CLUSTERS: 'prod-a' };
+
+/** The ConfigError loadConfig throws for `env`. */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('loadConfig did not throw');
+}
+
+describe('loadConfig', () => {
+  it('applies every default when only MANAGED_CLUSTERS is set', () => {
+    const config = loadConfig(base);
+
+    expect(config).toEqual({
+      managedClusters: ['prod-a'],
+      policy: defaultPolicyConfig,
+      drain: defaultDrainOptions,
+      webhookUrl: undefined,
+      instanceCacheTtlMs: 30_000,
+      lifecycleHeartbeatMs: 60_000,
+    });
+  });
+
+  it('maps every variable onto the config', () => {
+    const config = loadConfig({
+      MANAGED_CLUSTERS: ' prod-a , prod_b,prod-a ',
+      ENABLE_SPOT_INTERRUPTION_DRAINING: 'false',
+      ENABLE_REBALANCE_MONITORING: 'no',
+      ENABLE_REBALANCE_DRAINING: 'YES',
+      ENABLE_STATE_CHANGE_DRAINING: '0',
+      ENABLE_SCHEDULED_EVENT_DRAINING: 'False',
+      ENABLE_ASG_LIFECYCLE_DRAINING: 'false',
+      ENABLE_CAPACITY_RESERVATION_DRAINING: 'false',
+      CORDON_ONLY: '1',
+      DRY_RUN: 'true',
+      DELETE_EMPTYDIR_DATA: 'false',
+      EVICT_UNMANAGED_PODS: 'false',
+      CRITICAL_PRIORITY_THRESHOLD: '1000',
+      POD_TERMINATION_GRACE_PERIOD: '30',
+      DEADLINE_SAFETY_MARGIN_SECONDS: '10',
+      FORCE_AT_DEADLINE: 'true',
+      TAINT_NODE: 'false',
+      EXCLUDE_FROM_LOAD_BALANCERS: 'false',
+      DRAIN_TIMEOUT_SECONDS: '300',
+      WEBHOOK_URL: 'https://hooks.example.com/T000/B000',
+      INSTANCE_CACHE_SECONDS: '0',
+      LIFECYCLE_HEARTBEAT_SECONDS: '0',
+    });
+
+    expect(config).toEqual({
+      managedClusters: ['prod-a', 'prod_b'],
+      policy: {
+        spotInterruption: false,
+        rebalanceMonitoring: false,
+        rebalanceDraining: true,
+        stateChange: false,
+        scheduledChange: false,
+        asgLifecycle: false,
+        capacityReservation: false,
+        cordonOnly: true,
+      },
+      drain: {
+        dryRun: true,
+        deleteEmptyDirData: false,
+        evictUnmanagedPods: false,
+        criticalPriorityThreshold: 1000,
+        podGracePeriodSeconds: 30,
+        safetyMarginMs: 10_000,
+        forceAtDeadline: true,
+        taintNode: false,
+        excludeFromLoadBalancers: false,
+        noDeadlineBudgetMs: 300_000,
+      },
+      webhookUrl: 'https://hooks.example.com/T000/B000',
+      instanceCacheTtlMs: 0,
+      lifecycleHeartbeatMs: 0,
+    });
+  });
+
+  it('treats empty and blank values as unset', () => {
+    const config = loadConfig({
+      ...base,
+      DRY_RUN: '',
+      TAINT_NODE: '  ',
+      WEBHOOK_URL: '',
+      DRAIN_TIMEOUT_SECONDS: '',
+    });
+
+    expect(config.drain.dryRun).toBe(false);
+    expect(config.drain.taintNode).toBe(true);
+    expect(config.webhookUrl).toBeUndefined();
+    expect(config.drain.noDeadlineBudgetMs).toBe(600_000);
+  });
+
+  it('keeps the pod grace period for -1 and overrides it with 0', () => {
+    expect(
+      loadConfig({ ...base, POD_TERMINATION_GRACE_PERIOD: '-1' }).drain.podGracePeriodSeconds,
+    ).toBeUndefined();
+    expect(loadConfig({ ...base, POD_TERMINATION_GRACE_PERIOD: '0' }).drain.podGracePeriodSeconds).toBe(0);
+  });
+
+  it('accepts a plain http webhook URL', () => {
+    expect(loadConfig({ ...base, WEBHOOK_URL: 'http://localhost:8080/hook' }).webhookUrl).toBe(
+      'http://localhost:8080/hook',
+    );
+  });
+
+  it.each([
+    [{}, 'MANAGED_CLUSTERS', /is required/],
+    [{ MANAGED_CLUSTERS: '   ' }, 'MANAGED_CLUSTERS', /is required/],
+    [{ MANAGED_CLUSTERS: 'a,,b' }, 'MANAGED_CLUSTERS', /empty cluster name/],
+    [{ MANAGED_CLUSTERS: 'prod-a,-bad' }, 'MANAGED_CLUSTERS', /"-bad" is not a valid EKS cluster name/],
+    [{ MANAGED_CLUSTERS: 'has space' }, 'MANAGED_CLUSTERS', /not a valid EKS cluster name/],
+    [{ MANAGED_CLUSTERS: 'a'.repeat(101) }, 'MANAGED_CLUSTERS', /not a valid EKS cluster name/],
+    [{ ...base, DRY_RUN: 'maybe' }, 'DRY_RUN', /^expected true or false, got "maybe"$/],
+    [{ ...base, CORDON_ONLY: 'on' }, 'CORDON_ONLY', /expected true or false/],
+    [{ ...base, ENABLE_REBALANCE_DRAINING: 'tru' }, 'ENABLE_REBALANCE_DRAINING', /got "tru"/],
+    [{ ...base, CRITICAL_PRIORITY_THRESHOLD: '2e9' }, 'CRITICAL_PRIORITY_THRESHOLD', /expected an integer/],
+    [{ ...base, CRITICAL_PRIORITY_THRESHOLD: '1.5' }, 'CRITICAL_PRIORITY_THRESHOLD', /expected an integer/],
+    [{ ...base, POD_TERMINATION_GRACE_PERIOD: '-2' }, 'POD_TERMINATION_GRACE_PERIOD', /from -1 to/],
+    [{ ...base, DEADLINE_SAFETY_MARGIN_SECONDS: '-1' }, 'DEADLINE_SAFETY_MARGIN_SECONDS', /from 0 to 119/],
+    [{ ...base, DEADLINE_SAFETY_MARGIN_SECONDS: '120' }, 'DEADLINE_SAFETY_MARGIN_SECONDS', /from 0 to 119/],
+    [{ ...base, DRAIN_TIMEOUT_SECONDS: '0' }, 'DRAIN_TIMEOUT_SECONDS', /from 1 to/],
+    [{ ...base, DRAIN_TIMEOUT_SECONDS: 'ten' }, 'DRAIN_TIMEOUT_SECONDS', /got "ten"/],
+    [{ ...base, INSTANCE_CACHE_SECONDS: '-5' }, 'INSTANCE_CACHE_SECONDS', /expected an integer/],
+    [{ ...base, LIFECYCLE_HEARTBEAT_SECONDS: '9999' }, 'LIFECYCLE_HEARTBEAT_SECONDS', /from 0 to 7200/],
+    [{ ...base, WEBHOOK_URL: 'not a url' }, 'WEBHOOK_URL', /expected an http or https URL/],
+    [{ ...base, WEBHOOK_URL: 'ftp://example.com/x' }, 'WEBHOOK_URL', /expected an http or https URL/],
+  ])('rejects %j naming %s', (env, variable, message) => {
+    const error = configError(env);
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.variable).toBe(variable);
+    expect(error.message.startsWith(`${variable}: `)).toBe(true);
+    expect(error.message.slice(variable.length + 2)).toMatch(message);
+  });
+
+  it('never quotes a webhook URL back: it may carry a secret', () => {
+    const error = configError({ ...base, WEBHOOK_URL: 'gopher://secret-token@example.com' });
+
+    expect(error.message).not.toContain('secret-token');
+  });
+
+  it('quotes a bad value short and printable', () => {
+    const error = configError({ ...base, DRY_RUN: `x\n${'y'.repeat(500)}` });
+
+    expect(error.message.length).toBeLessThan(100);
+    expect(error.message).toMatch(/^[\x20-\x7e]+$/);
+  });
+
+  it('reads process.env when given nothing', () => {
+    const saved = process.env.MANAGED_CLUSTERS;
+    process.env.MANAGED_CLUSTERS = 'from-process-env';
+    try {
+      expect(loadConfig().managedClusters).toEqual(['from-process-env']);
+    } finally {
+      if (saved === undefined) delete process.env.MANAGED_CLUSTERS;
+      else process.env.MANAGED_CLUSTERS = saved;
+    }
+  });
+});
+
+describe('configVariables', () => {
+  it('documents every variable once, with a description', () => {
+    const names = configVariables.map((v) => v.name);
+
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toHaveLength(22);
+    for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
+  });
+
+  it('marks only MANAGED_CLUSTERS as required', () => {
+    expect(configVariables.filter((v) => v.required).map((v) => v.name)).toEqual(['MANAGED_CLUSTERS']);
+  });
+
+  it('states the defaults loadConfig applies', () => {
+    // Setting every variable to its documented default must give the same config as leaving it unset.
+    const documented = Object.fromEntries(
+      configVariables.filter((v) => v.default !== undefined).map((v) => [v.name, v.default]),
+    );
+
+    expect(loadConfig({ ...documented, ...base })).toEqual(loadConfig(base));
+  });
+});

@@ -1,0 +1,221 @@
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { DrainInfo, DrainSummary } from '../../../src/notify/types.js';
+import { createWebhookNotifier, disabledNotifier, WEBHOOK_TIMEOUT_MS } from '../../../src/notify/webhook.js';
+import { NoticeKind } from '../../../src/types.js';
+
+const info: DrainInfo = {
+  clusterName: 'prod-a',
+  nodeName: 'ip-10-0-1-5.ec2.internal',
+  instanceId: 'i-0123456789abcdef0',
+  kind: NoticeKind.SpotInterruption,
+  eventId: 'a1b2c3d4-0000-4000-8000-000000000001',
+  deadline: new Date('2025-03-01T12:02:00Z'),
+};
+
+const summary: DrainSummary = {
+  outcome: 'drained',
+  evicted: 4,
+  skipped: 2,
+  blocked: 0,
+  failed: 0,
+  durationMs: 9_000,
+  timeLeftMs: 80_000,
+};
+
+// The path of a Slack webhook URL is its secret: it must never appear in a status.
+const SECRET_PATH = '/services/T00000000/B00000000/XXXXsecretXXXX';
+
+interface Received {
+  method: string | undefined;
+  url: string | undefined;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** A webhook receiver on 127.0.0.1 that records each request and answers with `respond`. */
+async function startReceiver(respond: (res: ServerResponse) => void) {
+  const received: Received[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => {
+      body += chunk.toString('utf8');
+    });
+    req.on('end', () => {
+      received.push({ method: req.method, url: req.url, headers: req.headers, body });
+      respond(res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  servers.push(server);
+  return { url: `http://127.0.0.1:${port}${SECRET_PATH}`, received, port };
+}
+
+const servers: Server[] = [];
+
+afterEach(async () => {
+  vi.useRealTimers();
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+function answer(status: number, body: string) {
+  return (res: ServerResponse) => {
+    res.writeHead(status, { 'content-type': 'text/plain' });
+    res.end(body);
+  };
+}
+
+describe('createWebhookNotifier', () => {
+  it.each([undefined, '', '   '])('sends nothing when the URL is %j', async (url) => {
+    // Prepare
+    const fetchImpl = vi.fn<typeof fetch>();
+
+    // Act
+    const notifier = createWebhookNotifier(url, fetchImpl);
+    const started = await notifier.drainStarted(info);
+    const finished = await notifier.drainFinished(info, summary);
+
+    // Assess
+    expect(notifier).toBe(disabledNotifier);
+    expect(started).toEqual({ status: 'disabled' });
+    expect(finished).toEqual({ status: 'disabled' });
+    expect(fetchImpl).not.toHaveBeenCalled();
+  });
+
+  it('posts a Slack-compatible JSON message when a drain starts', async () => {
+    // Prepare
+    const receiver = await startReceiver(answer(200, 'ok'));
+
+    // Act
+    const status = await createWebhookNotifier(receiver.url).drainStarted(info);
+
+    // Assess
+    expect(status).toEqual({ status: 'sent', httpStatus: 200 });
+    expect(receiver.received).toHaveLength(1);
+    const [request] = receiver.received;
+    expect(request?.method).toBe('POST');
+    expect(request?.url).toBe(SECRET_PATH);
+    expect(request?.headers['content-type']).toBe('application/json');
+    expect(request?.headers.authorization).toBeUndefined();
+    const body = JSON.parse(request?.body ?? '') as { text: string; blocks: unknown[] };
+    expect(Object.keys(body).sort()).toEqual(['blocks', 'text']);
+    expect(body.text).toBe(
+      'Draining node ip-10-0-1-5.ec2.internal (i-0123456789abcdef0) in cluster prod-a: ' +
+        'Spot interruption warning, deadline 2025-03-01T12:02:00.000Z.',
+    );
+    expect(body.blocks).toHaveLength(2);
+  });
+
+  it('posts the summary when a drain finishes', async () => {
+    // Prepare
+    const receiver = await startReceiver(answer(200, 'ok'));
+
+    // Act
+    const status = await createWebhookNotifier(receiver.url).drainFinished(info, summary);
+
+    // Assess
+    expect(status).toEqual({ status: 'sent', httpStatus: 200 });
+    const body = JSON.parse(receiver.received[0]?.body ?? '') as { text: string };
+    expect(body.text).toContain('drained: node ip-10-0-1-5.ec2.internal');
+    expect(body.text).toContain('4 evicted, 2 skipped, 0 blocked, 0 failed; 1 min 20 s before the deadline.');
+  });
+
+  it('reports an HTTP 500 with the answer, without throwing or naming the URL', async () => {
+    // Prepare
+    const receiver = await startReceiver(answer(500, 'invalid_payload'));
+
+    // Act
+    const status = await createWebhookNotifier(receiver.url).drainStarted(info);
+
+    // Assess
+    expect(status).toEqual({ status: 'failed', httpStatus: 500, reason: 'HTTP 500: invalid_payload' });
+    expect(receiver.received).toHaveLength(1);
+  });
+
+  it('cuts the secret path out of an answer that echoes it', async () => {
+    // Prepare: like Express's default 404 page.
+    const receiver = await startReceiver(answer(404, `Cannot POST ${SECRET_PATH}`));
+
+    // Act
+    const status = await createWebhookNotifier(receiver.url).drainStarted(info);
+
+    // Assess
+    expect(status).toEqual({ status: 'failed', httpStatus: 404, reason: 'HTTP 404: Cannot POST [path]' });
+  });
+
+  it('gives up after the timeout when the receiver never answers', async () => {
+    // Prepare
+    const receiver = await startReceiver(() => {});
+    const started = performance.now();
+
+    // Act
+    const status = await createWebhookNotifier(receiver.url, fetch, { timeoutMs: 150 }).drainStarted(info);
+
+    // Assess
+    const elapsed = performance.now() - started;
+    expect(status).toEqual({ status: 'failed', reason: 'timed out after 150 ms' });
+    expect(elapsed).toBeGreaterThanOrEqual(140);
+    expect(elapsed).toBeLessThan(1_500);
+  });
+
+  it('times out after two seconds by default, even when fetch ignores the abort signal', async () => {
+    // Prepare
+    vi.useFakeTimers();
+    const hanging = vi.fn<typeof fetch>(() => new Promise<Response>(() => {}));
+    const notifier = createWebhookNotifier('https://hooks.example.com/services/x', hanging);
+
+    // Act
+    const pending = notifier.drainStarted(info);
+    await vi.advanceTimersByTimeAsync(WEBHOOK_TIMEOUT_MS);
+    const status = await pending;
+
+    // Assess
+    expect(WEBHOOK_TIMEOUT_MS).toBe(2_000);
+    expect(status).toEqual({ status: 'failed', reason: 'timed out after 2000 ms' });
+    expect(hanging.mock.calls[0]?.[1]?.signal?.aborted).toBe(true);
+  });
+
+  it('reports a refused connection by its code only', async () => {
+    // Prepare: a port that was just free and is closed again.
+    const receiver = await startReceiver(answer(200, 'ok'));
+    const closed = servers.pop()!;
+    await new Promise((resolve) => closed.close(resolve));
+
+    // Act
+    const status = await createWebhookNotifier(receiver.url).drainStarted(info);
+
+    // Assess
+    expect(status).toEqual({ status: 'failed', reason: 'network error (ECONNREFUSED)' });
+  });
+
+  it('never puts the URL in a failure reason', async () => {
+    // Prepare
+    const leaky = vi.fn<typeof fetch>(async (input) => {
+      throw new TypeError(`Failed to parse URL from ${String(input)}`);
+    });
+    const url = `https://hooks.example.com${SECRET_PATH}`;
+
+    // Act
+    const status = await createWebhookNotifier(url, leaky).drainFinished(info, summary);
+
+    // Assess
+    expect(status).toEqual({ status: 'failed', reason: 'request failed (TypeError)' });
+  });
+
+  it('refuses a URL that is not http(s) without sending anything', async () => {
+    // Prepare
+    const fetchImpl = vi.fn<typeof fetch>();
+
+    // Act
+    const status = await createWebhookNotifier('file:///etc/passwd', fetchImpl).drainStarted(info);
+
+    // Assess
+    expect(status).toEqual({ status: 'failed', reason: 'WEBHOOK_URL is not an http(s) URL' });
+    expect(fetchImpl).not.toHaveBeenCalled();
+  });
+});
