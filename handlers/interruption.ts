@@ -1,6 +1,9 @@
-// PLACEHOLDER written by helper "deploy" so `serverless package` has an entry point to bundle.
-// The lead replaces this file with the real handler.
-import type { EventBridgeEvent } from 'aws-lambda';
+import type { Context, EventBridgeEvent } from 'aws-lambda';
+import { createLambdaApp, summarize } from '../src/app/lambda-app.js';
 
-/** Placeholder: accepts any EventBridge event and does nothing. */
-export const handler = async (_event: EventBridgeEvent<string, unknown>): Promise<void> => {};
+// Built once per container: a bad configuration fails the init, naming the variable.
+const app = createLambdaApp();
+
+/** EventBridge → parse → resolve → drain → lifecycle action → report. All logic lives in src/. */
+export const handler = async (event: EventBridgeEvent<string, unknown>, context: Context) =>
+  summarize(await app.handle(event, context));

@@ -30,7 +30,9 @@ export async function handleEvent(raw: unknown, deps: AppDeps, invocation: Invoc
   }
 
   const eventId = parsed.notices[0]?.eventId;
-  const settled = await Promise.allSettled(parsed.notices.map((notice) => handleNotice(notice, deps, invocation)));
+  const settled = await Promise.allSettled(
+    parsed.notices.map((notice) => handleNotice(notice, deps, invocation)),
+  );
   const reports: NoticeReport[] = [];
   const failures: string[] = [];
   settled.forEach((outcome, index) => {
@@ -50,7 +52,9 @@ export async function handleEvent(raw: unknown, deps: AppDeps, invocation: Invoc
     failures.push(`${notice.instanceId}: ${error.name}: ${error.message}`);
   });
   if (failures.length > 0) {
-    throw new TransientError(`event ${eventId}: ${failures.length} of ${settled.length} notices failed: ${failures.join('; ')}`);
+    throw new TransientError(
+      `event ${eventId}: ${failures.length} of ${settled.length} notices failed: ${failures.join('; ')}`,
+    );
   }
   return { eventId, status: 'handled', notices: reports };
 }

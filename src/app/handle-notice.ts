@@ -1,5 +1,5 @@
-import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { resolveManagedCluster } from '../aws/instance-tags.js';
 import { completeLifecycleAction, LifecycleResult, startHeartbeats } from '../aws/lifecycle.js';
 import type { Config } from '../config.js';
@@ -87,7 +87,14 @@ export async function handleNotice(
     // An instance of ours whose node is already gone may go; someone else's hook is theirs to end.
     const ours = resolution.reason === 'node-not-found' ? 'ours' : 'not-ours';
     const lifecycle = await finishLifecycle(notice, deps, call, ours);
-    return { ...base, action, status: 'skipped', reason: resolution.reason, detail: resolution.detail, ...(lifecycle ? { lifecycle } : {}) };
+    return {
+      ...base,
+      action,
+      status: 'skipped',
+      reason: resolution.reason,
+      detail: resolution.detail,
+      ...(lifecycle ? { lifecycle } : {}),
+    };
   }
 
   const { target, apis } = resolution;
@@ -95,13 +102,26 @@ export async function handleNotice(
   const deadline = drainDeadline(notice, now(), deps.config.drain.noDeadlineBudgetMs, invocation.deadline);
   log.info('node found', { via: resolution.via, action, deadline: new Date(deadline).toISOString() });
 
-  const info = { ...target, kind: notice.kind, eventId: notice.eventId, deadline: new Date(deadline), action, dryRun: deps.config.drain.dryRun };
+  const info = {
+    ...target,
+    kind: notice.kind,
+    eventId: notice.eventId,
+    deadline: new Date(deadline),
+    action,
+    dryRun: deps.config.drain.dryRun,
+  };
   const started: Promise<unknown>[] = [];
   const heartbeats =
     notice.lifecycle && deps.autoScaling && deps.config.lifecycleHeartbeatMs > 0
-      ? startHeartbeats(deps.autoScaling, notice.lifecycle, notice.instanceId, deps.config.lifecycleHeartbeatMs, {
-          onError: (error) => log.warn('lifecycle heartbeat failed', { error: describeError(error) }),
-        })
+      ? startHeartbeats(
+          deps.autoScaling,
+          notice.lifecycle,
+          notice.instanceId,
+          deps.config.lifecycleHeartbeatMs,
+          {
+            onError: (error) => log.warn('lifecycle heartbeat failed', { error: describeError(error) }),
+          },
+        )
       : undefined;
   let result: DrainResult;
   try {

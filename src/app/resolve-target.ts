@@ -7,9 +7,20 @@ import { findNodeForInstance } from '../kube/node-lookup.js';
 import type { DrainTarget, InstanceInfo, InterruptionNotice } from '../types.js';
 
 export type Resolution =
-  | { status: 'resolved'; target: DrainTarget; apis: KubeApis; instance: InstanceInfo | undefined; via: string }
+  | {
+      status: 'resolved';
+      target: DrainTarget;
+      apis: KubeApis;
+      instance: InstanceInfo | undefined;
+      via: string;
+    }
   /** Nothing of ours to act on; `clusterName` is set when the instance is ours but its node is gone. */
-  | { status: 'skipped'; reason: 'instance-gone' | 'not-managed' | 'node-not-found'; detail: string; clusterName?: string };
+  | {
+      status: 'skipped';
+      reason: 'instance-gone' | 'not-managed' | 'node-not-found';
+      detail: string;
+      clusterName?: string;
+    };
 
 /** Where to look: EC2 tags pick the cluster, or one fixed cluster (a kubeconfig context). */
 export type ClusterSource =
@@ -28,7 +39,11 @@ export async function resolveTarget(
 ): Promise<Resolution> {
   const instance = source.instances ? await source.instances.get(notice.instanceId, call) : undefined;
   if (source.kind === 'ec2-tags' && !instance) {
-    return { status: 'skipped', reason: 'instance-gone', detail: 'EC2 no longer knows the instance (or it is terminated)' };
+    return {
+      status: 'skipped',
+      reason: 'instance-gone',
+      detail: 'EC2 no longer knows the instance (or it is terminated)',
+    };
   }
   let clusterName: string;
   if (source.kind === 'fixed') {
@@ -48,7 +63,12 @@ export async function resolveTarget(
     availabilityZone: instance?.availabilityZone,
   });
   if (!lookup.node?.metadata?.name) {
-    return { status: 'skipped', reason: 'node-not-found', detail: `no node after ${lookup.via}`, clusterName };
+    return {
+      status: 'skipped',
+      reason: 'node-not-found',
+      detail: `no node after ${lookup.via}`,
+      clusterName,
+    };
   }
   return {
     status: 'resolved',

@@ -9,7 +9,13 @@ import { NodeEventReason, NodeEventRecorder } from './node-events.js';
 import type { DrainOptions } from './options.js';
 import { type PlannedPod, planDrain } from './plan.js';
 import { PodTracker } from './pod-tracker.js';
-import { countOutcomes, type DrainOutcome, type DrainResult, type PodReport, type PodTier } from './result.js';
+import {
+  countOutcomes,
+  type DrainOutcome,
+  type DrainResult,
+  type PodReport,
+  type PodTier,
+} from './result.js';
 
 /** One node to cordon or drain, and why. */
 export interface DrainRequest {
@@ -31,7 +37,15 @@ export type DrainProgress =
   | {
       type: 'pod';
       pod: string;
-      status: 'evicting' | 'blocked' | 'terminating' | 'gone' | 'still-there' | 'failed' | 'skipped' | 'force-deleted';
+      status:
+        | 'evicting'
+        | 'blocked'
+        | 'terminating'
+        | 'gone'
+        | 'still-there'
+        | 'failed'
+        | 'skipped'
+        | 'force-deleted';
       detail?: string;
     };
 
@@ -65,7 +79,11 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
   const started = now();
   const stopAt = request.deadline - options.safetyMarginMs;
   const timings = { markMs: 0, listMs: 0, evictOrdinaryMs: 0, evictCriticalMs: 0, totalMs: 0 };
-  const finish = (outcome: DrainOutcome, pods: PodReport[], extra: Partial<DrainResult> = {}): DrainResult => {
+  const finish = (
+    outcome: DrainOutcome,
+    pods: PodReport[],
+    extra: Partial<DrainResult> = {},
+  ): DrainResult => {
     timings.totalMs = now() - started;
     return {
       nodeName: request.nodeName,
@@ -113,7 +131,8 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
     const plan = await planDrain(apis, request.nodeName, options, false);
     timings.listMs = now() - listStarted;
     const reports: PodReport[] = plan.pods.filter((p) => p.decision.action === 'skip').map(reportPlanned);
-    for (const r of reports) progress({ type: 'pod', pod: `${r.namespace}/${r.name}`, status: 'skipped', detail: r.reason });
+    for (const r of reports)
+      progress({ type: 'pod', pod: `${r.namespace}/${r.name}`, status: 'skipped', detail: r.reason });
 
     const active = plan.pods.filter((p) => p.decision.action !== 'skip');
     const tracker = await PodTracker.start(
@@ -125,7 +144,8 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
       now,
     );
     try {
-      const drainPod = (planned: PlannedPod) => drainOnePod(planned, tracker, { ...context, now, progress }, stopAt, started);
+      const drainPod = (planned: PlannedPod) =>
+        drainOnePod(planned, tracker, { ...context, now, progress }, stopAt, started);
       const ordinary = active.filter((p) => p.decision.tier === 'ordinary');
       const critical = active.filter((p) => p.decision.tier === 'critical');
       progress({ type: 'phase', phase: 'evict-ordinary', detail: `${ordinary.length} pods` });
@@ -136,7 +156,10 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
       });
       // Critical pods wait for the others, but not so long that their own shutdown no longer fits.
       const criticalReserve = Math.min(30_000, 2_000 + 1_000 * maxGrace(critical, options));
-      await Promise.race([ordinaryDone, sleep(Math.max(0, stopAt - criticalReserve - now()), context.signal)]);
+      await Promise.race([
+        ordinaryDone,
+        sleep(Math.max(0, stopAt - criticalReserve - now()), context.signal),
+      ]);
       progress({ type: 'phase', phase: 'evict-critical', detail: `${critical.length} pods` });
       const criticalStarted = now();
       const criticalReports = await Promise.all(critical.map(drainPod));
@@ -170,16 +193,30 @@ async function drainOnePod(
 ): Promise<PodReport> {
   const { pod, key, decision } = planned;
   const { now, progress } = context;
-  const base = { namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', tier: decision.tier };
+  const base = {
+    namespace: pod.metadata?.namespace ?? '',
+    name: pod.metadata?.name ?? '',
+    tier: decision.tier,
+  };
   const gone = async (outcomeIfGone: 'evicted' | 'already-terminating', extra: Partial<PodReport>) => {
     progress({ type: 'pod', pod: key, status: 'terminating' });
     const left = await tracker.waitForGone([key], stopAt, context.signal);
     if (left.length > 0) {
       progress({ type: 'pod', pod: key, status: 'still-there' });
-      return { ...base, ...extra, outcome: 'still-terminating' as const, reason: 'still terminating at the deadline' };
+      return {
+        ...base,
+        ...extra,
+        outcome: 'still-terminating' as const,
+        reason: 'still terminating at the deadline',
+      };
     }
     progress({ type: 'pod', pod: key, status: 'gone' });
-    return { ...base, ...extra, outcome: outcomeIfGone, goneAfterMs: (tracker.goneTime(key) ?? now()) - started };
+    return {
+      ...base,
+      ...extra,
+      outcome: outcomeIfGone,
+      goneAfterMs: (tracker.goneTime(key) ?? now()) - started,
+    };
   };
 
   if (decision.action === 'wait') return gone('already-terminating', {});
@@ -194,7 +231,12 @@ async function drainOnePod(
     onBlocked: (pdb) => {
       if (told) return;
       told = true;
-      progress({ type: 'pod', pod: key, status: 'blocked', detail: pdb ? `PodDisruptionBudget ${pdb}` : undefined });
+      progress({
+        type: 'pod',
+        pod: key,
+        status: 'blocked',
+        detail: pdb ? `PodDisruptionBudget ${pdb}` : undefined,
+      });
     },
   });
   const extra = { evictionAttempts: eviction.attempts, ...(warning ? { reason: warning } : {}) };
@@ -219,7 +261,10 @@ export function gracePeriodFor(pod: k8s.V1Pod, options: DrainOptions, stopAt: nu
 }
 
 function maxGrace(pods: PlannedPod[], options: DrainOptions): number {
-  return Math.max(0, ...pods.map((p) => options.podGracePeriodSeconds ?? p.pod.spec?.terminationGracePeriodSeconds ?? 30));
+  return Math.max(
+    0,
+    ...pods.map((p) => options.podGracePeriodSeconds ?? p.pod.spec?.terminationGracePeriodSeconds ?? 30),
+  );
 }
 
 function reportPlanned(planned: PlannedPod): PodReport {
@@ -244,7 +289,11 @@ function reportPlanned(planned: PlannedPod): PodReport {
   if (planned.budgets.length > 1) {
     return { ...base, outcome: 'failed', reason: 'covered by more than one PodDisruptionBudget' };
   }
-  return { ...base, outcome: 'would-evict', ...(decision.action === 'evict' && decision.warning ? { reason: decision.warning } : {}) };
+  return {
+    ...base,
+    outcome: 'would-evict',
+    ...(decision.action === 'evict' && decision.warning ? { reason: decision.warning } : {}),
+  };
 }
 
 async function forceDeleteBlocked(
@@ -271,12 +320,18 @@ async function forceDeleteBlocked(
 }
 
 function outcomeOf(reports: PodReport[]): 'drained' | 'deadline-reached' | 'incomplete' {
-  if (reports.some((r) => r.outcome === 'blocked' || r.outcome === 'still-terminating')) return 'deadline-reached';
+  if (reports.some((r) => r.outcome === 'blocked' || r.outcome === 'still-terminating'))
+    return 'deadline-reached';
   if (reports.some((r) => r.outcome === 'failed')) return 'incomplete';
   return 'drained';
 }
 
-function recordOutcome(events: NodeEventRecorder, outcome: string, reports: PodReport[], tookMs: number): void {
+function recordOutcome(
+  events: NodeEventRecorder,
+  outcome: string,
+  reports: PodReport[],
+  tookMs: number,
+): void {
   const counts = countOutcomes(reports);
   if (outcome === 'drained') {
     events.record(
@@ -290,4 +345,3 @@ function recordOutcome(events: NodeEventRecorder, outcome: string, reports: PodR
     .map((r) => `${r.namespace}/${r.name} (${r.outcome}${r.pdb ? ` by PodDisruptionBudget ${r.pdb}` : ''})`);
   events.record(NodeEventReason.DrainBlocked, `Drain ${outcome}; pods left: ${left.join(', ')}`, 'Warning');
 }
-

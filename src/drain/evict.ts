@@ -1,5 +1,11 @@
 import type * as k8s from '@kubernetes/client-node';
-import { httpStatusOf, isMultiplePdbError, isTransientKubeError, kubeStatusOf, retryAfterMsOf } from '../kube/api-errors.js';
+import {
+  httpStatusOf,
+  isMultiplePdbError,
+  isTransientKubeError,
+  kubeStatusOf,
+  retryAfterMsOf,
+} from '../kube/api-errors.js';
 import { sleep } from '../retry.js';
 
 export type EvictionOutcome =
@@ -25,7 +31,11 @@ export interface EvictOptions {
  * refuses (429) or the API server is throttled or failing, until `stopAt`. The UID precondition
  * makes sure a retry never evicts a StatefulSet's replacement pod that took the same name elsewhere.
  */
-export async function evictPod(core: k8s.CoreV1Api, pod: k8s.V1Pod, options: EvictOptions): Promise<EvictionOutcome> {
+export async function evictPod(
+  core: k8s.CoreV1Api,
+  pod: k8s.V1Pod,
+  options: EvictOptions,
+): Promise<EvictionOutcome> {
   const now = options.now ?? Date.now;
   const name = pod.metadata?.name ?? '';
   const namespace = pod.metadata?.namespace ?? '';
@@ -51,10 +61,19 @@ export async function evictPod(core: k8s.CoreV1Api, pod: k8s.V1Pod, options: Evi
       const budgetCause = kube.causes.find((c) => c.reason === 'DisruptionBudget');
       if (status === 429 && budgetCause) {
         const pdb = /disruption budget (\S+)/i.exec(budgetCause.message ?? '')?.[1];
-        last = { status: 'blocked', attempts: attempt, pdb, message: budgetCause.message ?? kube.message ?? '' };
+        last = {
+          status: 'blocked',
+          attempts: attempt,
+          pdb,
+          message: budgetCause.message ?? kube.message ?? '',
+        };
         options.onBlocked?.(pdb, attempt);
       } else if (isMultiplePdbError(error)) {
-        return { status: 'failed', attempts: attempt, message: kube.message ?? 'more than one PodDisruptionBudget' };
+        return {
+          status: 'failed',
+          attempts: attempt,
+          message: kube.message ?? 'more than one PodDisruptionBudget',
+        };
       } else if (isTransientKubeError(error)) {
         last = { status: 'failed', attempts: attempt, message: describe(status, kube.message, error) };
       } else {

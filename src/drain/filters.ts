@@ -10,7 +10,10 @@ export type PodDecision =
   | { action: 'skip'; tier: PodTier; reason: string };
 
 /** A filter says "skip" with a reason, or passes (undefined) and may add a warning. */
-type PodFilter = (pod: k8s.V1Pod, options: DrainOptions) => { skip: string } | { warning: string } | undefined;
+type PodFilter = (
+  pod: k8s.V1Pod,
+  options: DrainOptions,
+) => { skip: string } | { warning: string } | undefined;
 
 const mirrorAnnotation = 'kubernetes.io/config.mirror';
 const criticalClasses = new Set(['system-cluster-critical', 'system-node-critical']);
@@ -53,14 +56,18 @@ export function decidePod(pod: k8s.V1Pod, options: DrainOptions): PodDecision {
     if (verdict) warnings.push(verdict.warning);
   }
   if (pod.metadata?.deletionTimestamp) return { action: 'wait', tier };
-  return warnings.length > 0 ? { action: 'evict', tier, warning: warnings.join('; ') } : { action: 'evict', tier };
+  return warnings.length > 0
+    ? { action: 'evict', tier, warning: warnings.join('; ') }
+    : { action: 'evict', tier };
 }
 
 /** Cluster add-ons (CoreDNS, CNI helpers, metrics) go last, so the cluster keeps working meanwhile. */
 export function tierOf(pod: k8s.V1Pod, options: DrainOptions): PodTier {
   const priority = pod.spec?.priority ?? 0;
   const className = pod.spec?.priorityClassName ?? '';
-  return priority >= options.criticalPriorityThreshold || criticalClasses.has(className) ? 'critical' : 'ordinary';
+  return priority >= options.criticalPriorityThreshold || criticalClasses.has(className)
+    ? 'critical'
+    : 'ordinary';
 }
 
 function controllerOf(pod: k8s.V1Pod): k8s.V1OwnerReference | undefined {

@@ -43,7 +43,11 @@ const strength: Record<Action, number> = { [Action.None]: 0, [Action.Cordon]: 1,
 const leaseGraceMs = 30_000;
 
 /** Pure: whether a new notice may take the node's lease, and why. */
-export function decideLease(existing: DrainLease | undefined, request: LeaseRequest, now: number): LeaseDecision {
+export function decideLease(
+  existing: DrainLease | undefined,
+  request: LeaseRequest,
+  now: number,
+): LeaseDecision {
   if (!existing) return { take: true, why: 'new' };
   if (existing.holder === request.holder) return { take: true, why: 'retry' };
   if (existing.state === 'failed') return { take: true, why: 'retry' };

@@ -45,7 +45,11 @@ export async function planDrain(
       pod,
       decision: decidePod(pod, options),
       budgets: budgets
-        .filter((b) => b.namespace === pod.metadata?.namespace && matchesSelector(b.selector, pod.metadata?.labels ?? {}))
+        .filter(
+          (b) =>
+            b.namespace === pod.metadata?.namespace &&
+            matchesSelector(b.selector, pod.metadata?.labels ?? {}),
+        )
         .map(({ selector: _, ...view }) => view),
     })),
   };
@@ -62,7 +66,9 @@ async function listBudgets(policy: k8s.PolicyV1Api) {
       selector: pdb.spec?.selector,
       disruptionsAllowed: allowed,
       blockingSince:
-        allowed === 0 && condition?.status === 'False' ? new Date(condition.lastTransitionTime).toISOString() : undefined,
+        allowed === 0 && condition?.status === 'False'
+          ? new Date(condition.lastTransitionTime).toISOString()
+          : undefined,
     };
   });
 }

@@ -84,7 +84,8 @@ export class PodTracker {
     if (!this.tracked.has(key)) return;
     const uid = this.tracked.get(key);
     if (type === 'DELETED' && pod.metadata?.uid === uid) this.markGone(key);
-    else if ((type === 'ADDED' || type === 'MODIFIED') && uid && pod.metadata?.uid !== uid) this.markGone(key);
+    else if ((type === 'ADDED' || type === 'MODIFIED') && uid && pod.metadata?.uid !== uid)
+      this.markGone(key);
   }
 
   private async watch(resourceVersion: string | undefined): Promise<void> {
@@ -121,7 +122,9 @@ export class PodTracker {
     if (this.now() - this.lastWatchStart < 1_000) await sleep(500);
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
-        const list = await this.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${this.nodeName}` });
+        const list = await this.core.listPodForAllNamespaces({
+          fieldSelector: `spec.nodeName=${this.nodeName}`,
+        });
         const present = new Map(list.items.map((p) => [podKey(p), p.metadata?.uid]));
         for (const [key, uid] of this.tracked) {
           if (!present.has(key) || (uid && present.get(key) !== uid)) this.markGone(key);

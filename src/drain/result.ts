@@ -86,7 +86,10 @@ export interface DrainResult {
 
 /** Counts pods by outcome, with every outcome present. */
 export function countOutcomes(pods: PodReport[]): Record<PodOutcome, number> {
-  const counts = Object.fromEntries(Object.values(PodOutcome).map((o) => [o, 0])) as Record<PodOutcome, number>;
+  const counts = Object.fromEntries(Object.values(PodOutcome).map((o) => [o, 0])) as Record<
+    PodOutcome,
+    number
+  >;
   for (const pod of pods) counts[pod.outcome]++;
   return counts;
 }

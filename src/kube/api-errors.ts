@@ -79,5 +79,7 @@ function isNetworkError(error: unknown): boolean {
   if (e.name === 'AbortError' || e.name === 'TimeoutError' || e.type === 'aborted') return true;
   if (e.name === 'FetchError' || e.type === 'system' || e.type === 'request-timeout') return true;
   const code = typeof e.code === 'string' ? e.code : (e.cause as { code?: string } | undefined)?.code;
-  return typeof code === 'string' && /^(ECONN|EPIPE|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|UND_ERR|EHOSTUNREACH)/.test(code);
+  return (
+    typeof code === 'string' && /^(ECONN|EPIPE|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|UND_ERR|EHOSTUNREACH)/.test(code)
+  );
 }

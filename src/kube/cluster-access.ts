@@ -1,7 +1,12 @@
-import type { ClusterEndpointCache } from '../aws/eks-cluster.js';
 import type { AwsCallOptions } from '../aws/aws-retry.js';
+import type { ClusterEndpointCache } from '../aws/eks-cluster.js';
 import type { EksTokenProvider } from '../aws/eks-token.js';
-import { type ConnectionOptions, createKubeApis, type KubeApis, kubeConfigForEndpoint } from './connection.js';
+import {
+  type ConnectionOptions,
+  createKubeApis,
+  type KubeApis,
+  kubeConfigForEndpoint,
+} from './connection.js';
 
 /** How the function gets into a cluster by name. */
 export interface ClusterAccess {

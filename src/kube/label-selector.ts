@@ -4,7 +4,10 @@ import type * as k8s from '@kubernetes/client-node';
  * Whether labels match a metav1.LabelSelector, as the API server decides it. An empty selector
  * matches everything (a PDB with `selector: {}` covers every pod of its namespace); a missing one nothing.
  */
-export function matchesSelector(selector: k8s.V1LabelSelector | undefined, labels: Record<string, string>): boolean {
+export function matchesSelector(
+  selector: k8s.V1LabelSelector | undefined,
+  labels: Record<string, string>,
+): boolean {
   if (!selector) return false;
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
     if (labels[key] !== value) return false;

@@ -45,7 +45,11 @@ export async function findNodeForInstance(core: k8s.CoreV1Api, ref: InstanceRef)
       _continue = page.metadata?._continue || undefined;
     } while (_continue);
   }
-  return { node: undefined, via: `names [${names.join(', ')}] and lists [${selectors.join(', ')}]`, requests };
+  return {
+    node: undefined,
+    via: `names [${names.join(', ')}] and lists [${selectors.join(', ')}]`,
+    requests,
+  };
 }
 
 /** Whether a node's providerID names this instance (aws:///<az>/<id>, or the older aws://<az>/<id>). */

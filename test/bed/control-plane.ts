@@ -181,7 +181,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     );
     processes.push(kwok);
     await Promise.all([
-      waitUntil('kwok', () => httpOk(`http://127.0.0.1:${kwokPort}/healthz`), { timeoutMs: 30_000, process: kwok }),
+      waitUntil('kwok', () => httpOk(`http://127.0.0.1:${kwokPort}/healthz`), {
+        timeoutMs: 30_000,
+        process: kwok,
+      }),
       // The controllers and scheduler are up once their leases... they run without leader election,
       // so "up" means still running a moment after the API server answered them.
       waitUntil('kube-controller-manager', () => Promise.resolve(controllerManager.child.exitCode === null), {

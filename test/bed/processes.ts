@@ -101,7 +101,9 @@ export async function waitUntil(
     }
     if (await probe().catch(() => false)) return;
     if (Date.now() - started > options.timeoutMs) {
-      const tail = options.process ? `; ${options.process.name}'s log ends:\n${logTail(options.process)}` : '';
+      const tail = options.process
+        ? `; ${options.process.name}'s log ends:\n${logTail(options.process)}`
+        : '';
       throw new Error(`${what}: not ready after ${options.timeoutMs} ms${tail}`);
     }
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 100));

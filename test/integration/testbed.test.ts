@@ -48,7 +48,11 @@ describe('test bed', () => {
       drainer.createNamespacedPodEviction({
         name: victim!.metadata!.name!,
         namespace,
-        body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: victim!.metadata!.name!, namespace } },
+        body: {
+          apiVersion: 'policy/v1',
+          kind: 'Eviction',
+          metadata: { name: victim!.metadata!.name!, namespace },
+        },
       });
 
     const refused = await evict().catch((error: unknown) => error);

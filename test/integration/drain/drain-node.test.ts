@@ -35,9 +35,11 @@ describe('drainNode', () => {
       },
     });
     await waitForReadyPods(s.admin.core, s.namespace, undefined, 8);
-    await s.admin.core.patchNamespacedPodStatus(
-      { name: 'finished', namespace: s.namespace, body: [{ op: 'replace', path: '/status/phase', value: 'Succeeded' }] },
-    );
+    await s.admin.core.patchNamespacedPodStatus({
+      name: 'finished',
+      namespace: s.namespace,
+      body: [{ op: 'replace', path: '/status/phase', value: 'Succeeded' }],
+    });
 
     const result = await s.drain(node);
 
@@ -53,7 +55,13 @@ describe('drainNode', () => {
     ]);
     expect(result.counts.evicted).toBe(5);
     const left = await s.podsOn(node);
-    expect(names(left)).toEqual(['finished', 'static-proxy', ...names(left.filter((p) => p.metadata?.name?.startsWith('agent-')))].sort());
+    expect(names(left)).toEqual(
+      [
+        'finished',
+        'static-proxy',
+        ...names(left.filter((p) => p.metadata?.name?.startsWith('agent-'))),
+      ].sort(),
+    );
     const marked = await s.admin.core.readNode({ name: node.name });
     expect(marked.spec?.unschedulable).toBe(true);
     expect(marked.spec?.taints).toContainEqual(
@@ -68,11 +76,18 @@ describe('drainNode', () => {
 
   it('drains a Deployment behind a PDB one pod at a time as replacements become Ready elsewhere', async () => {
     const node = await s.addNode();
-    await createDeployment(s.admin, s.namespace, 'web', 4, { pool: s.pool, gracePeriodSeconds: 2, exitAfter: '500ms' });
+    await createDeployment(s.admin, s.namespace, 'web', 4, {
+      pool: s.pool,
+      gracePeriodSeconds: 2,
+      exitAfter: '500ms',
+    });
     await createPdb(s.admin, s.namespace, 'web', { app: 'web' }, { maxUnavailable: 1 });
     const before = await waitForReadyPods(s.admin.core, s.namespace, 'app=web', 4);
     expect(before.every((p) => p.spec?.nodeName === node.name)).toBe(true);
-    await waitFor('budget counted', async () => (await pdbStatus(s.admin, s.namespace, 'web'))?.disruptionsAllowed === 1);
+    await waitFor(
+      'budget counted',
+      async () => (await pdbStatus(s.admin, s.namespace, 'web'))?.disruptionsAllowed === 1,
+    );
     const spare = await s.addNode();
 
     const result = await s.drain(node);
@@ -95,7 +110,10 @@ describe('drainNode', () => {
     await createDeployment(s.admin, s.namespace, 'ledger', 2, { pool: s.pool, gracePeriodSeconds: 2 });
     await createPdb(s.admin, s.namespace, 'ledger', { app: 'ledger' }, { maxUnavailable: 0 });
     await waitForReadyPods(s.admin.core, s.namespace, 'app=ledger', 2);
-    await waitFor('budget counted', async () => (await pdbStatus(s.admin, s.namespace, 'ledger'))?.currentHealthy === 2);
+    await waitFor(
+      'budget counted',
+      async () => (await pdbStatus(s.admin, s.namespace, 'ledger'))?.currentHealthy === 2,
+    );
 
     const started = Date.now();
     const result = await s.drain(node, { deadline: Date.now() + 5_000 });
@@ -130,7 +148,11 @@ describe('drainNode', () => {
 
   it('waits for a pod that lingers in Terminating until its kubelet lets go', async () => {
     const node = await s.addNode();
-    await createDeployment(s.admin, s.namespace, 'slow', 1, { pool: s.pool, gracePeriodSeconds: 3, ignoreSigterm: true });
+    await createDeployment(s.admin, s.namespace, 'slow', 1, {
+      pool: s.pool,
+      gracePeriodSeconds: 3,
+      ignoreSigterm: true,
+    });
     await waitForReadyPods(s.admin.core, s.namespace, 'app=slow', 1);
     await s.addNode();
 
@@ -147,7 +169,11 @@ describe('drainNode', () => {
 
   it('caps a grace period that would outlast the deadline, and reports a pod still terminating', async () => {
     const node = await s.addNode();
-    await createDeployment(s.admin, s.namespace, 'stubborn', 1, { pool: s.pool, gracePeriodSeconds: 60, ignoreSigterm: true });
+    await createDeployment(s.admin, s.namespace, 'stubborn', 1, {
+      pool: s.pool,
+      gracePeriodSeconds: 60,
+      ignoreSigterm: true,
+    });
     await waitForReadyPods(s.admin.core, s.namespace, 'app=stubborn', 1);
 
     const result = await s.drain(node, { deadline: Date.now() + 4_000 });
@@ -165,7 +191,10 @@ describe('drainNode', () => {
     await createDeployment(s.admin, s.namespace, 'frozen', 1, { pool: s.pool });
     await createPdb(s.admin, s.namespace, 'frozen', { app: 'frozen' }, { maxUnavailable: 0 });
     await waitForReadyPods(s.admin.core, s.namespace, 'app=frozen', 1);
-    await waitFor('budget counted', async () => (await pdbStatus(s.admin, s.namespace, 'frozen'))?.currentHealthy === 1);
+    await waitFor(
+      'budget counted',
+      async () => (await pdbStatus(s.admin, s.namespace, 'frozen'))?.currentHealthy === 1,
+    );
     const before = await s.admin.core.readNode({ name: node.name });
 
     const result = await s.drain(node, {}, { dryRun: true });

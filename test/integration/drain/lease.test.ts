@@ -38,11 +38,17 @@ describe('the drain lease', () => {
     await createDeployment(s.admin, s.namespace, 'web', 2, { pool: s.pool, gracePeriodSeconds: 1 });
     await waitForReadyPods(s.admin.core, s.namespace, 'app=web', 2);
 
-    const rebalance = await s.drain(node, { kind: NoticeKind.RebalanceRecommendation, action: Action.Cordon });
+    const rebalance = await s.drain(node, {
+      kind: NoticeKind.RebalanceRecommendation,
+      action: Action.Cordon,
+    });
     const cordoned = await s.admin.core.readNode({ name: node.name });
     const podsAfterCordon = await s.podsOn(node);
     const interruption = await s.drain(node, { kind: NoticeKind.SpotInterruption, action: Action.Drain });
-    const rebalanceAgain = await s.drain(node, { kind: NoticeKind.RebalanceRecommendation, action: Action.Cordon });
+    const rebalanceAgain = await s.drain(node, {
+      kind: NoticeKind.RebalanceRecommendation,
+      action: Action.Cordon,
+    });
 
     expect(rebalance.outcome).toBe('cordoned');
     expect(cordoned.spec?.unschedulable).toBe(true);
@@ -58,10 +64,7 @@ describe('the drain lease', () => {
         ?.map((t) => t.key)
         .filter((k) => k.startsWith('eks-spot-drainer/'))
         .sort(),
-    ).toEqual([
-      'eks-spot-drainer/rebalance-recommendation',
-      'eks-spot-drainer/spot-interruption',
-    ]);
+    ).toEqual(['eks-spot-drainer/rebalance-recommendation', 'eks-spot-drainer/spot-interruption']);
     expect(await s.podsOn(node)).toHaveLength(0);
   });
 
@@ -70,27 +73,25 @@ describe('the drain lease', () => {
     await createDeployment(s.admin, s.namespace, 'web', 1, { pool: s.pool, gracePeriodSeconds: 1 });
     await waitForReadyPods(s.admin.core, s.namespace, 'app=web', 1);
     // A holder that died mid-drain: its lease says "draining" until long ago.
-    await s.admin.core.patchNode(
-      {
-        name: node.name,
-        body: [
-          {
-            op: 'add',
-            path: '/metadata/annotations/eks-spot-drainer~1drain',
-            value: JSON.stringify({
-              eventId: 'old',
-              kind: 'spot-interruption',
-              action: 'drain',
-              state: 'draining',
-              holder: 'dead-invocation',
-              deadline: new Date(Date.now() - 120_000).toISOString(),
-              expiresAt: new Date(Date.now() - 90_000).toISOString(),
-              updatedAt: new Date(Date.now() - 150_000).toISOString(),
-            }),
-          },
-        ],
-      },
-    );
+    await s.admin.core.patchNode({
+      name: node.name,
+      body: [
+        {
+          op: 'add',
+          path: '/metadata/annotations/eks-spot-drainer~1drain',
+          value: JSON.stringify({
+            eventId: 'old',
+            kind: 'spot-interruption',
+            action: 'drain',
+            state: 'draining',
+            holder: 'dead-invocation',
+            deadline: new Date(Date.now() - 120_000).toISOString(),
+            expiresAt: new Date(Date.now() - 90_000).toISOString(),
+            updatedAt: new Date(Date.now() - 150_000).toISOString(),
+          }),
+        },
+      ],
+    });
 
     const result = await s.drain(node, { holder: 'new-invocation' });
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
 import { inject } from 'vitest';
-import { createKubeApis, type KubeApis } from '../../../src/kube/connection.js';
 import { type DrainRequest, drainNode } from '../../../src/drain/drain-node.js';
 import { type DrainOptions, defaultDrainOptions } from '../../../src/drain/options.js';
 import type { DrainResult } from '../../../src/drain/result.js';
+import { createKubeApis, type KubeApis } from '../../../src/kube/connection.js';
 import { Action, NoticeKind } from '../../../src/types.js';
 import {
   type AdminClients,
@@ -26,7 +26,11 @@ export interface Scenario {
   namespace: string;
   pool: string;
   addNode(): Promise<SpotNode>;
-  drain(node: SpotNode, overrides?: Partial<DrainRequest>, options?: Partial<DrainOptions>): Promise<DrainResult>;
+  drain(
+    node: SpotNode,
+    overrides?: Partial<DrainRequest>,
+    options?: Partial<DrainOptions>,
+  ): Promise<DrainResult>;
   podsOn(node: SpotNode): Promise<k8s.V1Pod[]>;
   nodeEvents(node: SpotNode): Promise<string[]>;
   close(): void;

@@ -1,0 +1,101 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { createAwsClients } from '../aws/clients.js';
+import { ClusterEndpointCache } from '../aws/eks-cluster.js';
+import { EksTokenProvider } from '../aws/eks-token.js';
+import { InstanceCache } from '../aws/instance-lookup.js';
+import { loadConfig } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { EksClusterAccess } from '../kube/cluster-access.js';
+import { createWebhookNotifier } from '../notify/webhook.js';
+import { powertoolsMetrics } from '../observability/metrics.js';
+import { type EventReport, handleEvent } from './handle-event.js';
+import type { AppDeps } from './handle-notice.js';
+
+/** Time kept back from the Lambda timeout to log the report, publish metrics and return. */
+export const invocationReserveMs = 5_000;
+
+export interface LambdaApp {
+  deps: AppDeps;
+  handle(
+    event: unknown,
+    context: Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>,
+  ): Promise<EventReport>;
+}
+
+/**
+ * Everything the function builds once per container: configuration (a bad value fails the init with
+ * the variable's name), AWS clients, caches, logger and metrics. Nothing here calls AWS or a cluster.
+ */
+export function createLambdaApp(env: Record<string, string | undefined> = process.env): LambdaApp {
+  const config = loadConfig(env);
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (!region) throw new ConfigError('AWS_REGION', 'is not set (Lambda sets it; set it for local runs)');
+  const aws = createAwsClients({
+    region,
+    ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}),
+  });
+  const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'eks-spot-drainer' });
+  const metrics = new Metrics({
+    namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'EksSpotDrainer',
+    serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'eks-spot-drainer',
+  });
+  const deps: AppDeps = {
+    config,
+    source: {
+      kind: 'ec2-tags',
+      instances: new InstanceCache(aws.ec2, { ttlMs: config.instanceCacheTtlMs }),
+      managedClusters: config.managedClusters,
+    },
+    access: new EksClusterAccess(new ClusterEndpointCache(aws.eks), new EksTokenProvider({ region })),
+    autoScaling: aws.autoScaling,
+    notifier: createWebhookNotifier(config.webhookUrl),
+    logger,
+    metrics: powertoolsMetrics(metrics),
+  };
+  return {
+    deps,
+    async handle(event, context) {
+      const remaining = context.getRemainingTimeInMillis() - invocationReserveMs;
+      const invocation = {
+        id: context.awsRequestId,
+        deadline: Date.now() + remaining,
+        signal: AbortSignal.timeout(Math.max(1, remaining)),
+      };
+      logger.appendKeys({ requestId: context.awsRequestId });
+      try {
+        const report = await handleEvent(event, deps, invocation);
+        logger.info('event handled', { report: summarize(report) });
+        return report;
+      } finally {
+        metrics.publishStoredMetrics();
+        logger.removeKeys(['requestId']);
+      }
+    },
+  };
+}
+
+/** The report without per-pod detail: one log line that fits in a glance. */
+export function summarize(report: EventReport) {
+  return {
+    eventId: report.eventId,
+    status: report.status,
+    ...(report.reason ? { reason: report.reason } : {}),
+    notices: report.notices.map((n) => ({
+      instanceId: n.instanceId,
+      kind: n.kind,
+      action: n.action,
+      status: n.status,
+      ...(n.status === 'done'
+        ? { node: n.target.nodeName, outcome: n.result.outcome, counts: nonZero(n.result.counts) }
+        : {}),
+      ...(n.status === 'skipped' ? { reason: n.reason } : {}),
+      ...(n.lifecycle ? { lifecycle: n.lifecycle } : {}),
+    })),
+  };
+}
+
+function nonZero(counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).filter(([, v]) => v > 0));
+}
