@@ -15,7 +15,8 @@ ETCD_VERSION="${ETCD_VERSION:-v3.5.21}"
 KWOK_VERSION="${KWOK_VERSION:-v0.7.0}"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-needed=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok)
+# kubectl is built too, at the same version, so benchmarks compare against a kubectl with no version skew.
+needed=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok)
 
 log() { printf 'control-plane: %s\n' "$*" >&2; }
 die() { printf 'control-plane: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -91,6 +92,7 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
   local ldflags="-s -w"
@@ -100,7 +102,8 @@ GO
     ldflags+=" -X $pkg.gitVersion=${K8S_VERSION} -X $pkg.gitMajor=${major} -X $pkg.gitMinor=${minor} -X $pkg.gitTreeState=clean"
   done
   (cd "$dir" && go mod tidy -e >/dev/null 2>&1 || true)
-  for cmd in kube-apiserver kube-controller-manager kube-scheduler; do
+  for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+    [[ -x "$bin/$cmd" ]] && continue
     log "building $cmd ${K8S_VERSION}"
     (cd "$dir" && go build -tags tools -trimpath -ldflags "$ldflags" -o "$bin/$cmd" "k8s.io/kubernetes/cmd/$cmd") \
       || die "building $cmd ${K8S_VERSION} failed"
@@ -138,7 +141,7 @@ build_kwok() {
 
 [[ -x "$bin/kwok" ]] || build_kwok
 [[ -x "$bin/etcd" ]] || build_etcd
-for b in kube-apiserver kube-controller-manager kube-scheduler; do
+for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
   [[ -x "$bin/$b" ]] || { build_kubernetes; break; }
 done
 

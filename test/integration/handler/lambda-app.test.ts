@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createLambdaApp, type LambdaApp } from '../../../src/app/lambda-app.js';
+import { readLease } from '../../../src/drain/lease.js';
+import { sampleEvent } from '../../../src/events/samples.js';
+import { adminClients, createNamespace, createSpotNode, uniqueSuffix, waitForReadyPods } from '../../bed/kube.js';
+import { createInstance } from '../../bed/moto.js';
+import { testCredentials } from '../../bed/testbed.js';
+import { createDeployment } from '../../bed/workloads.js';
+
+const bed = inject('testbed');
+
+function lambdaEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    AWS_REGION: bed.region,
+    AWS_ENDPOINT_URL: bed.awsEndpoint,
+    AWS_ACCESS_KEY_ID: testCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: testCredentials.secretAccessKey,
+    MANAGED_CLUSTERS: `other-cluster,${bed.clusterName}`,
+    POWERTOOLS_METRICS_NAMESPACE: 'EksSpotDrainerTest',
+    ...extra,
+  };
+}
+
+const context = (id: string, remainingMs = 150_000) => {
+  const end = Date.now() + remainingMs;
+  return { awsRequestId: id, getRemainingTimeInMillis: () => end - Date.now() };
+};
+
+describe('the Lambda app against moto and the real control plane', () => {
+  const admin = adminClients(bed.cluster);
+  let app: LambdaApp;
+  const saved = { ...process.env };
+
+  beforeAll(() => {
+    // The SDK's default credential chain reads the environment, as in Lambda.
+    Object.assign(process.env, lambdaEnv());
+    app = createLambdaApp(lambdaEnv());
+  });
+  afterAll(() => {
+    process.env = saved;
+  });
+
+  async function spotNodeWithInstance(pool: string, tagStyle: Parameters<typeof createInstance>[1]['clusterTagStyle'] = 'aws:eks:cluster-name', clusterName = bed.clusterName) {
+    const instance = await createInstance(bed.awsEndpoint, { clusterTagStyle: tagStyle, clusterName });
+    const node = await createSpotNode(admin.core, {
+      instanceId: instance.instanceId,
+      name: instance.privateDnsName,
+      availabilityZone: instance.availabilityZone,
+      extraLabels: { pool },
+    });
+    return { instance, node };
+  }
+
+  it('drains the node of a Spot interruption warning, authenticated by an EKS token', async () => {
+    const namespace = await createNamespace(admin.core, 'lambda');
+    const pool = `lambda-${uniqueSuffix()}`;
+    const { instance, node } = await spotNodeWithInstance(pool);
+    await createDeployment(admin, namespace, 'web', 3, { pool, gracePeriodSeconds: 2 });
+    await waitForReadyPods(admin.core, namespace, 'app=web', 3);
+    const before = (await (await fetch(bed.authenticatorUrl.replace('/authenticate', '/stats'))).json()) as {
+      accepted: number;
+    };
+
+    const report = await app.handle(sampleEvent('spot-interruption', { instanceId: instance.instanceId }), context('req-1'));
+
+    expect(report.status).toBe('handled');
+    expect(report.notices).toMatchObject([{ status: 'done', action: 'drain', target: { nodeName: node.name } }]);
+    const done = report.notices[0]!;
+    expect(done.status === 'done' && done.result.outcome).toBe('drained');
+    expect(done.status === 'done' && done.result.counts.evicted).toBe(3);
+    const marked = await admin.core.readNode({ name: node.name });
+    expect(marked.spec?.unschedulable).toBe(true);
+    expect(readLease(marked)).toMatchObject({ holder: 'req-1', state: 'drained' });
+    const after = (await (await fetch(bed.authenticatorUrl.replace('/authenticate', '/stats'))).json()) as {
+      accepted: number;
+    };
+    // The API server accepted the function's own EKS token through the authenticator webhook.
+    expect(after.accepted).toBeGreaterThan(before.accepted);
+  });
+
+  it('leaves an instance of a cluster it does not manage alone', async () => {
+    const pool = `lambda-${uniqueSuffix()}`;
+    const { instance, node } = await spotNodeWithInstance(pool, 'eks:cluster-name', 'someone-elses');
+
+    const report = await app.handle(sampleEvent('spot-interruption', { instanceId: instance.instanceId }), context('req-2'));
+
+    expect(report.notices).toMatchObject([{ status: 'skipped', reason: 'not-managed' }]);
+    expect((await admin.core.readNode({ name: node.name })).spec?.unschedulable).toBeFalsy();
+  });
+
+  it('cordons only on a rebalance recommendation by default', async () => {
+    const pool = `lambda-${uniqueSuffix()}`;
+    const { instance, node } = await spotNodeWithInstance(pool, 'kubernetes.io/cluster');
+
+    const report = await app.handle(
+      sampleEvent('rebalance-recommendation', { instanceId: instance.instanceId }),
+      context('req-3'),
+    );
+
+    expect(report.notices).toMatchObject([{ status: 'done', action: 'cordon' }]);
+    expect((await admin.core.readNode({ name: node.name })).spec?.unschedulable).toBe(true);
+  });
+
+  it('drops a malformed event without touching anything', async () => {
+    const report = await app.handle({ id: 'evil', source: 'aws.ec2', 'detail-type': 'nope' }, context('req-4'));
+
+    expect(report.status).toBe('invalid');
+    expect(report.notices).toEqual([]);
+  });
+});
