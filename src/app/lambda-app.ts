@@ -63,14 +63,13 @@ export function createLambdaApp(env: Record<string, string | undefined> = proces
         deadline: Date.now() + remaining,
         signal: AbortSignal.timeout(Math.max(1, remaining)),
       };
-      logger.appendKeys({ requestId: context.awsRequestId });
+      logger.addContext(context as Context);
       try {
         const report = await handleEvent(event, deps, invocation);
         logger.info('event handled', { report: summarize(report) });
         return report;
       } finally {
         metrics.publishStoredMetrics();
-        logger.removeKeys(['requestId']);
       }
     },
   };

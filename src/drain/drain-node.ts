@@ -156,10 +156,16 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
       });
       // Critical pods wait for the others, but not so long that their own shutdown no longer fits.
       const criticalReserve = Math.min(30_000, 2_000 + 1_000 * maxGrace(critical, options));
+      const waitLimit = new AbortController();
+      const stopWaiting = () => waitLimit.abort();
+      context.signal?.addEventListener('abort', stopWaiting, { once: true });
       await Promise.race([
         ordinaryDone,
-        sleep(Math.max(0, stopAt - criticalReserve - now()), context.signal),
+        sleep(Math.max(0, stopAt - criticalReserve - now()), waitLimit.signal),
       ]);
+      // The timer must not outlive the race: a CLI process would wait for it before exiting.
+      waitLimit.abort();
+      context.signal?.removeEventListener('abort', stopWaiting);
       progress({ type: 'phase', phase: 'evict-critical', detail: `${critical.length} pods` });
       const criticalStarted = now();
       const criticalReports = await Promise.all(critical.map(drainPod));
