@@ -57,6 +57,7 @@ export class PodTracker {
         const wake = () => {
           this.waiters.delete(wake);
           clearTimeout(timer);
+          signal?.removeEventListener('abort', wake);
           resolve();
         };
         const timer = setTimeout(wake, Math.max(0, deadline - this.now()));
