@@ -146,5 +146,15 @@ for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
 done
 
 has_all "$bin" || die "the build finished but binaries are missing from $bin"
+
+# kubectl supports one minor version of skew with the API server. Our own kubectl is built above;
+# a different one on PATH is only worth a note, since the test bed and benchmarks use ours.
+if command -v kubectl >/dev/null; then
+  path_minor=$(kubectl version --client -o json 2>/dev/null | sed -n 's/.*"minor": *"\([0-9]*\).*/\1/p' | head -n 1)
+  want_minor="${K8S_VERSION#v*.}"; want_minor="${want_minor%%.*}"
+  if [[ -n "$path_minor" ]] && (( path_minor < want_minor - 1 || path_minor > want_minor + 1 )); then
+    log "note: kubectl on PATH is 1.$path_minor, outside the supported skew with ${K8S_VERSION}; use $bin/kubectl"
+  fi
+fi
 log "built in $(( $(date +%s) - start ))s into $bin"
 echo "$bin"
