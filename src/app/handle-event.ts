@@ -24,6 +24,7 @@ export async function handleEvent(raw: unknown, deps: AppDeps, invocation: Invoc
       deps.metrics.invalidEvent();
       deps.logger.warn('event dropped: invalid', { eventId: parsed.eventId, reason: parsed.reason });
     } else {
+      deps.metrics.ignoredEvent();
       deps.logger.info('event ignored', { eventId: parsed.eventId, reason: parsed.reason });
     }
     return { eventId: parsed.eventId, status: parsed.status, reason: parsed.reason, notices: [] };

@@ -6,6 +6,7 @@ import type { NoticeKind } from '../types.js';
 export interface MetricsSink {
   noticeReceived(kind: NoticeKind): void;
   invalidEvent(): void;
+  ignoredEvent(): void;
   drainFinished(summary: {
     outcome: string;
     podsEvicted: number;
@@ -20,6 +21,7 @@ export interface MetricsSink {
 export const noMetrics: MetricsSink = {
   noticeReceived: () => {},
   invalidEvent: () => {},
+  ignoredEvent: () => {},
   drainFinished: () => {},
   error: () => {},
 };
@@ -34,6 +36,10 @@ export function powertoolsMetrics(metrics: Metrics): MetricsSink {
     },
     invalidEvent() {
       metrics.addMetric('InvalidEvents', MetricUnit.Count, 1);
+    },
+    ignoredEvent() {
+      // Also keeps Powertools from warning about an invocation with nothing to publish.
+      metrics.addMetric('IgnoredEvents', MetricUnit.Count, 1);
     },
     drainFinished(s) {
       if (s.outcome === 'drained') metrics.addMetric('NodesDrained', MetricUnit.Count, 1);
