@@ -124,7 +124,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     ];
     if (files.webhook) {
       apiArgs.push(`--authentication-token-webhook-config-file=${files.webhook}`);
-      apiArgs.push('--authentication-token-webhook-cache-ttl=30s', '--authentication-token-webhook-version=v1');
+      apiArgs.push(
+        '--authentication-token-webhook-cache-ttl=30s',
+        '--authentication-token-webhook-version=v1',
+      );
     }
     if (files.auditPolicy) {
       apiArgs.push(`--audit-policy-file=${files.auditPolicy}`, `--audit-log-path=${files.auditLog}`);

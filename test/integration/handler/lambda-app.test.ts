@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLambdaApp, type LambdaApp } from '../../../src/app/lambda-app.js';
 import { readLease } from '../../../src/drain/lease.js';
 import { sampleEvent } from '../../../src/events/samples.js';
-import { adminClients, createNamespace, createSpotNode, uniqueSuffix, waitForReadyPods } from '../../bed/kube.js';
+import {
+  adminClients,
+  createNamespace,
+  createSpotNode,
+  uniqueSuffix,
+  waitForReadyPods,
+} from '../../bed/kube.js';
 import { createInstance } from '../../bed/moto.js';
 import { testCredentials } from '../../bed/testbed.js';
 import { createDeployment } from '../../bed/workloads.js';
@@ -40,7 +46,11 @@ describe('the Lambda app against moto and the real control plane', () => {
     process.env = saved;
   });
 
-  async function spotNodeWithInstance(pool: string, tagStyle: Parameters<typeof createInstance>[1]['clusterTagStyle'] = 'aws:eks:cluster-name', clusterName = bed.clusterName) {
+  async function spotNodeWithInstance(
+    pool: string,
+    tagStyle: Parameters<typeof createInstance>[1]['clusterTagStyle'] = 'aws:eks:cluster-name',
+    clusterName = bed.clusterName,
+  ) {
     const instance = await createInstance(bed.awsEndpoint, { clusterTagStyle: tagStyle, clusterName });
     const node = await createSpotNode(admin.core, {
       instanceId: instance.instanceId,
@@ -61,10 +71,15 @@ describe('the Lambda app against moto and the real control plane', () => {
       accepted: number;
     };
 
-    const report = await app.handle(sampleEvent('spot-interruption', { instanceId: instance.instanceId }), context('req-1'));
+    const report = await app.handle(
+      sampleEvent('spot-interruption', { instanceId: instance.instanceId }),
+      context('req-1'),
+    );
 
     expect(report.status).toBe('handled');
-    expect(report.notices).toMatchObject([{ status: 'done', action: 'drain', target: { nodeName: node.name } }]);
+    expect(report.notices).toMatchObject([
+      { status: 'done', action: 'drain', target: { nodeName: node.name } },
+    ]);
     const done = report.notices[0]!;
     expect(done.status === 'done' && done.result.outcome).toBe('drained');
     expect(done.status === 'done' && done.result.counts.evicted).toBe(3);
@@ -82,7 +97,10 @@ describe('the Lambda app against moto and the real control plane', () => {
     const pool = `lambda-${uniqueSuffix()}`;
     const { instance, node } = await spotNodeWithInstance(pool, 'eks:cluster-name', 'someone-elses');
 
-    const report = await app.handle(sampleEvent('spot-interruption', { instanceId: instance.instanceId }), context('req-2'));
+    const report = await app.handle(
+      sampleEvent('spot-interruption', { instanceId: instance.instanceId }),
+      context('req-2'),
+    );
 
     expect(report.notices).toMatchObject([{ status: 'skipped', reason: 'not-managed' }]);
     expect((await admin.core.readNode({ name: node.name })).spec?.unschedulable).toBeFalsy();
@@ -102,7 +120,10 @@ describe('the Lambda app against moto and the real control plane', () => {
   });
 
   it('drops a malformed event without touching anything', async () => {
-    const report = await app.handle({ id: 'evil', source: 'aws.ec2', 'detail-type': 'nope' }, context('req-4'));
+    const report = await app.handle(
+      { id: 'evil', source: 'aws.ec2', 'detail-type': 'nope' },
+      context('req-4'),
+    );
 
     expect(report.status).toBe('invalid');
     expect(report.notices).toEqual([]);

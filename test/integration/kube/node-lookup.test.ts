@@ -1,7 +1,13 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createKubeApis } from '../../../src/kube/connection.js';
 import { findNodeForInstance } from '../../../src/kube/node-lookup.js';
-import { adminClients, createSpotNode, kubeConfigFor, randomInstanceId, uniqueSuffix } from '../../bed/kube.js';
+import {
+  adminClients,
+  createSpotNode,
+  kubeConfigFor,
+  randomInstanceId,
+  uniqueSuffix,
+} from '../../bed/kube.js';
 
 const bed = inject('testbed');
 
@@ -26,7 +32,11 @@ describe('findNodeForInstance as drainer', () => {
 
   it('finds a node named after the instance id (Karpenter and Bottlerocket resource names)', async () => {
     const instanceId = randomInstanceId();
-    await createSpotNode(admin.core, { instanceId, name: instanceId, extraLabels: { pool: `lookup-${uniqueSuffix()}` } });
+    await createSpotNode(admin.core, {
+      instanceId,
+      name: instanceId,
+      extraLabels: { pool: `lookup-${uniqueSuffix()}` },
+    });
 
     const found = await findNodeForInstance(drainer.core, {
       instanceId,
