@@ -76,7 +76,7 @@ export async function handleNotice(
   if (action === Action.None) {
     log.info('notice needs no action by policy', { detail: notice.detail });
     const owner = notice.lifecycle ? await ownerOf(notice, deps.source, call) : 'not-ours';
-    const lifecycle = await finishLifecycle(notice, deps, call, owner);
+    const lifecycle = await finishLifecycle(notice, deps, log, call, owner);
     return { ...base, action, status: 'no-action', ...(lifecycle ? { lifecycle } : {}) };
   }
 
@@ -86,7 +86,7 @@ export async function handleNotice(
     log.info('nothing to drain', { reason: resolution.reason, detail: resolution.detail });
     // An instance of ours whose node is already gone may go; someone else's hook is theirs to end.
     const ours = resolution.reason === 'node-not-found' ? 'ours' : 'not-ours';
-    const lifecycle = await finishLifecycle(notice, deps, call, ours);
+    const lifecycle = await finishLifecycle(notice, deps, log, call, ours);
     return {
       ...base,
       action,
@@ -186,7 +186,7 @@ export async function handleNotice(
       ? notice.lifecycle
         ? ('left-to-lease-holder' as const)
         : undefined
-      : await finishLifecycle(notice, deps, call, 'ours');
+      : await finishLifecycle(notice, deps, log, call, 'ours');
   return { ...base, action, status: 'done', target, result, ...(lifecycle ? { lifecycle } : {}) };
 }
 
@@ -204,6 +204,7 @@ async function ownerOf(
 async function finishLifecycle(
   notice: InterruptionNotice,
   deps: AppDeps,
+  log: Logger,
   call: { deadline: number; signal?: AbortSignal },
   owner: 'ours' | 'not-ours',
 ): Promise<LifecycleStatus | undefined> {
@@ -216,12 +217,7 @@ async function finishLifecycle(
     LifecycleResult.Continue,
     call,
   );
-  deps.logger.info('lifecycle action completed', {
-    eventId: notice.eventId,
-    instanceId: notice.instanceId,
-    hook: notice.lifecycle.lifecycleHookName,
-    outcome,
-  });
+  log.info('lifecycle action completed', { hook: notice.lifecycle.lifecycleHookName, outcome });
   return outcome === 'done' ? 'completed' : 'already-ended';
 }
 

@@ -32,9 +32,18 @@ export function createLambdaApp(env: Record<string, string | undefined> = proces
   const config = loadConfig(env);
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!region) throw new ConfigError('AWS_REGION', 'is not set (Lambda sets it; set it for local runs)');
+  // The SDK reads AWS_ENDPOINT_URL_<SERVICE> from process.env only, and yields to an explicit endpoint;
+  // this keeps its order (service-specific first) for the env this app was given.
+  const endpointOf = (service: string) =>
+    env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined;
+  const endpoints = {
+    ec2: endpointOf('EC2'),
+    eks: endpointOf('EKS'),
+    autoScaling: endpointOf('AUTO_SCALING'),
+  };
   const aws = createAwsClients({
     region,
-    ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}),
+    endpoints: Object.fromEntries(Object.entries(endpoints).filter(([, url]) => url)),
   });
   const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'eks-spot-drainer' });
   const metrics = new Metrics({
@@ -66,7 +75,7 @@ export function createLambdaApp(env: Record<string, string | undefined> = proces
       logger.addContext(context as Context);
       try {
         const report = await handleEvent(event, deps, invocation);
-        logger.info('event handled', { report: summarize(report) });
+        logger.info('event handled', { eventId: report.eventId, report: summarize(report) });
         return report;
       } finally {
         metrics.publishStoredMetrics();

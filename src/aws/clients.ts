@@ -14,6 +14,8 @@ export interface AwsClientOptions {
   region: string;
   /** One endpoint for every service (moto in tests); AWS_ENDPOINT_URL works too. */
   endpoint?: string;
+  /** Per-client endpoints; each wins over `endpoint` (AWS_ENDPOINT_URL_<SERVICE> over AWS_ENDPOINT_URL). */
+  endpoints?: Partial<Record<keyof AwsClients, string>>;
   /** Default: the SDK's provider chain (in Lambda, the execution role). Tests pass moto's fake keys. */
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
 }
@@ -49,12 +51,15 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
       // Without it the handler only logs a warning when requestTimeout passes, and keeps waiting.
       throwOnRequestTimeout: true,
     },
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   };
+  const at = (client: keyof AwsClients) => {
+    const endpoint = options.endpoints?.[client] ?? options.endpoint;
+    return endpoint ? { ...config, endpoint } : config;
+  };
   return {
-    ec2: new EC2Client(config),
-    eks: new EKSClient(config),
-    autoScaling: new AutoScalingClient(config),
+    ec2: new EC2Client(at('ec2')),
+    eks: new EKSClient(at('eks')),
+    autoScaling: new AutoScalingClient(at('autoScaling')),
   };
 }

@@ -33,6 +33,8 @@ export function powertoolsMetrics(metrics: Metrics): MetricsSink {
       const single = metrics.singleMetric();
       single.addDimension('kind', kind);
       single.addMetric('NoticesReceived', MetricUnit.Count, 1);
+      // Also stored, so the invocation's publish is never empty (a skipped notice adds nothing else).
+      metrics.addMetric('Notices', MetricUnit.Count, 1);
     },
     invalidEvent() {
       metrics.addMetric('InvalidEvents', MetricUnit.Count, 1);

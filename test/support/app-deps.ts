@@ -1,0 +1,103 @@
+/**
+ * AppDeps for unit tests of src/app: a real InstanceCache over an EC2 client that aws-sdk-client-mock
+ * answers, a ClusterAccess that hands out the fake node API of fake-kube.ts, recording metrics and
+ * notifier, and a silent Powertools logger. Nothing leaves the process.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import * as k8s from '@kubernetes/client-node';
+import type { AwsStub } from 'aws-sdk-client-mock';
+import { type Mock, vi } from 'vitest';
+import type { AppDeps } from '../../src/app/handle-notice.js';
+import { InstanceCache } from '../../src/aws/instance-lookup.js';
+import { defaultDrainOptions } from '../../src/drain/options.js';
+import type { KubeApis } from '../../src/kube/connection.js';
+import type { Notifier } from '../../src/notify/types.js';
+import type { MetricsSink } from '../../src/observability/metrics.js';
+import { defaultPolicyConfig } from '../../src/policy.js';
+import { apiError, type FakeNodeApi, fakeNodeApi } from './fake-kube.js';
+
+export const managedCluster = 'prod';
+
+/** An EC2 instance as DescribeInstances returns it, tagged for `cluster` (none: untagged). */
+export function ec2Instance(instanceId: string, cluster: string | undefined, az = 'us-east-1a'): Instance {
+  const octet = Number.parseInt(instanceId.slice(-2), 16);
+  return {
+    InstanceId: instanceId,
+    PrivateDnsName: `ip-10-0-0-${octet}.ec2.internal`,
+    Placement: { AvailabilityZone: az },
+    State: { Name: 'running', Code: 16 },
+    Tags: cluster ? [{ Key: 'aws:eks:cluster-name', Value: cluster }] : [],
+  };
+}
+
+/** Makes the mocked EC2 know these instances; any other id is InvalidInstanceID.NotFound. */
+// biome-ignore lint/suspicious/noExplicitAny: aws-sdk-client-mock's stub types are generic over the client.
+export function knowInstances(ec2Mock: AwsStub<any, any, any>, instances: Instance[]): void {
+  ec2Mock.on(DescribeInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => {
+    const found = instances.filter((i) => input.InstanceIds?.includes(i.InstanceId!));
+    if (found.length === 0) {
+      throw Object.assign(new Error(`The instance ID '${input.InstanceIds?.join(',')}' does not exist`), {
+        name: 'InvalidInstanceID.NotFound',
+        $metadata: { httpStatusCode: 400 },
+      });
+    }
+    return { Reservations: [{ Instances: found }] };
+  });
+}
+
+export interface TestDeps {
+  deps: AppDeps;
+  kube: FakeNodeApi;
+  connect: Mock<(clusterName: string) => Promise<KubeApis>>;
+  metrics: { [K in keyof MetricsSink]: Mock<MetricsSink[K]> };
+  notifier: { [K in keyof Notifier]: Mock<Notifier[K]> };
+  logger: Logger;
+}
+
+/** Deps whose cluster `prod` holds `nodes`; `change` overrides any field. */
+export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}): TestDeps {
+  const kube = fakeNodeApi(nodes);
+  const apis: KubeApis = {
+    kc: new k8s.KubeConfig(),
+    core: kube.core,
+    policy: {} as k8s.PolicyV1Api,
+    close: () => {},
+  };
+  const connect = vi.fn(async (clusterName: string) => {
+    if (clusterName !== managedCluster) throw apiError(401, 'Unauthorized');
+    return apis;
+  });
+  const metrics: TestDeps['metrics'] = {
+    noticeReceived: vi.fn(),
+    invalidEvent: vi.fn(),
+    ignoredEvent: vi.fn(),
+    drainFinished: vi.fn(),
+    error: vi.fn(),
+  };
+  const notifier: TestDeps['notifier'] = {
+    drainStarted: vi.fn(async () => ({ status: 'disabled' as const })),
+    drainFinished: vi.fn(async () => ({ status: 'disabled' as const })),
+  };
+  const logger = new Logger({ serviceName: 'eks-spot-drainer-test', logLevel: 'SILENT' });
+  const deps: AppDeps = {
+    config: {
+      policy: { ...defaultPolicyConfig },
+      drain: { ...defaultDrainOptions },
+      lifecycleHeartbeatMs: 0,
+    },
+    source: {
+      kind: 'ec2-tags',
+      instances: new InstanceCache(new EC2Client({ region: 'us-east-1' }), { ttlMs: 0 }),
+      managedClusters: [managedCluster],
+    },
+    access: { connect },
+    autoScaling: new AutoScalingClient({ region: 'us-east-1' }),
+    notifier,
+    logger,
+    metrics,
+    ...change,
+  };
+  return { deps, kube, connect, metrics, notifier, logger };
+}

@@ -1,0 +1,194 @@
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { AutoScalingClient, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { handleEvent } from '../../../src/app/handle-event.js';
+import { TransientError } from '../../../src/errors.js';
+import { powertoolsMetrics } from '../../../src/observability/metrics.js';
+import { ec2Instance, knowInstances, managedCluster, testDeps } from '../../support/app-deps.js';
+import { loadFixture, withDetail } from '../events/fixtures.js';
+
+const ec2Mock = mockClient(EC2Client);
+const asgMock = mockClient(AutoScalingClient);
+
+const first = ec2Instance('i-0123456789abcdef0', managedCluster);
+const second = ec2Instance('i-0fedcba9876543210', managedCluster);
+const invocation = () => ({ id: 'request-1', deadline: Date.now() + 30_000 });
+
+afterEach(() => {
+  ec2Mock.reset();
+  asgMock.reset();
+  vi.restoreAllMocks();
+});
+
+describe('handleEvent', () => {
+  it.each([
+    ['a malformed event', { id: 'evil', source: 'aws.ec2', 'detail-type': 'nope' }, 'evil'],
+    [
+      'an unknown detail-type',
+      { ...loadFixture('spot-interruption'), 'detail-type': 'EC2 Fleet Error' },
+      '1e5527d7-bb36-4607-3370-4164db56a40e',
+    ],
+    [
+      'a Spot warning without an instance id',
+      withDetail(loadFixture('spot-interruption'), { 'instance-id': undefined }),
+      '1e5527d7-bb36-4607-3370-4164db56a40e',
+    ],
+    ['something that is not an event', 'hello', undefined],
+  ])('drops %s as invalid without touching AWS or a cluster', async (_, raw, eventId) => {
+    // Prepare
+    const t = testDeps();
+
+    // Act
+    const report = await handleEvent(raw, t.deps, invocation());
+
+    // Assess
+    expect(report).toMatchObject({ eventId, status: 'invalid', notices: [] });
+    expect(report.reason).toEqual(expect.any(String));
+    expect(t.metrics.invalidEvent).toHaveBeenCalledTimes(1);
+    expect(t.metrics.ignoredEvent).not.toHaveBeenCalled();
+    expect(t.metrics.noticeReceived).not.toHaveBeenCalled();
+    expect(t.connect).not.toHaveBeenCalled();
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(0);
+  });
+
+  it.each([
+    ['an instance that is running', 'state-change-running', 'b6ba298a-7732-2226-a0f2-976312c1a050'],
+    ['an Auto Scaling test notification', 'asg-test-notification', '3a9c8e21-5f0b-4d6e-b1a7-c2d4e6f80912'],
+  ] as const)('ignores %s', async (_, kind, eventId) => {
+    // Prepare
+    const t = testDeps();
+
+    // Act
+    const report = await handleEvent(loadFixture(kind), t.deps, invocation());
+
+    // Assess
+    expect(report).toMatchObject({ eventId, status: 'ignored', notices: [] });
+    expect(t.metrics.ignoredEvent).toHaveBeenCalledTimes(1);
+    expect(t.metrics.invalidEvent).not.toHaveBeenCalled();
+    expect(t.connect).not.toHaveBeenCalled();
+    expect(asgMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
+  });
+
+  it('handles every instance of a Health event and reports each', async () => {
+    // Prepare: both instances belong to a cluster we do not manage.
+    knowInstances(ec2Mock, [
+      ec2Instance(first.InstanceId!, 'other'),
+      ec2Instance(second.InstanceId!, 'other'),
+    ]);
+    const t = testDeps();
+
+    // Act
+    const report = await handleEvent(loadFixture('scheduled-change'), t.deps, invocation());
+
+    // Assess
+    expect(report.status).toBe('handled');
+    expect(report.eventId).toBe('7fb65329-1628-4cf3-a740-95f1457b1402');
+    expect(report.notices.map((n) => [n.instanceId, n.kind, n.status])).toEqual([
+      [first.InstanceId, 'scheduled-change', 'skipped'],
+      [second.InstanceId, 'scheduled-change', 'skipped'],
+    ]);
+    expect(t.metrics.noticeReceived).toHaveBeenCalledTimes(2);
+  });
+
+  it('tries every notice, then throws a TransientError naming the instance that failed', async () => {
+    // Prepare: the second instance is ours, and its cluster cannot be reached.
+    knowInstances(ec2Mock, [ec2Instance(first.InstanceId!, 'other'), second]);
+    const t = testDeps();
+    t.connect.mockRejectedValue(new Error('connect ETIMEDOUT 10.0.0.1:443'));
+    const logged = vi.spyOn(t.logger, 'error');
+
+    // Act
+    const handling = handleEvent(loadFixture('scheduled-change'), t.deps, invocation());
+
+    // Assess
+    const error = await handling.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as Error).message).toBe(
+      `event 7fb65329-1628-4cf3-a740-95f1457b1402: 1 of 2 notices failed: ${second.InstanceId}: Error: connect ETIMEDOUT 10.0.0.1:443`,
+    );
+    expect(t.metrics.error).toHaveBeenCalledTimes(1);
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(2);
+    expect(logged).toHaveBeenCalledWith('notice failed; the event will be retried', {
+      eventId: '7fb65329-1628-4cf3-a740-95f1457b1402',
+      kind: 'scheduled-change',
+      instanceId: second.InstanceId,
+      error: { name: 'Error', message: 'connect ETIMEDOUT 10.0.0.1:443' },
+    });
+  });
+
+  it('never puts a token from a failure into the error it throws', async () => {
+    // Prepare
+    knowInstances(ec2Mock, [first]);
+    const t = testDeps();
+    t.connect.mockRejectedValue(new Error('401 for Authorization: Bearer k8s-aws-v1.aHR0cHM6Ly9zdHMu'));
+
+    // Act
+    const error = (await handleEvent(loadFixture('spot-interruption'), t.deps, invocation()).catch(
+      (e: unknown) => e,
+    )) as Error;
+
+    // Assess
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error.message).toContain(first.InstanceId);
+    expect(error.message).not.toContain('aHR0cHM6Ly9zdHMu');
+  });
+
+  it('completes the lifecycle action of a managed instance when policy says none', async () => {
+    // Prepare
+    knowInstances(ec2Mock, [first]);
+    asgMock.on(CompleteLifecycleActionCommand).resolves({});
+    const t = testDeps();
+    t.deps.config.policy.asgLifecycle = false;
+
+    // Act
+    const report = await handleEvent(loadFixture('asg-terminate'), t.deps, invocation());
+
+    // Assess
+    expect(report).toMatchObject({
+      status: 'handled',
+      notices: [{ action: 'none', status: 'no-action', lifecycle: 'completed' }],
+    });
+    expect(asgMock.commandCalls(CompleteLifecycleActionCommand)[0]?.args[0].input).toMatchObject({
+      LifecycleActionResult: 'CONTINUE',
+      LifecycleActionToken: '87654321-4321-4321-4321-210987654321',
+    });
+  });
+
+  it.each([
+    ['an invalid event', () => ({ id: 'evil' }), () => {}],
+    ['an ignored event', () => loadFixture('state-change-running'), () => {}],
+    [
+      "a notice about another cluster's instance",
+      () => loadFixture('spot-interruption'),
+      () => knowInstances(ec2Mock, [ec2Instance(first.InstanceId!, 'other')]),
+    ],
+    [
+      'a notice about an instance EC2 no longer knows',
+      () => loadFixture('spot-interruption'),
+      () => knowInstances(ec2Mock, []),
+    ],
+    [
+      'a notice about a managed instance whose node is gone',
+      () => loadFixture('rebalance-recommendation'),
+      () => knowInstances(ec2Mock, [first]),
+    ],
+  ])(
+    'leaves a metric to publish after %s, so Powertools never warns of an empty publish',
+    async (_, raw, world) => {
+      // Prepare: the handler publishes once per invocation; an empty publish writes a plain-text warning.
+      world();
+      const metrics = new Metrics({ namespace: 'EksSpotDrainerTest', serviceName: 'eks-spot-drainer' });
+      vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      const t = testDeps([]);
+      t.deps.metrics = powertoolsMetrics(metrics);
+
+      // Act
+      await handleEvent(raw(), t.deps, invocation());
+
+      // Assess
+      expect(metrics.hasStoredMetrics()).toBe(true);
+    },
+  );
+});

@@ -1,0 +1,361 @@
+import {
+  AutoScalingClient,
+  CompleteLifecycleActionCommand,
+  RecordLifecycleActionHeartbeatCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { handleNotice, type Invocation } from '../../../src/app/handle-notice.js';
+import { type DrainLease, leaseAnnotation, readLease } from '../../../src/drain/lease.js';
+import { type InterruptionNotice, NoticeKind } from '../../../src/types.js';
+import { ec2Instance, knowInstances, managedCluster, testDeps } from '../../support/app-deps.js';
+import { eksNode } from '../../support/fake-kube.js';
+
+const ec2Mock = mockClient(EC2Client);
+const asgMock = mockClient(AutoScalingClient);
+
+const ours = ec2Instance('i-0123456789abcdef0', managedCluster);
+const foreign = ec2Instance('i-0fedcba9876543210', 'someone-elses');
+const nodeOf = (instance: typeof ours) => eksNode(instance.PrivateDnsName!, instance.InstanceId!);
+const lifecycle = {
+  autoScalingGroupName: 'eks-spot-workers',
+  lifecycleHookName: 'eks-spot-drainer',
+  lifecycleActionToken: '87654321-4321-4321-4321-210987654321',
+  lifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+};
+
+function notice(
+  kind: InterruptionNotice['kind'],
+  instanceId: string,
+  change: Partial<InterruptionNotice> = {},
+) {
+  const eventTime = new Date();
+  return {
+    kind,
+    instanceId,
+    region: 'us-east-1',
+    account: '123456789012',
+    eventId: `event-${kind}`,
+    eventTime,
+    deadline: kind === NoticeKind.SpotInterruption ? new Date(eventTime.getTime() + 120_000) : undefined,
+    ...(kind === NoticeKind.AsgTerminate ? { lifecycle } : {}),
+    ...change,
+  } satisfies InterruptionNotice;
+}
+
+const invocation = (): Invocation => ({ id: 'request-1', deadline: Date.now() + 30_000 });
+
+afterEach(() => {
+  ec2Mock.reset();
+  asgMock.reset();
+});
+
+describe('handleNotice', () => {
+  it('completes the lifecycle action of a managed instance when policy says none', async () => {
+    // Prepare
+    knowInstances(ec2Mock, [ours]);
+    asgMock.on(CompleteLifecycleActionCommand).resolves({});
+    const t = testDeps();
+    t.deps.config.policy.asgLifecycle = false;
+
+    // Act
+    const report = await handleNotice(
+      notice(NoticeKind.AsgTerminate, ours.InstanceId!),
+      t.deps,
+      invocation(),
+    );
+
+    // Assess
+    expect(report).toEqual({
+      kind: 'asg-terminate',
+      instanceId: ours.InstanceId,
+      action: 'none',
+      status: 'no-action',
+      lifecycle: 'completed',
+    });
+    expect(asgMock.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        AutoScalingGroupName: 'eks-spot-workers',
+        LifecycleHookName: 'eks-spot-drainer',
+        LifecycleActionToken: '87654321-4321-4321-4321-210987654321',
+        LifecycleActionResult: 'CONTINUE',
+        InstanceId: ours.InstanceId,
+      },
+    ]);
+    expect(t.connect).not.toHaveBeenCalled();
+    expect(t.metrics.noticeReceived).toHaveBeenCalledWith('asg-terminate');
+  });
+
+  it("leaves the lifecycle action of another cluster's instance alone when policy says none", async () => {
+    // Prepare
+    knowInstances(ec2Mock, [foreign]);
+    const t = testDeps();
+    t.deps.config.policy.asgLifecycle = false;
+
+    // Act
+    const report = await handleNotice(
+      notice(NoticeKind.AsgTerminate, foreign.InstanceId!),
+      t.deps,
+      invocation(),
+    );
+
+    // Assess
+    expect(report).toMatchObject({ action: 'none', status: 'no-action', lifecycle: 'not-ours' });
+    expect(asgMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
+  });
+
+  it('leaves the lifecycle action alone when no Auto Scaling client is configured', async () => {
+    // Prepare
+    knowInstances(ec2Mock, [ours]);
+    const t = testDeps([], { autoScaling: undefined });
+    t.deps.config.policy.asgLifecycle = false;
+
+    // Act
+    const report = await handleNotice(
+      notice(NoticeKind.AsgTerminate, ours.InstanceId!),
+      t.deps,
+      invocation(),
+    );
+
+    // Assess
+    expect(report).toMatchObject({ status: 'no-action', lifecycle: 'not-ours' });
+    expect(asgMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
+  });
+
+  it('does nothing, not even a lookup, for a notice switched off by policy', async () => {
+    // Prepare
+    const t = testDeps();
+    t.deps.config.policy.spotInterruption = false;
+
+    // Act
+    const report = await handleNotice(
+      notice(NoticeKind.SpotInterruption, ours.InstanceId!),
+      t.deps,
+      invocation(),
+    );
+
+    // Assess
+    expect(report).toEqual({
+      kind: 'spot-interruption',
+      instanceId: ours.InstanceId,
+      action: 'none',
+      status: 'no-action',
+    });
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(0);
+    expect(t.connect).not.toHaveBeenCalled();
+  });
+
+  it("skips another cluster's instance without completing its lifecycle action", async () => {
+    // Prepare
+    knowInstances(ec2Mock, [foreign]);
+    const t = testDeps();
+
+    // Act
+    const report = await handleNotice(
+      notice(NoticeKind.AsgTerminate, foreign.InstanceId!),
+      t.deps,
+      invocation(),
+    );
+
+    // Assess
+    expect(report).toEqual({
+      kind: 'asg-terminate',
+      instanceId: foreign.InstanceId,
+      action: 'drain',
+      status: 'skipped',
+      reason: 'not-managed',
+      detail: 'instance belongs to someone-elses',
+      lifecycle: 'not-ours',
+    });
+    expect(t.connect).not.toHaveBeenCalled();
+    expect(asgMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
+  });
+
+  it('skips an instance EC2 no longer knows', async () => {
+    // Prepare
+    knowInstances(ec2Mock, []);
+    const t = testDeps();
+
+    // Act
+    const report = await handleNotice(
+      notice(NoticeKind.SpotInterruption, ours.InstanceId!),
+      t.deps,
+      invocation(),
+    );
+
+    // Assess
+    expect(report).toMatchObject({ status: 'skipped', reason: 'instance-gone' });
+    expect(report).not.toHaveProperty('lifecycle');
+    expect(t.connect).not.toHaveBeenCalled();
+  });
+
+  it('completes the lifecycle action of a managed instance whose node is already gone', async () => {
+    // Prepare
+    knowInstances(ec2Mock, [ours]);
+    asgMock.on(CompleteLifecycleActionCommand).resolves({});
+    const t = testDeps([]);
+
+    // Act
+    const report = await handleNotice(
+      notice(NoticeKind.AsgTerminate, ours.InstanceId!),
+      t.deps,
+      invocation(),
+    );
+
+    // Assess
+    expect(report).toMatchObject({ status: 'skipped', reason: 'node-not-found', lifecycle: 'completed' });
+    expect(t.connect).toHaveBeenCalledWith(
+      managedCluster,
+      expect.objectContaining({ deadline: expect.any(Number) }),
+    );
+    expect(asgMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(1);
+  });
+
+  it('cordons the node on a rebalance recommendation, with the lease ending with the invocation', async () => {
+    // Prepare
+    knowInstances(ec2Mock, [ours]);
+    const node = nodeOf(ours);
+    const t = testDeps([node]);
+    const call = invocation();
+
+    // Act
+    const report = await handleNotice(
+      notice(NoticeKind.RebalanceRecommendation, ours.InstanceId!),
+      t.deps,
+      call,
+    );
+
+    // Assess
+    expect(report).toMatchObject({
+      action: 'cordon',
+      status: 'done',
+      target: {
+        clusterName: managedCluster,
+        nodeName: node.metadata!.name,
+        instanceId: ours.InstanceId,
+        providerId: `aws:///us-east-1a/${ours.InstanceId}`,
+      },
+      result: { outcome: 'cordoned', action: 'cordon', eventId: 'event-rebalance-recommendation' },
+    });
+    const marked = t.kube.nodes.get(node.metadata!.name!)!;
+    expect(marked.spec?.unschedulable).toBe(true);
+    // A rebalance sets no deadline: the lease lasts as long as the invocation may.
+    expect(readLease(marked)).toMatchObject({
+      holder: 'request-1',
+      state: 'cordoned',
+      deadline: new Date(call.deadline).toISOString(),
+    });
+    expect(t.kube.events.map((e) => e.reason)).toEqual(['RebalanceRecommendation', 'Cordon']);
+    expect(t.metrics.drainFinished).toHaveBeenCalledWith(expect.objectContaining({ outcome: 'cordoned' }));
+    // Notifications announce drains, not cordons.
+    expect(t.notifier.drainStarted).not.toHaveBeenCalled();
+  });
+
+  it('leaves the lifecycle action to the invocation that holds the drain lease', async () => {
+    // Prepare
+    knowInstances(ec2Mock, [ours]);
+    const held: DrainLease = {
+      eventId: 'event-asg-terminate',
+      kind: 'asg-terminate',
+      action: 'drain',
+      state: 'draining',
+      holder: 'request-0',
+      deadline: new Date(Date.now() + 60_000).toISOString(),
+      expiresAt: new Date(Date.now() + 90_000).toISOString(),
+      updatedAt: new Date().toISOString(),
+    };
+    const t = testDeps([
+      eksNode(ours.PrivateDnsName!, ours.InstanceId!, {
+        annotations: { [leaseAnnotation]: JSON.stringify(held) },
+      }),
+    ]);
+
+    // Act
+    const report = await handleNotice(
+      notice(NoticeKind.AsgTerminate, ours.InstanceId!),
+      t.deps,
+      invocation(),
+    );
+
+    // Assess
+    expect(report).toMatchObject({
+      status: 'done',
+      result: { outcome: 'in-progress-elsewhere', leaseHolder: 'request-0' },
+      lifecycle: 'left-to-lease-holder',
+    });
+    expect(asgMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
+    expect(asgMock.commandCalls(RecordLifecycleActionHeartbeatCommand)).toHaveLength(0);
+  });
+
+  it('completes the lifecycle action again for a duplicate of a finished drain', async () => {
+    // Prepare: Lambda retried the event after the first invocation drained but failed to return.
+    knowInstances(ec2Mock, [ours]);
+    asgMock.on(CompleteLifecycleActionCommand).rejects(
+      Object.assign(new Error(`No active Lifecycle Action found with instance ID ${ours.InstanceId}`), {
+        name: 'ValidationError',
+      }),
+    );
+    const done: DrainLease = {
+      eventId: 'event-asg-terminate',
+      kind: 'asg-terminate',
+      action: 'drain',
+      state: 'drained',
+      holder: 'request-0',
+      deadline: new Date(Date.now() + 60_000).toISOString(),
+      expiresAt: new Date(Date.now() + 90_000).toISOString(),
+      updatedAt: new Date().toISOString(),
+    };
+    const t = testDeps([
+      eksNode(ours.PrivateDnsName!, ours.InstanceId!, {
+        annotations: { [leaseAnnotation]: JSON.stringify(done) },
+      }),
+    ]);
+
+    // Act
+    const report = await handleNotice(
+      notice(NoticeKind.AsgTerminate, ours.InstanceId!),
+      t.deps,
+      invocation(),
+    );
+
+    // Assess
+    expect(report).toMatchObject({ result: { outcome: 'already-done' }, lifecycle: 'already-ended' });
+    expect(asgMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(1);
+  });
+
+  it('acts on the one fixed cluster without asking EC2', async () => {
+    // Prepare: a kubeconfig context, no EC2 lookup; the node is named after the instance id.
+    const t = testDeps([eksNode(ours.InstanceId!, ours.InstanceId!)], {
+      source: { kind: 'fixed', clusterName: managedCluster },
+    });
+
+    // Act
+    const report = await handleNotice(
+      notice(NoticeKind.RebalanceRecommendation, ours.InstanceId!),
+      t.deps,
+      invocation(),
+    );
+
+    // Assess
+    expect(report).toMatchObject({ status: 'done', target: { nodeName: ours.InstanceId } });
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(0);
+  });
+
+  it('throws what a retry may fix', async () => {
+    // Prepare
+    knowInstances(ec2Mock, [ours]);
+    const t = testDeps();
+    t.connect.mockRejectedValue(new Error('DescribeCluster prod: ThrottlingException'));
+
+    // Act
+    const handling = handleNotice(
+      notice(NoticeKind.SpotInterruption, ours.InstanceId!),
+      t.deps,
+      invocation(),
+    );
+
+    // Assess
+    await expect(handling).rejects.toThrow('DescribeCluster prod: ThrottlingException');
+  });
+});

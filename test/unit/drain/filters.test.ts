@@ -1,0 +1,264 @@
+import type * as k8s from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { decidePod, type PodDecision, tierOf } from '../../../src/drain/filters.js';
+import { type DrainOptions, defaultDrainOptions } from '../../../src/drain/options.js';
+
+const replicaSet: k8s.V1OwnerReference = {
+  apiVersion: 'apps/v1',
+  kind: 'ReplicaSet',
+  name: 'web-5d8f',
+  uid: 'rs-uid',
+  controller: true,
+};
+const daemonSet: k8s.V1OwnerReference = {
+  apiVersion: 'apps/v1',
+  kind: 'DaemonSet',
+  name: 'aws-node',
+  uid: 'ds-uid',
+  controller: true,
+};
+
+/** A running pod owned by a ReplicaSet; `change` edits a copy. */
+function pod(change: (p: k8s.V1Pod) => void = () => {}): k8s.V1Pod {
+  const p: k8s.V1Pod = {
+    metadata: { name: 'web-1', namespace: 'shop', uid: 'pod-uid', ownerReferences: [replicaSet] },
+    spec: { containers: [{ name: 'app' }], nodeName: 'ip-10-0-0-1.ec2.internal' },
+    status: { phase: 'Running' },
+  };
+  change(p);
+  return p;
+}
+
+const withEmptyDir = (p: k8s.V1Pod) => {
+  p.spec!.volumes = [{ name: 'cache', emptyDir: {} }];
+};
+const bare = (p: k8s.V1Pod) => {
+  p.metadata!.ownerReferences = undefined;
+};
+
+describe('decidePod', () => {
+  const cases: {
+    name: string;
+    pod: k8s.V1Pod;
+    options?: Partial<DrainOptions>;
+    expected: PodDecision;
+  }[] = [
+    {
+      name: 'evicts a ReplicaSet pod without a warning',
+      pod: pod(),
+      expected: { action: 'evict', tier: 'ordinary' },
+    },
+    {
+      name: 'skips a DaemonSet pod',
+      pod: pod((p) => {
+        p.metadata!.ownerReferences = [daemonSet];
+      }),
+      expected: { action: 'skip', tier: 'ordinary', reason: 'DaemonSet pod' },
+    },
+    {
+      name: 'treats a DaemonSet owner that is not the controller as no controller',
+      pod: pod((p) => {
+        p.metadata!.ownerReferences = [{ ...daemonSet, controller: false }];
+      }),
+      expected: { action: 'evict', tier: 'ordinary', warning: 'no controller: it will not be recreated' },
+    },
+    {
+      name: 'skips a mirror pod',
+      pod: pod((p) => {
+        p.metadata!.annotations = { 'kubernetes.io/config.mirror': 'abc123' };
+        p.metadata!.ownerReferences = [
+          { apiVersion: 'v1', kind: 'Node', name: 'n', uid: 'n', controller: true },
+        ];
+      }),
+      expected: { action: 'skip', tier: 'ordinary', reason: 'mirror pod (static)' },
+    },
+    {
+      name: 'skips a mirror pod whose annotation is empty',
+      pod: pod((p) => {
+        p.metadata!.annotations = { 'kubernetes.io/config.mirror': '' };
+      }),
+      expected: { action: 'skip', tier: 'ordinary', reason: 'mirror pod (static)' },
+    },
+    {
+      name: 'skips a Succeeded pod',
+      pod: pod((p) => {
+        p.status!.phase = 'Succeeded';
+      }),
+      expected: { action: 'skip', tier: 'ordinary', reason: 'finished (Succeeded)' },
+    },
+    {
+      name: 'skips a Failed pod',
+      pod: pod((p) => {
+        p.status!.phase = 'Failed';
+      }),
+      expected: { action: 'skip', tier: 'ordinary', reason: 'finished (Failed)' },
+    },
+    {
+      name: 'evicts an emptyDir pod with a warning when emptyDir data may be deleted',
+      pod: pod(withEmptyDir),
+      options: { deleteEmptyDirData: true },
+      expected: { action: 'evict', tier: 'ordinary', warning: 'emptyDir data is lost' },
+    },
+    {
+      name: 'skips an emptyDir pod when emptyDir data may not be deleted',
+      pod: pod(withEmptyDir),
+      options: { deleteEmptyDirData: false },
+      expected: { action: 'skip', tier: 'ordinary', reason: 'uses emptyDir (DELETE_EMPTYDIR_DATA=false)' },
+    },
+    {
+      name: 'ignores volumes that are not emptyDir',
+      pod: pod((p) => {
+        p.spec!.volumes = [{ name: 'config', configMap: { name: 'c' } }];
+      }),
+      options: { deleteEmptyDirData: false },
+      expected: { action: 'evict', tier: 'ordinary' },
+    },
+    {
+      name: 'evicts a pod without a controller with a warning when unmanaged pods may go',
+      pod: pod(bare),
+      options: { evictUnmanagedPods: true },
+      expected: { action: 'evict', tier: 'ordinary', warning: 'no controller: it will not be recreated' },
+    },
+    {
+      name: 'skips a pod without a controller when unmanaged pods may not go',
+      pod: pod(bare),
+      options: { evictUnmanagedPods: false },
+      expected: { action: 'skip', tier: 'ordinary', reason: 'no controller (EVICT_UNMANAGED_PODS=false)' },
+    },
+    {
+      name: 'waits for a pod that is already being deleted',
+      pod: pod((p) => {
+        p.metadata!.deletionTimestamp = new Date('2025-06-05T07:00:10Z');
+      }),
+      expected: { action: 'wait', tier: 'ordinary' },
+    },
+    {
+      name: 'waits for a terminating pod and drops its warnings',
+      pod: pod((p) => {
+        withEmptyDir(p);
+        p.metadata!.deletionTimestamp = new Date('2025-06-05T07:00:10Z');
+      }),
+      expected: { action: 'wait', tier: 'ordinary' },
+    },
+    {
+      name: 'skips a finished pod even when it is being deleted',
+      pod: pod((p) => {
+        p.status!.phase = 'Succeeded';
+        p.metadata!.deletionTimestamp = new Date('2025-06-05T07:00:10Z');
+      }),
+      expected: { action: 'skip', tier: 'ordinary', reason: 'finished (Succeeded)' },
+    },
+    {
+      name: 'accumulates the warnings of every filter that passes',
+      pod: pod((p) => {
+        withEmptyDir(p);
+        bare(p);
+      }),
+      expected: {
+        action: 'evict',
+        tier: 'ordinary',
+        warning: 'emptyDir data is lost; no controller: it will not be recreated',
+      },
+    },
+    {
+      name: 'lets the first skip win over a later one',
+      pod: pod((p) => {
+        p.status!.phase = 'Failed';
+        p.metadata!.ownerReferences = [daemonSet];
+      }),
+      expected: { action: 'skip', tier: 'ordinary', reason: 'finished (Failed)' },
+    },
+    {
+      name: 'lets a skip win over an earlier warning',
+      pod: pod((p) => {
+        withEmptyDir(p);
+        bare(p);
+      }),
+      options: { deleteEmptyDirData: true, evictUnmanagedPods: false },
+      expected: { action: 'skip', tier: 'ordinary', reason: 'no controller (EVICT_UNMANAGED_PODS=false)' },
+    },
+    {
+      name: 'keeps the tier of a skipped pod',
+      pod: pod((p) => {
+        p.metadata!.ownerReferences = [daemonSet];
+        p.spec!.priorityClassName = 'system-node-critical';
+      }),
+      expected: { action: 'skip', tier: 'critical', reason: 'DaemonSet pod' },
+    },
+    {
+      name: 'evicts a critical pod in the critical tier',
+      pod: pod((p) => {
+        p.spec!.priority = 2_000_000_000;
+      }),
+      expected: { action: 'evict', tier: 'critical' },
+    },
+    {
+      name: 'tolerates a pod with no metadata, spec or status',
+      pod: {},
+      expected: { action: 'evict', tier: 'ordinary', warning: 'no controller: it will not be recreated' },
+    },
+  ];
+
+  it.each(cases)('$name', ({ pod: input, options, expected }) => {
+    // Act
+    const decision = decidePod(input, { ...defaultDrainOptions, ...options });
+
+    // Assess
+    expect(decision).toEqual(expected);
+  });
+});
+
+describe('tierOf', () => {
+  const cases: { name: string; spec: Partial<k8s.V1PodSpec>; threshold?: number; expected: string }[] = [
+    { name: 'no priority is ordinary', spec: {}, expected: 'ordinary' },
+    {
+      name: 'priority below the threshold is ordinary',
+      spec: { priority: 1_999_999_999 },
+      expected: 'ordinary',
+    },
+    {
+      name: 'priority at the threshold is critical',
+      spec: { priority: 2_000_000_000 },
+      expected: 'critical',
+    },
+    {
+      name: 'system-node-critical priority is critical',
+      spec: { priority: 2_000_001_000 },
+      expected: 'critical',
+    },
+    {
+      name: 'system-cluster-critical class is critical whatever the priority',
+      spec: { priorityClassName: 'system-cluster-critical' },
+      expected: 'critical',
+    },
+    {
+      name: 'system-node-critical class is critical whatever the priority',
+      spec: { priorityClassName: 'system-node-critical', priority: 0 },
+      expected: 'critical',
+    },
+    {
+      name: 'another class with a low priority is ordinary',
+      spec: { priorityClassName: 'high-priority', priority: 1_000_000 },
+      expected: 'ordinary',
+    },
+    {
+      name: 'a lowered threshold makes a high priority critical',
+      spec: { priorityClassName: 'high-priority', priority: 1_000_000 },
+      threshold: 1_000_000,
+      expected: 'critical',
+    },
+    { name: 'a negative priority is ordinary', spec: { priority: -10 }, expected: 'ordinary' },
+  ];
+
+  it.each(cases)('$name', ({ spec, threshold, expected }) => {
+    // Prepare
+    const input: k8s.V1Pod = { spec: { containers: [], ...spec } };
+    const options = { ...defaultDrainOptions, criticalPriorityThreshold: threshold ?? 2_000_000_000 };
+
+    // Act
+    const tier = tierOf(input, options);
+
+    // Assess
+    expect(tier).toBe(expected);
+  });
+});
