@@ -48,7 +48,10 @@ export async function evictPod(
       preconditions: pod.metadata?.uid ? { uid: pod.metadata.uid } : undefined,
     },
   };
-  let last: EvictionOutcome = { status: 'failed', attempts: 0, message: 'never attempted: no time left' };
+  const never = options.signal?.aborted
+    ? 'never attempted: the drain was stopped'
+    : 'never attempted: no time left';
+  let last: EvictionOutcome = { status: 'failed', attempts: 0, message: never };
   for (let attempt = 1; now() < options.stopAt && !options.signal?.aborted; attempt++) {
     try {
       await core.createNamespacedPodEviction({ name, namespace, body });

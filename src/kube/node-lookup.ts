@@ -47,7 +47,7 @@ export async function findNodeForInstance(core: k8s.CoreV1Api, ref: InstanceRef)
   }
   return {
     node: undefined,
-    via: `names [${names.join(', ')}] and lists [${selectors.join(', ')}]`,
+    via: `names [${names.join(', ')}] and lists [${selectors.map((s) => s || 'all nodes').join(', ')}]`,
     requests,
   };
 }

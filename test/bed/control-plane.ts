@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort, type ManagedProcess, startProcess, waitUntil } from './processes.js';
+import { freePort, type ManagedProcess, removeOnExit, startProcess, waitUntil } from './processes.js';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -70,6 +70,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const log = options.log ?? (() => {});
   const binDir = await controlPlaneBinaries();
   const dataDir = await mkdtemp(join(tmpdir(), 'eks-spot-drainer-cp-'));
+  const forget = removeOnExit(dataDir);
   const processes: ManagedProcess[] = [];
   const started = Date.now();
   try {
@@ -218,11 +219,13 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       async stop() {
         await stopAll(processes);
         await rm(dataDir, { recursive: true, force: true });
+        forget();
       },
     };
   } catch (error) {
     await stopAll(processes);
     await rm(dataDir, { recursive: true, force: true });
+    forget();
     throw error;
   }
 }

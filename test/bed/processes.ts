@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -14,14 +14,22 @@ export interface ManagedProcess {
 }
 
 const running = new Set<ManagedProcess>();
+const scratchDirs = new Set<string>();
 
-// Whatever happens to the test run, no control-plane process may outlive it.
+/** A data dir to delete if the process ends before its owner could (Ctrl-C, a crash). */
+export function removeOnExit(dir: string): () => void {
+  scratchDirs.add(dir);
+  return () => scratchDirs.delete(dir);
+}
+
+// Whatever happens to the test run, no control-plane process or data dir may outlive it.
 process.once('exit', () => {
   for (const p of running) p.child.kill('SIGKILL');
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    for (const p of running) p.child.kill('SIGKILL');
+    // process.exit runs the exit hook above.
     process.exit(130);
   });
 }

@@ -1,0 +1,102 @@
+/** The command line: commands, options and help. Each action is one call into its command module. */
+import { Command } from 'commander';
+import { runEvents } from './events.js';
+import type { CliIo, ExitCode } from './io.js';
+import { packageVersion } from './package-root.js';
+import { runRbac } from './rbac.js';
+
+const kubeconfigHelp = 'kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)';
+const contextHelp = 'kubeconfig context (default: its current context)';
+
+const footer = `
+Drain behaviour follows the same environment variables as the function (DRY_RUN, CORDON_ONLY,
+DELETE_EMPTYDIR_DATA, EVICT_UNMANAGED_PODS, POD_TERMINATION_GRACE_PERIOD, ...; see the README).
+
+Exit codes: 0 done; 1 a failure while acting (cluster unreachable, drain failed);
+2 bad input or local configuration (invalid event, no kubeconfig, unknown node, bad option).`;
+
+/** Builds the program; `setExit` receives the exit code of the command that ran. */
+export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
+  const program = new Command('eks-spot-drainer')
+    .description(
+      'Cordon and drain EKS nodes before EC2 interruptions. The function runs in AWS Lambda; this CLI ' +
+        'runs the same code locally, plans drains, prints sample events and the RBAC it needs.',
+    )
+    .version(packageVersion(), '-V, --version')
+    .configureOutput({
+      writeOut: (text) => io.stdout(text),
+      writeErr: (text) => io.stderr(text),
+      // One line, suggestion included: "error: unknown option '--nod' (Did you mean --node?)".
+      outputError: (text, write) => write(`eks-spot-drainer: ${text.trim().replace(/\s*\n\s*/g, ' ')}\n`),
+    })
+    .exitOverride()
+    .showSuggestionAfterError()
+    .addHelpText('after', footer);
+
+  program
+    .command('invoke')
+    .description("Run the function's handler on one event, here: find the node, cordon and drain it, report")
+    .requiredOption(
+      '-e, --event <file|kind>',
+      'event JSON file, - for stdin, or a sample kind (events --list)',
+    )
+    .option('-i, --instance <id>', 'the instance of a sample event')
+    .option('--kubeconfig <path>', kubeconfigHelp)
+    .option('--context <name>', contextHelp)
+    .option('--dry-run', 'report what the drain would do; change nothing (DRY_RUN=true)')
+    .option(
+      '--aws',
+      'find cluster and node as the function does, through EC2 tags and an EKS token ' +
+        '(needs AWS credentials, AWS_REGION and MANAGED_CLUSTERS; no kubeconfig)',
+    )
+    .option('-v, --verbose', "also print the handler's JSON logs")
+    .addHelpText(
+      'after',
+      `
+Examples:
+  eks-spot-drainer invoke --event spot-interruption --instance i-0abc123def4567890 --context prod-a
+  eks-spot-drainer invoke --event ./event.json --dry-run
+  eks-spot-drainer events rebalance-recommendation --instance i-0abc123def4567890 | eks-spot-drainer invoke --event -
+  AWS_REGION=eu-west-1 MANAGED_CLUSTERS=prod-a eks-spot-drainer invoke --aws --event ./event.json`,
+    )
+    .action(async (options) => {
+      const { runInvoke } = await import('./invoke.js');
+      setExit(await runInvoke(options, io));
+    });
+
+  program
+    .command('plan')
+    .description('Show what a drain of a node would do now: pods to evict, skipped and why, blocking budgets')
+    .option('-n, --node <name>', 'the node')
+    .option('-i, --instance <id>', 'the EC2 instance of the node (matched by providerID)')
+    .option('--kubeconfig <path>', kubeconfigHelp)
+    .option('--context <name>', contextHelp)
+    .addHelpText('after', '\nReads only: nothing is cordoned, evicted or annotated.')
+    .action(async (options) => {
+      const { runPlan } = await import('./plan.js');
+      setExit(await runPlan(options, io));
+    });
+
+  program
+    .command('events')
+    .description('Print a sample EventBridge event (for invoke --event - or aws events put-events)')
+    .argument('[kind]', 'sample kind, e.g. spot-interruption')
+    .option('-l, --list', 'list the sample kinds')
+    .option('-i, --instance <id>', 'the instance the event names')
+    .action((kind: string | undefined, options) => setExit(runEvents(kind, options, io)));
+
+  program
+    .command('rbac')
+    .description('Print deploy/rbac.yaml and the EKS access entry command for the function role')
+    .option(
+      '--role-arn <arn>',
+      "the function's IAM role (default: read from the stack's FunctionRoleArn output)",
+    )
+    .option('--cluster <name>', 'the EKS cluster of the access entry')
+    .option('--stage <stage>', 'the serverless stage, for the stack name', 'dev')
+    .option('--force-delete', 'also print deploy/rbac-force-delete.yaml (FORCE_AT_DEADLINE=true)')
+    .addHelpText('after', '\nExample:\n  eks-spot-drainer rbac | kubectl --context prod-a apply -f -')
+    .action((options) => setExit(runRbac(options, io)));
+
+  return program;
+}

@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type CliIo, ExitCode } from './io.js';
+import { packageRoot } from './package-root.js';
+
+export interface RbacOptions {
+  roleArn?: string | undefined;
+  cluster?: string | undefined;
+  forceDelete?: boolean | undefined;
+  stage?: string | undefined;
+}
+
+/** The Kubernetes group deploy/rbac.yaml binds and access entries map the function's role to. */
+export const kubernetesGroup = 'eks-spot-drainer';
+
+/**
+ * `rbac`: deploy/rbac.yaml (and rbac-force-delete.yaml with --force-delete) as it ships, then, as
+ * YAML comments, the access-entry command that maps the function's role to its group. The output
+ * pipes straight into `kubectl apply -f -`.
+ */
+export function runRbac(options: RbacOptions, io: CliIo): ExitCode {
+  const root = packageRoot();
+  const manifests = ['rbac.yaml', ...(options.forceDelete ? ['rbac-force-delete.yaml'] : [])].map((file) =>
+    readFileSync(join(root, 'deploy', file), 'utf8').trimEnd(),
+  );
+  io.stdout(`${manifests.join('\n---\n')}\n`);
+  const stack = `eks-spot-drainer-${options.stage ?? 'dev'}`;
+  const roleLines = options.roleArn
+    ? [`ROLE_ARN=${shellQuote(options.roleArn)}`]
+    : [
+        '# The function role is the FunctionRoleArn output of the stack:',
+        `ROLE_ARN=$(aws cloudformation describe-stacks --stack-name ${stack} --query "Stacks[0].Outputs[?OutputKey=='FunctionRoleArn'].OutputValue" --output text)`,
+      ];
+  const cluster = options.cluster ? shellQuote(options.cluster) : '<cluster-name>';
+  const comment = [
+    '',
+    'Apply the manifest above in each managed cluster:  eks-spot-drainer rbac | kubectl apply -f -',
+    '`npx serverless deploy` creates the access entry below for every cluster in --param clusters.',
+    'Where access entries are managed elsewhere (--param createAccessEntries=false), create it so:',
+    '',
+    ...roleLines,
+    `aws eks create-access-entry --cluster-name ${cluster} --principal-arn "$ROLE_ARN" --kubernetes-groups ${kubernetesGroup} --type STANDARD`,
+  ];
+  const commented = comment.map((line) => (line === '' ? '#' : line.startsWith('#') ? line : `# ${line}`));
+  io.stdout(`${commented.join('\n')}\n`);
+  return ExitCode.Ok;
+}
+
+/** Quotes a value for a POSIX shell when it holds anything but safe characters. */
+function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+}
