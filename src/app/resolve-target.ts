@@ -4,6 +4,7 @@ import { resolveManagedCluster } from '../aws/instance-tags.js';
 import type { ClusterAccess } from '../kube/cluster-access.js';
 import type { KubeApis } from '../kube/connection.js';
 import { findNodeForInstance } from '../kube/node-lookup.js';
+import { retryKube } from '../kube/retry-kube.js';
 import type { DrainTarget, InstanceInfo, InterruptionNotice } from '../types.js';
 
 export type Resolution =
@@ -57,11 +58,16 @@ export async function resolveTarget(
     clusterName = managed;
   }
   const apis = await access.connect(clusterName, call);
-  const lookup = await findNodeForInstance(apis.core, {
-    instanceId: notice.instanceId,
-    privateDnsName: instance?.privateDnsName,
-    availabilityZone: instance?.availabilityZone,
-  });
+  // Read-only, so safe to repeat: a 429 or 503 must not send the event to Lambda's retry minutes later.
+  const lookup = await retryKube(
+    () =>
+      findNodeForInstance(apis.core, {
+        instanceId: notice.instanceId,
+        privateDnsName: instance?.privateDnsName,
+        availabilityZone: instance?.availabilityZone,
+      }),
+    { deadline: call.deadline, ...(call.signal ? { signal: call.signal } : {}) },
+  );
   if (!lookup.node?.metadata?.name) {
     return {
       status: 'skipped',

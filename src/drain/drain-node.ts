@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type * as k8s from '@kubernetes/client-node';
 import { httpStatusOf } from '../kube/api-errors.js';
 import type { KubeApis } from '../kube/connection.js';
+import { retryKube } from '../kube/retry-kube.js';
 import { sleep } from '../retry.js';
 import { Action, type NoticeKind } from '../types.js';
 import { evictPod } from './evict.js';
@@ -81,6 +82,12 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
   // Every pod of a 110-pod node waits on the invocation's signal at once; that is not a leak.
   if (context.signal) setMaxListeners(10_000, context.signal);
   const stopAt = request.deadline - options.safetyMarginMs;
+  // One 429 or 503 on a one-shot call must not cost the drain: retried until the step's deadline.
+  const retrying = (deadline: number) => ({
+    deadline,
+    now,
+    ...(context.signal ? { signal: context.signal } : {}),
+  });
   const timings = { markMs: 0, listMs: 0, evictOrdinaryMs: 0, evictCriticalMs: 0, totalMs: 0 };
   const finish = (
     outcome: DrainOutcome,
@@ -104,13 +111,17 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
   };
 
   if (options.dryRun) {
-    const plan = await planDrain(apis, request.nodeName, options, true);
+    const plan = await retryKube(() => planDrain(apis, request.nodeName, options, true), retrying(stopAt));
     timings.listMs = now() - started;
     return finish('dry-run', plan.pods.map(reportPlanned));
   }
 
   progress({ type: 'phase', phase: 'mark', detail: `cordoning ${request.nodeName}` });
-  const acquired = await acquireLease(apis.core, request.nodeName, request, options, now);
+  // Safe to repeat: a patch that landed although its answer was lost reads back as our own lease.
+  const acquired = await retryKube(
+    () => acquireLease(apis.core, request.nodeName, request, options, now),
+    retrying(request.deadline),
+  );
   timings.markMs = now() - started;
   if (!acquired.acquired) {
     const outcome = acquired.why === 'node-gone' ? 'node-gone' : acquired.why;
@@ -131,7 +142,7 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
     events.record(NodeEventReason.Drain, `Draining before ${new Date(request.deadline).toISOString()}`);
     const listStarted = now();
     progress({ type: 'phase', phase: 'list', detail: 'listing pods' });
-    const plan = await planDrain(apis, request.nodeName, options, false);
+    const plan = await retryKube(() => planDrain(apis, request.nodeName, options, false), retrying(stopAt));
     timings.listMs = now() - listStarted;
     const reports: PodReport[] = plan.pods.filter((p) => p.decision.action === 'skip').map(reportPlanned);
     for (const r of reports)
@@ -180,7 +191,11 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
 
     if (options.forceAtDeadline) await forceDeleteBlocked(apis.core, reports, progress);
     const outcome = outcomeOf(reports);
-    lease = await updateLeaseState(apis.core, request.nodeName, lease, outcome, now);
+    const final = lease;
+    lease = await retryKube(
+      () => updateLeaseState(apis.core, request.nodeName, final, outcome, now),
+      retrying(request.deadline),
+    );
     recordOutcome(events, outcome, reports, now() - started);
     await events.flush();
     progress({ type: 'phase', phase: 'done', detail: outcome });

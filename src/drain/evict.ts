@@ -16,6 +16,12 @@ export type EvictionOutcome =
   | { status: 'blocked'; attempts: number; pdb: string | undefined; message: string }
   | { status: 'failed'; attempts: number; message: string };
 
+/**
+ * How long a 403 is taken for an API server that has just (re)started and denies everything until
+ * its RBAC caches have synced, rather than for a permission that is missing: then the pod fails.
+ */
+export const forbiddenGraceMs = 5_000;
+
 export interface EvictOptions {
   gracePeriodSeconds: number;
   /** No attempt starts after this time. */
@@ -52,12 +58,14 @@ export async function evictPod(
     ? 'never attempted: the drain was stopped'
     : 'never attempted: no time left';
   let last: EvictionOutcome = { status: 'failed', attempts: 0, message: never };
+  let forbiddenSince: number | undefined;
   for (let attempt = 1; now() < options.stopAt && !options.signal?.aborted; attempt++) {
     try {
       await core.createNamespacedPodEviction({ name, namespace, body });
       return { status: 'evicted', attempts: attempt };
     } catch (error) {
       const status = httpStatusOf(error);
+      if (status === 403) forbiddenSince ??= now();
       // 404: already gone. 409: the UID precondition failed, so this pod is gone and a namesake replaced it.
       if (status === 404 || status === 409) return { status: 'gone', attempts: attempt };
       const kube = kubeStatusOf(error);
@@ -78,6 +86,8 @@ export async function evictPod(
           message: kube.message ?? 'more than one PodDisruptionBudget',
         };
       } else if (isTransientKubeError(error)) {
+        last = { status: 'failed', attempts: attempt, message: describe(status, kube.message, error) };
+      } else if (status === 403 && now() - (forbiddenSince ?? now()) < forbiddenGraceMs) {
         last = { status: 'failed', attempts: attempt, message: describe(status, kube.message, error) };
       } else {
         return { status: 'failed', attempts: attempt, message: describe(status, kube.message, error) };

@@ -1,6 +1,14 @@
 import * as k8s from '@kubernetes/client-node';
 import { sleep } from '../retry.js';
 
+/** A watch the API server has not answered in this long is given up and started again. */
+export const watchStartTimeoutMs = 10_000;
+/**
+ * After this long without a word from the watch (no event, no bookmark), a list settles which pods
+ * are gone: a watch can fall silent without closing (a stuck API server, a half-open connection).
+ */
+export const resyncAfterQuietMs = 5_000;
+
 /** namespace/name: how the tracker and the drain name pods. */
 export function podKey(pod: k8s.V1Pod): string {
   return `${pod.metadata?.namespace}/${pod.metadata?.name}`;
@@ -10,7 +18,8 @@ export function podKey(pod: k8s.V1Pod): string {
  * Knows, from one watch on the node's pods, when each pod is gone: deleted, or replaced by a pod of
  * the same name with another UID. One watch for the whole node instead of a GET per pod per second
  * (kubectl's way) is what keeps the drain's API cost near one request per pod.
- * If the watch breaks, it lists again, settles what happened meanwhile, and watches on.
+ * If the watch breaks, it lists again, settles what happened meanwhile, and watches on; if it is
+ * never answered or falls silent, lists settle the pods until a new watch works.
  */
 export class PodTracker {
   private readonly tracked = new Map<string, string | undefined>();
@@ -19,6 +28,11 @@ export class PodTracker {
   private controller: AbortController | undefined;
   private stopped = false;
   private lastWatchStart = 0;
+  /** Which watch is current: callbacks of an abandoned one are ignored. */
+  private generation = 0;
+  private lastHeard = 0;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private waitingForWatch: AbortController | undefined;
   /** How many times the watch was (re)started: 1 when nothing went wrong. */
   watches = 0;
 
@@ -29,7 +43,10 @@ export class PodTracker {
     private readonly now: () => number,
   ) {}
 
-  /** Starts watching from the resourceVersion of the list the pods came from. */
+  /**
+   * Starts watching from the resourceVersion of the list the pods came from. It does not wait for the
+   * API server to answer the watch: events since the list are replayed whenever it does.
+   */
   static async start(
     kc: k8s.KubeConfig,
     core: k8s.CoreV1Api,
@@ -40,7 +57,9 @@ export class PodTracker {
   ): Promise<PodTracker> {
     const tracker = new PodTracker(kc, core, nodeName, now);
     for (const pod of pods) tracker.tracked.set(podKey(pod), pod.metadata?.uid);
-    await tracker.watch(resourceVersion);
+    tracker.lastHeard = now();
+    tracker.startWatch(resourceVersion);
+    tracker.scheduleResync(resyncAfterQuietMs);
     return tracker;
   }
 
@@ -70,6 +89,8 @@ export class PodTracker {
 
   stop(): void {
     this.stopped = true;
+    clearTimeout(this.resyncTimer);
+    this.waitingForWatch?.abort();
     this.controller?.abort();
     for (const wake of [...this.waiters]) wake();
   }
@@ -91,10 +112,13 @@ export class PodTracker {
 
   private async watch(resourceVersion: string | undefined): Promise<void> {
     if (this.stopped) return;
+    const generation = ++this.generation;
+    const current = () => generation === this.generation && !this.stopped;
     this.watches++;
     this.lastWatchStart = this.now();
     const watcher = new k8s.Watch(this.kc);
-    this.controller = await watcher.watch(
+    // client-node's Watch has no timeout of its own: a request never answered would hang for good.
+    const starting = watcher.watch(
       '/api/v1/pods',
       {
         fieldSelector: `spec.nodeName=${this.nodeName}`,
@@ -104,6 +128,8 @@ export class PodTracker {
         timeoutSeconds: 300,
       },
       (type, pod: k8s.V1Pod, raw: { object?: { code?: number } }) => {
+        if (!current()) return;
+        this.lastHeard = this.now();
         if (type === 'ERROR') {
           // 410 Gone: our resourceVersion is too old to resume from; the relist below recovers.
           if (raw?.object?.code === 410) this.controller?.abort();
@@ -112,9 +138,62 @@ export class PodTracker {
         if (type !== 'BOOKMARK') this.onEvent(type, pod);
       },
       () => {
-        void this.resume();
+        if (current()) void this.resume();
       },
     );
+    const patience = new AbortController();
+    this.waitingForWatch = patience;
+    const controller = await Promise.race([
+      starting,
+      sleep(watchStartTimeoutMs, patience.signal).then(() => undefined),
+    ]);
+    patience.abort();
+    if (controller) {
+      if (current()) this.controller = controller;
+      else controller.abort();
+      return;
+    }
+    // Abandon it (and close it, should it ever answer), and start over from a fresh list.
+    starting.then(
+      (late) => late.abort(),
+      () => {},
+    );
+    if (current()) {
+      this.generation++;
+      void this.resume();
+    }
+  }
+
+  /** Watches in the background; a watch that cannot even be sent is treated like a broken one. */
+  private startWatch(resourceVersion: string | undefined): void {
+    this.watch(resourceVersion).catch(() => {
+      if (this.stopped) return;
+      this.generation++;
+      void this.resume();
+    });
+  }
+
+  /** Lists the node's pods, marks the tracked ones no longer there, and returns the list's version. */
+  private async settle(): Promise<string | undefined> {
+    const list = await this.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${this.nodeName}` });
+    this.lastHeard = this.now();
+    const present = new Map(list.items.map((p) => [podKey(p), p.metadata?.uid]));
+    for (const [key, uid] of this.tracked) {
+      if (!present.has(key) || (uid && present.get(key) !== uid)) this.markGone(key);
+    }
+    return list.metadata?.resourceVersion;
+  }
+
+  /** While pods are awaited, a list after each quiet spell of the watch. */
+  private scheduleResync(delayMs: number): void {
+    if (this.stopped) return;
+    this.resyncTimer = setTimeout(async () => {
+      const quietFor = this.now() - this.lastHeard;
+      const awaited = [...this.tracked.keys()].some((key) => !this.goneAt.has(key));
+      if (awaited && quietFor >= resyncAfterQuietMs) await this.settle().catch(() => {});
+      this.scheduleResync(Math.max(1_000, this.lastHeard + resyncAfterQuietMs - this.now()));
+    }, delayMs);
+    this.resyncTimer.unref();
   }
 
   /** The watch ended (timeout, API server restart, network): list, settle, watch again. */
@@ -123,14 +202,8 @@ export class PodTracker {
     if (this.now() - this.lastWatchStart < 1_000) await sleep(500);
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
-        const list = await this.core.listPodForAllNamespaces({
-          fieldSelector: `spec.nodeName=${this.nodeName}`,
-        });
-        const present = new Map(list.items.map((p) => [podKey(p), p.metadata?.uid]));
-        for (const [key, uid] of this.tracked) {
-          if (!present.has(key) || (uid && present.get(key) !== uid)) this.markGone(key);
-        }
-        await this.watch(list.metadata?.resourceVersion);
+        const resourceVersion = await this.settle();
+        this.startWatch(resourceVersion);
         return;
       } catch {
         await sleep(Math.min(2_000, 100 * 2 ** attempt));

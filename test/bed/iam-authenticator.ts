@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { drainerGroup } from './control-plane.js';
-import { verifyEksToken } from './eks-token-verifier.js';
+import { verifyEksToken, verifyStsSignature } from './eks-token-verifier.js';
 
 /**
  * The test bed's stand-in for EKS's aws-iam-authenticator: a kube-apiserver token webhook that checks
@@ -21,6 +21,11 @@ export async function startIamAuthenticator(options: {
   stsEndpoint: string;
   /** Kubernetes groups for an accepted caller, as an EKS access entry would give. */
   groups?: string[];
+  /**
+   * The secret key of the test credentials: with it the signature is checked as STS would (moto
+   * checks none), so a token signed for another cluster name or with other keys is refused.
+   */
+  secretAccessKey?: string;
 }): Promise<IamAuthenticator> {
   const stats = { accepted: 0, rejected: 0 };
   const server: Server = createServer(async (req, res) => {
@@ -43,6 +48,10 @@ export async function startIamAuthenticator(options: {
   async function authenticate(token: string) {
     const verdict = verifyEksToken(token, options.clusterName);
     if (!verdict.ok) return { authenticated: false, error: verdict.reason };
+    if (options.secretAccessKey) {
+      const signature = await verifyStsSignature(verdict.url, options.clusterName, options.secretAccessKey);
+      if (!signature.ok) return { authenticated: false, error: signature.reason };
+    }
     // Real EKS sends this request to STS; the emulator answers for the same signed query.
     const replay = new URL(`${options.stsEndpoint.replace(/\/$/, '')}/${verdict.url.search}`);
     const response = await fetch(replay, {

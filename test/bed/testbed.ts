@@ -42,7 +42,11 @@ export async function startTestBed(options: Omit<ControlPlaneOptions, 'authentic
   let authenticator: IamAuthenticator | undefined;
   let controlPlane: ControlPlane | undefined;
   try {
-    authenticator = await startIamAuthenticator({ clusterName: testClusterName, stsEndpoint: moto.endpoint });
+    authenticator = await startIamAuthenticator({
+      clusterName: testClusterName,
+      stsEndpoint: moto.endpoint,
+      secretAccessKey: testCredentials.secretAccessKey,
+    });
     controlPlane = await startControlPlane({ ...options, authenticationWebhookUrl: authenticator.url });
     const cluster: ClusterInfo = {
       server: controlPlane.server,

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { leaseAnnotation, readLease } from '../../../src/drain/lease.js';
-import { waitFor, waitForReadyPods } from '../../bed/kube.js';
+import { readyPods, waitFor, waitForReadyPods } from '../../bed/kube.js';
 import {
   createBarePod,
   createDaemonSet,
@@ -89,17 +89,25 @@ describe('drainNode', () => {
       async () => (await pdbStatus(s.admin, s.namespace, 'web'))?.disruptionsAllowed === 1,
     );
     const spare = await s.addNode();
+    // Watch the budget hold from outside: never fewer than 3 of the 4 Ready while the drain runs.
+    let minReady = 4;
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        minReady = Math.min(minReady, (await readyPods(s.admin.core, s.namespace, 'app=web')).length);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
 
     const result = await s.drain(node);
+    watching = false;
+    await watcher;
 
     expect(result.outcome).toBe('drained');
     const web = result.pods.filter((p) => p.name.startsWith('web-'));
     expect(web).toHaveLength(4);
     expect(web.every((p) => p.outcome === 'evicted')).toBe(true);
-    // Only one could go at first: the others were refused by the budget and retried.
-    const attempts = web.map((p) => p.evictionAttempts ?? 0);
-    expect(attempts.filter((a) => a === 1).length).toBeLessThan(4);
-    expect(attempts.reduce((a, b) => a + b, 0)).toBeGreaterThan(4);
+    expect(minReady).toBeGreaterThanOrEqual(3);
     expect((await s.podsOn(node)).filter((p) => p.metadata?.name?.startsWith('web-'))).toHaveLength(0);
     const after = await waitForReadyPods(s.admin.core, s.namespace, 'app=web', 4);
     expect(after.every((p) => p.spec?.nodeName === spare.name)).toBe(true);
@@ -163,8 +171,8 @@ describe('drainNode', () => {
     expect(result.outcome).toBe('drained');
     expect(slow?.outcome).toBe('evicted');
     // It stayed for its whole grace period, and the drain waited for it.
-    expect(slow?.goneAfterMs).toBeGreaterThanOrEqual(2_500);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(2_500);
+    expect(slow?.goneAfterMs).toBeGreaterThanOrEqual(2_000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
   });
 
   it('caps a grace period that would outlast the deadline, and reports a pod still terminating', async () => {

@@ -1,6 +1,6 @@
 import type * as k8s from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type EvictOptions, evictPod } from '../../../src/drain/evict.js';
+import { type EvictOptions, evictPod, forbiddenGraceMs } from '../../../src/drain/evict.js';
 import { apiError, fetchError } from '../../support/fake-kube.js';
 
 const start = Date.parse('2025-06-05T07:00:00Z');
@@ -291,11 +291,6 @@ describe('evictPod', () => {
   });
 
   it.each([
-    [
-      403,
-      'Forbidden',
-      'pods "web-1" is forbidden: User "eks-spot-drainer" cannot create resource "pods/eviction"',
-    ],
     [422, 'Invalid', 'Eviction.policy "web-1" is invalid'],
     [401, 'Unauthorized', 'Unauthorized'],
   ])('fails at once on HTTP %i', async (code, reason, message) => {
@@ -308,6 +303,37 @@ describe('evictPod', () => {
     // Assess
     expect(outcome).toEqual({ status: 'failed', attempts: 1, message: `HTTP ${code}: ${message}` });
     expect(calls).toHaveLength(1);
+  });
+
+  it('retries a 403 for a short grace (a restarted API server denies until RBAC syncs), then fails', async () => {
+    // Prepare
+    const message =
+      'pods "web-1" is forbidden: User "eks-spot-drainer" cannot create resource "pods/eviction"';
+    const { core, calls } = fakeCore(apiError(403, { reason: 'Forbidden', message }));
+
+    // Act
+    const evicting = evictPod(core, pod, options());
+    await vi.advanceTimersByTimeAsync(forbiddenGraceMs + 2_000);
+
+    // Assess
+    const outcome = await evicting;
+    expect(outcome).toEqual({ status: 'failed', attempts: calls.length, message: `HTTP 403: ${message}` });
+    expect(calls.length).toBeGreaterThan(1);
+    expect(calls.at(-1)!.at).toBeGreaterThanOrEqual(forbiddenGraceMs);
+    expect(calls.at(-1)!.at).toBeLessThan(forbiddenGraceMs + 2_000);
+  });
+
+  it('evicts once a 403 of a restarting API server is over', async () => {
+    // Prepare
+    const { core, calls } = fakeCore(apiError(403, { reason: 'Forbidden', message: 'forbidden' }), 'ok');
+
+    // Act
+    const evicting = evictPod(core, pod, options());
+    await vi.advanceTimersByTimeAsync(1_000);
+
+    // Assess
+    await expect(evicting).resolves.toEqual({ status: 'evicted', attempts: 2 });
+    expect(calls).toHaveLength(2);
   });
 
   it('does not try when the stop time has passed', async () => {
