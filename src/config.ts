@@ -3,10 +3,10 @@
  * zod, failing fast with a ConfigError that names the variable. One table below is the source of
  * every variable's default and description (configVariables, checked against README/serverless).
  */
-import { z } from 'zod';
 import type { DrainOptions } from './drain/options.js';
 import { ConfigError } from './errors.js';
 import type { PolicyConfig } from './policy.js';
+import * as z from './zod.js';
 
 /** Everything the handler needs to know from its environment. */
 export interface Config {
@@ -41,75 +41,78 @@ function quote(value: string): string {
 }
 
 // Every schema receives the raw value with blank meaning unset, and yields the typed value.
-const raw = z.string().optional();
+const raw = z.optional(z.string());
+
+/** A schema that reads the raw value with `read`, which reports a bad value through `invalid`. */
+function fromRaw<T>(read: (value: string | undefined, ctx: z.core.ParsePayload) => T) {
+  return z.pipe(raw, z.transform(read));
+}
+
+/** Records why a value is bad (zod/mini's transform context has no addIssue) and yields no value. */
+function invalid(ctx: z.core.ParsePayload, message: string): never {
+  ctx.issues.push({ code: 'custom', message, input: ctx.value });
+  return z.NEVER;
+}
 
 function bool(fallback: boolean) {
-  return raw.transform((value, ctx) => {
+  return fromRaw((value, ctx) => {
     if (value === undefined) return fallback;
     const v = value.toLowerCase();
     if (v === 'true' || v === '1' || v === 'yes') return true;
     if (v === 'false' || v === '0' || v === 'no') return false;
-    ctx.addIssue({ code: 'custom', message: `expected true or false, got ${quote(value)}` });
-    return z.NEVER;
+    return invalid(ctx, `expected true or false, got ${quote(value)}`);
   });
 }
 
 function int(fallback: number, min: number, max: number) {
-  return raw.transform((value, ctx) => {
+  return fromRaw((value, ctx) => {
     if (value === undefined) return fallback;
     const n = /^[+-]?\d{1,16}$/.test(value) ? Number(value) : Number.NaN;
     if (!Number.isSafeInteger(n) || n < min || n > max) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected an integer from ${min} to ${max}, got ${quote(value)}`,
-      });
-      return z.NEVER;
+      return invalid(ctx, `expected an integer from ${min} to ${max}, got ${quote(value)}`);
     }
     return n;
   });
 }
 
-const clusters = raw.transform((value, ctx) => {
-  if (value === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'is required: a comma-separated list of EKS cluster names' });
-    return z.NEVER;
-  }
+const clusters = fromRaw((value, ctx) => {
+  if (value === undefined) return invalid(ctx, 'is required: a comma-separated list of EKS cluster names');
   const names = value.split(',').map((name) => name.trim());
   const bad = names.find((name) => !CLUSTER_NAME_PATTERN.test(name));
   if (bad !== undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      message:
-        bad === '' ? 'contains an empty cluster name' : `${quote(bad)} is not a valid EKS cluster name`,
-    });
-    return z.NEVER;
+    return invalid(
+      ctx,
+      bad === '' ? 'contains an empty cluster name' : `${quote(bad)} is not a valid EKS cluster name`,
+    );
   }
   return [...new Set(names)];
 });
 
-const url = raw.transform((value, ctx) => {
+const url = fromRaw((value, ctx) => {
   if (value === undefined) return undefined;
   const parsed = value.length <= 2048 && URL.canParse(value) ? new URL(value) : undefined;
   if (parsed?.protocol !== 'https:' && parsed?.protocol !== 'http:') {
-    ctx.addIssue({ code: 'custom', message: 'expected an http or https URL' });
-    return z.NEVER;
+    return invalid(ctx, 'expected an http or https URL');
   }
   return value;
 });
 
 // -1 keeps each pod's own terminationGracePeriodSeconds.
-const gracePeriod = int(-1, -1, 86_400).transform((n) => (n === -1 ? undefined : n));
+const gracePeriod = z.pipe(
+  int(-1, -1, 86_400),
+  z.transform((n: number) => (n === -1 ? undefined : n)),
+);
 
 interface Spec<T> {
   default: string | undefined;
   description: string;
-  schema: z.ZodType<T, string | undefined>;
+  schema: z.ZodMiniType<T, string | undefined>;
 }
 
 function spec<T>(
   def: string | undefined,
   description: string,
-  schema: z.ZodType<T, string | undefined>,
+  schema: z.ZodMiniType<T, string | undefined>,
 ): Spec<T> {
   return { default: def, description, schema };
 }
@@ -219,7 +222,7 @@ export const configVariables: readonly ConfigVariable[] = Object.entries(variabl
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const read = <K extends VariableName>(name: K): ValueOf<K> => {
     const value = env[name]?.trim();
-    const result = (variables[name].schema as z.ZodType<ValueOf<K>, string | undefined>).safeParse(
+    const result = (variables[name].schema as z.ZodMiniType<ValueOf<K>, string | undefined>).safeParse(
       value === '' ? undefined : value,
     );
     if (!result.success) throw new ConfigError(name, result.error.issues[0]?.message ?? 'invalid value');

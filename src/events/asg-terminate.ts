@@ -8,8 +8,8 @@
  * Auto Scaling's test message (`Event` or `LifecycleTransition` = "autoscaling:TEST_NOTIFICATION")
  * carries no instance and is ignored.
  */
-import { z } from 'zod';
 import { NoticeKind } from '../types.js';
+import * as z from '../zod.js';
 import { instanceIdSchema } from './envelope.js';
 import { type EventParser, ignored, invalidDetail, noticeBase, notices } from './parser.js';
 
@@ -20,9 +20,11 @@ const TERMINATING = 'autoscaling:EC2_INSTANCE_TERMINATING';
 // Names go back to the Auto Scaling API verbatim: printable, no control characters, API length limits.
 const nameSchema = z
   .string({ error: 'expected a string' })
-  .min(1, { error: 'is empty' })
-  .max(255, { error: 'is longer than 255 characters' })
-  .regex(/^\P{Cc}+$/u, { error: 'contains control characters' });
+  .check(
+    z.minLength(1, { error: 'is empty' }),
+    z.maxLength(255, { error: 'is longer than 255 characters' }),
+    z.regex(/^\P{Cc}+$/u, { error: 'contains control characters' }),
+  );
 
 const detailSchema = z.object({
   EC2InstanceId: instanceIdSchema,
@@ -30,7 +32,7 @@ const detailSchema = z.object({
   AutoScalingGroupName: nameSchema,
   LifecycleActionToken: z
     .string({ error: 'expected a string' })
-    .regex(/^[0-9A-Za-z-]{36}$/, { error: 'is not a lifecycle action token (36 characters)' }),
+    .check(z.regex(/^[0-9A-Za-z-]{36}$/, { error: 'is not a lifecycle action token (36 characters)' })),
   LifecycleTransition: z.literal(TERMINATING, { error: `expected ${TERMINATING}` }),
 });
 

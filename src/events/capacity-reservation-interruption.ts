@@ -9,15 +9,15 @@
  * instance-termination-time is the deadline, otherwise time + 2 minutes (a real warning is never
  * dropped because an optional field is odd).
  */
-import { z } from 'zod';
 import { NoticeKind } from '../types.js';
+import * as z from '../zod.js';
 import { instanceIdSchema, parseHealthTime } from './envelope.js';
 import { type EventParser, invalidDetail, noticeBase, notices, TWO_MINUTES_MS } from './parser.js';
 
 const detailSchema = z.object({
   'instance-id': instanceIdSchema,
-  'instance-action': z.unknown().optional(),
-  'instance-termination-time': z.unknown().optional(),
+  'instance-action': z.optional(z.unknown()),
+  'instance-termination-time': z.optional(z.unknown()),
 });
 
 const INSTANCE_ACTION = /^[a-z][a-z-]{0,31}$/;

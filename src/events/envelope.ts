@@ -2,7 +2,7 @@
  * The EventBridge envelope every event shares, and the small value checks the parsers reuse.
  * Nothing here throws for bad input: the checks return results the parsers turn into outcomes.
  */
-import { z } from 'zod';
+import * as z from '../zod.js';
 
 /** An EC2 instance id: `i-` and 8 (old style) or 17 lowercase hex digits. */
 export const INSTANCE_ID_PATTERN = /^i-[0-9a-f]{8}([0-9a-f]{9})?$/;
@@ -22,8 +22,10 @@ export const EVENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 /** The schema of an EC2 instance id field. */
 export const instanceIdSchema = z
   .string({ error: 'expected an EC2 instance id string' })
-  .max(19, { error: 'is not an EC2 instance id (i- and 8 or 17 hex digits)' })
-  .regex(INSTANCE_ID_PATTERN, { error: 'is not an EC2 instance id (i- and 8 or 17 hex digits)' });
+  .check(
+    z.maxLength(19, { error: 'is not an EC2 instance id (i- and 8 or 17 hex digits)' }),
+    z.regex(INSTANCE_ID_PATTERN, { error: 'is not an EC2 instance id (i- and 8 or 17 hex digits)' }),
+  );
 
 /** The parts of an EventBridge event that every parser reads, already validated. */
 export interface EventEnvelope {
@@ -90,7 +92,7 @@ export function safeText(value: unknown, max = 64): string {
 }
 
 /** Turns the first zod issue into a short reason such as `detail.instance-id: is not an EC2 instance id`. */
-export function issueReason(error: z.ZodError, prefix: string): string {
+export function issueReason(error: z.core.$ZodError, prefix: string): string {
   const issue = error.issues[0];
   if (!issue) return `${prefix}: invalid`;
   const path = [prefix, ...issue.path.map((p) => safeText(String(p), 40))].join('.');
@@ -107,21 +109,27 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 const envelopeSchema = z.object({
   id: z
     .string({ error: 'expected a string' })
-    .max(128, { error: 'is not a valid event id' })
-    .regex(EVENT_ID_PATTERN, { error: 'is not a valid event id' }),
-  source: z.string({ error: 'expected a string' }).min(1, { error: 'is empty' }),
-  'detail-type': z.string({ error: 'expected a string' }).min(1, { error: 'is empty' }),
+    .check(
+      z.maxLength(128, { error: 'is not a valid event id' }),
+      z.regex(EVENT_ID_PATTERN, { error: 'is not a valid event id' }),
+    ),
+  source: z.string({ error: 'expected a string' }).check(z.minLength(1, { error: 'is empty' })),
+  'detail-type': z.string({ error: 'expected a string' }).check(z.minLength(1, { error: 'is empty' })),
   account: z
     .string({ error: 'expected a string' })
-    .max(12, { error: 'expected 12 digits' })
-    .regex(ACCOUNT_PATTERN, { error: 'expected 12 digits' }),
+    .check(
+      z.maxLength(12, { error: 'expected 12 digits' }),
+      z.regex(ACCOUNT_PATTERN, { error: 'expected 12 digits' }),
+    ),
   region: z
     .string({ error: 'expected a string' })
-    .max(32, { error: 'is not an AWS region' })
-    .regex(REGION_PATTERN, { error: 'is not an AWS region' }),
-  time: z.string({ error: 'expected a string' }).refine((t) => parseIsoTime(t) !== undefined, {
-    error: 'expected an ISO 8601 time',
-  }),
+    .check(
+      z.maxLength(32, { error: 'is not an AWS region' }),
+      z.regex(REGION_PATTERN, { error: 'is not an AWS region' }),
+    ),
+  time: z
+    .string({ error: 'expected a string' })
+    .check(z.refine((t) => parseIsoTime(t) !== undefined, { error: 'expected an ISO 8601 time' })),
   // z.custom keeps the original reference: the parsers validate detail with their own schemas.
   detail: z.custom<Record<string, unknown>>(isPlainObject, { error: 'expected an object' }),
 });

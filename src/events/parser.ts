@@ -2,8 +2,8 @@
  * What every event parser is and shares: the (source, detail-type) it answers, one parse function,
  * and the helpers that build outcomes so no parser formats them its own way.
  */
-import type { z } from 'zod';
 import type { InterruptionNotice, ParseOutcome } from '../types.js';
+import type * as z from '../zod.js';
 import { type EventEnvelope, issueReason } from './envelope.js';
 
 /** One kind of EventBridge event: the key it is registered under and how to read its detail. */
@@ -35,6 +35,6 @@ export function ignored(event: EventEnvelope, reason: string): ParseOutcome {
 }
 
 /** A malformed detail: the reason names the first bad field. */
-export function invalidDetail(event: EventEnvelope, error: z.ZodError): ParseOutcome {
+export function invalidDetail(event: EventEnvelope, error: z.core.$ZodError): ParseOutcome {
   return { status: 'invalid', eventId: event.id, reason: issueReason(error, 'detail') };
 }

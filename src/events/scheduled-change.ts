@@ -9,8 +9,8 @@
  * redelivery stays recognisable in logs), so the idempotency key of a notice is (eventId, instanceId):
  * see noticeKey.
  */
-import { z } from 'zod';
 import { type InterruptionNotice, NoticeKind } from '../types.js';
+import * as z from '../zod.js';
 import { INSTANCE_ID_PATTERN, isPlainObject, parseHealthTime } from './envelope.js';
 import { type EventParser, ignored, invalidDetail, noticeBase, notices } from './parser.js';
 
@@ -20,11 +20,13 @@ const headSchema = z.object({
 });
 
 const detailSchema = z.object({
-  startTime: z.string({ error: 'expected a time string' }).refine((t) => parseHealthTime(t) !== undefined, {
-    error: 'expected an RFC 1123 or ISO 8601 time',
-  }),
+  startTime: z
+    .string({ error: 'expected a time string' })
+    .check(
+      z.refine((t) => parseHealthTime(t) !== undefined, { error: 'expected an RFC 1123 or ISO 8601 time' }),
+    ),
   affectedEntities: z.array(z.unknown(), { error: 'expected an array' }),
-  eventTypeCode: z.unknown().optional(),
+  eventTypeCode: z.optional(z.unknown()),
 });
 
 const EVENT_TYPE_CODE = /^[A-Z0-9_]{1,100}$/;

@@ -3,8 +3,8 @@
  *
  * detail: { "instance-id": "i-…", "instance-action": "terminate" | "stop" | "hibernate" }
  */
-import { z } from 'zod';
 import { NoticeKind } from '../types.js';
+import * as z from '../zod.js';
 import { instanceIdSchema } from './envelope.js';
 import { type EventParser, invalidDetail, noticeBase, notices, TWO_MINUTES_MS } from './parser.js';
 

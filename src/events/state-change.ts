@@ -4,8 +4,8 @@
  * detail: { "instance-id": "i-…", "state": "pending" | "running" | "stopping" | "stopped" |
  *           "shutting-down" | "terminated" }
  */
-import { z } from 'zod';
 import { NoticeKind } from '../types.js';
+import * as z from '../zod.js';
 import { instanceIdSchema } from './envelope.js';
 import { type EventParser, ignored, invalidDetail, noticeBase, notices } from './parser.js';
 
