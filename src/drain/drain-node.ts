@@ -192,11 +192,12 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
     if (options.forceAtDeadline) await forceDeleteBlocked(apis.core, reports, progress);
     const outcome = outcomeOf(reports);
     const final = lease;
+    // The closing Event goes out beside the lease update: one round trip after the last pod, not two.
+    recordOutcome(events, outcome, reports, now() - started);
     lease = await retryKube(
       () => updateLeaseState(apis.core, request.nodeName, final, outcome, now),
       retrying(request.deadline),
     );
-    recordOutcome(events, outcome, reports, now() - started);
     await events.flush();
     progress({ type: 'phase', phase: 'done', detail: outcome });
     return finish(outcome, reports);
