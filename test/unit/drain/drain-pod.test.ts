@@ -1,6 +1,6 @@
 import type * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { gracePeriodFor } from '../../../src/drain/drain-node.js';
+import { gracePeriodFor } from '../../../src/drain/drain-pod.js';
 import { defaultDrainOptions } from '../../../src/drain/options.js';
 
 const now = Date.parse('2025-06-05T07:00:00Z');

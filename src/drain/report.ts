@@ -1,0 +1,61 @@
+import { NodeEventReason, type NodeEventRecorder } from './node-events.js';
+import type { PlannedPod } from './plan.js';
+import { countOutcomes, type PodReport, type PodTier } from './result.js';
+
+/** A dry run's prediction for one pod, from the plan and the budgets that cover it. */
+export function reportPlanned(planned: PlannedPod): PodReport {
+  const base = {
+    namespace: planned.pod.metadata?.namespace ?? '',
+    name: planned.pod.metadata?.name ?? '',
+    tier: planned.decision.tier as PodTier,
+  };
+  const { decision } = planned;
+  if (decision.action === 'skip') return { ...base, outcome: 'skipped', reason: decision.reason };
+  const blocking = planned.budgets.find((b) => b.disruptionsAllowed < 1);
+  if (blocking) {
+    return {
+      ...base,
+      outcome: 'blocked',
+      pdb: blocking.name,
+      reason: `PodDisruptionBudget ${blocking.name} allows no disruption${
+        blocking.blockingSince ? ` since ${blocking.blockingSince}` : ''
+      }`,
+    };
+  }
+  if (planned.budgets.length > 1) {
+    return { ...base, outcome: 'failed', reason: 'covered by more than one PodDisruptionBudget' };
+  }
+  return {
+    ...base,
+    outcome: 'would-evict',
+    ...(decision.action === 'evict' && decision.warning ? { reason: decision.warning } : {}),
+  };
+}
+
+/** How a drain ended, from its pods. */
+export function outcomeOf(reports: PodReport[]): 'drained' | 'deadline-reached' | 'incomplete' {
+  if (reports.some((r) => r.outcome === 'blocked' || r.outcome === 'still-terminating'))
+    return 'deadline-reached';
+  if (reports.some((r) => r.outcome === 'failed')) return 'incomplete';
+  return 'drained';
+}
+
+export function recordOutcome(
+  events: NodeEventRecorder,
+  outcome: string,
+  reports: PodReport[],
+  tookMs: number,
+): void {
+  const counts = countOutcomes(reports);
+  if (outcome === 'drained') {
+    events.record(
+      NodeEventReason.DrainComplete,
+      `Drained in ${(tookMs / 1000).toFixed(1)} s: ${counts.evicted + counts['already-terminating']} pods gone, ${counts.skipped} skipped`,
+    );
+    return;
+  }
+  const left = reports
+    .filter((r) => !['evicted', 'already-terminating', 'skipped', 'force-deleted'].includes(r.outcome))
+    .map((r) => `${r.namespace}/${r.name} (${r.outcome}${r.pdb ? ` by PodDisruptionBudget ${r.pdb}` : ''})`);
+  events.record(NodeEventReason.DrainBlocked, `Drain ${outcome}; pods left: ${left.join(', ')}`, 'Warning');
+}
