@@ -133,6 +133,7 @@ export async function handleNotice(
         action,
         deadline,
         holder: invocation.id,
+        node: resolution.node,
         noticeMessage: `${kindTitles[notice.kind]}${notice.detail ? ` (${notice.detail})` : ''} for ${notice.instanceId} at ${notice.eventTime.toISOString()}; event ${notice.eventId}`,
       },
       {

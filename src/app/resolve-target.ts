@@ -1,3 +1,4 @@
+import type * as k8s from '@kubernetes/client-node';
 import type { AwsCallOptions } from '../aws/aws-retry.js';
 import type { InstanceCache } from '../aws/instance-lookup.js';
 import { resolveManagedCluster } from '../aws/instance-tags.js';
@@ -11,6 +12,7 @@ export type Resolution =
   | {
       status: 'resolved';
       target: DrainTarget;
+      node: k8s.V1Node;
       apis: KubeApis;
       instance: InstanceInfo | undefined;
       via: string;
@@ -84,6 +86,7 @@ export async function resolveTarget(
       instanceId: notice.instanceId,
       providerId: lookup.node.spec?.providerID ?? '',
     },
+    node: lookup.node,
     apis,
     instance,
     via: lookup.via,

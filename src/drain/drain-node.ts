@@ -72,7 +72,7 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
   progress({ type: 'phase', phase: 'mark', detail: `cordoning ${request.nodeName}` });
   // Safe to repeat: a patch that landed although its answer was lost reads back as our own lease.
   const acquired = await retryKube(
-    () => acquireLease(apis.core, request.nodeName, request, options, now),
+    () => acquireLease(apis.core, request.nodeName, request, options, now, request.node),
     retrying(request.deadline),
   );
   timings.markMs = now() - started;

@@ -1,3 +1,4 @@
+import type * as k8s from '@kubernetes/client-node';
 import type { KubeApis } from '../kube/connection.js';
 import type { Action, NoticeKind } from '../types.js';
 import type { DrainOptions } from './options.js';
@@ -15,6 +16,8 @@ export interface DrainRequest {
   holder: string;
   /** One sentence about the notice, written as the first Event on the node. */
   noticeMessage: string;
+  /** The node as the lookup just read it, which spares the lease one GET before the cordon. */
+  node?: k8s.V1Node;
 }
 
 export type DrainProgress =

@@ -90,11 +90,15 @@ export async function acquireLease(
   request: LeaseRequest,
   options: Pick<DrainOptions, 'taintNode' | 'excludeFromLoadBalancers'>,
   now: () => number = Date.now,
+  /** The node as the caller just read it: the first attempt starts from it instead of a GET. */
+  known?: k8s.V1Node,
 ): Promise<AcquireResult> {
   for (let attempt = 0; ; attempt++) {
     let node: k8s.V1Node;
     try {
-      node = await core.readNode({ name: nodeName });
+      // A stale copy only costs a 409 and a read; the resourceVersion guard keeps it safe.
+      node =
+        attempt === 0 && known?.metadata?.resourceVersion ? known : await core.readNode({ name: nodeName });
     } catch (error) {
       if (httpStatusOf(error) === 404) return { acquired: false, why: 'node-gone' };
       throw error;

@@ -259,6 +259,35 @@ describe('acquireLease', () => {
   const options = { taintNode: true, excludeFromLoadBalancers: true };
   const nodeName = 'ip-10-0-0-1.ec2.internal';
 
+  it('starts from the node the lookup already read, without a GET', async () => {
+    // Prepare
+    const fake = fakeNodeApi([eksNode(nodeName, 'i-0123456789abcdef0')]);
+    const known = await fake.core.readNode({ name: nodeName });
+    fake.calls.length = 0;
+
+    // Act
+    const result = await acquireLease(fake.core, nodeName, request(), options, () => now, known);
+
+    // Assess
+    expect(result).toMatchObject({ acquired: true });
+    expect(fake.calls.map((c) => c.method)).toEqual(['patchNode']);
+  });
+
+  it('reads the node again when the known copy turns out stale (409)', async () => {
+    // Prepare
+    const fake = fakeNodeApi([eksNode(nodeName, 'i-0123456789abcdef0')]);
+    const known = await fake.core.readNode({ name: nodeName });
+    await fake.core.patchNode({ name: nodeName, body: { metadata: { labels: { touched: 'yes' } } } });
+    fake.calls.length = 0;
+
+    // Act
+    const result = await acquireLease(fake.core, nodeName, request(), options, () => now, known);
+
+    // Assess
+    expect(result).toMatchObject({ acquired: true });
+    expect(fake.calls.map((c) => c.method)).toEqual(['patchNode', 'readNode', 'patchNode']);
+  });
+
   it('cordons, taints, labels and annotates the node in one patch', async () => {
     // Prepare
     const fake = fakeNodeApi([eksNode(nodeName, 'i-0123456789abcdef0')]);
