@@ -2,33 +2,10 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import * as k8s from '@kubernetes/client-node';
 import * as esbuild from 'esbuild';
+import { readServerlessBuild } from '../test/support/lambda-bundle.js';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-/** serverless-esbuild's own options, which it strips before calling esbuild (its bundle.js). */
-const pluginOnly = new Set([
-  'concurrency',
-  'zipConcurrency',
-  'exclude',
-  'nativeZip',
-  'packager',
-  'packagePath',
-  'watch',
-  'keepOutputDirectory',
-  'packagerOptions',
-  'installExtraArgs',
-  'outputFileExtension',
-  'outputBuildFolder',
-  'outputWorkFolder',
-  'nodeExternals',
-  'skipBuild',
-  'skipRebuild',
-  'skipBuildExcludeFns',
-  'stripEntryResolveExtensions',
-  'disposeContext',
-]);
 
 export interface HandlerBundle {
   path: string;
@@ -47,18 +24,11 @@ export interface HandlerBundle {
  * outputFileExtension → outExtension, its own keys dropped), into `outDir`.
  */
 export async function buildHandlerBundle(outDir: string): Promise<HandlerBundle> {
-  const manifest = k8s.loadYaml<{ custom?: { esbuild?: Record<string, unknown> } }>(
-    await readFile(join(projectRoot, 'serverless.yml'), 'utf8'),
-  );
-  const settings = manifest.custom?.esbuild;
-  if (!settings) throw new Error('serverless.yml has no custom.esbuild');
-  const options = Object.fromEntries(Object.entries(settings).filter(([key]) => !pluginOnly.has(key)));
-  const extension = typeof settings.outputFileExtension === 'string' ? settings.outputFileExtension : '.js';
+  const { custom, esbuild: options } = await readServerlessBuild(projectRoot);
+  const extension = typeof custom.outputFileExtension === 'string' ? custom.outputFileExtension : '.js';
   const entry = 'handlers/interruption.ts';
   const result = await esbuild.build({
-    ...(options as esbuild.BuildOptions),
-    external: [...((settings.external as string[]) ?? []), ...((settings.exclude as string[]) ?? [])],
-    ...(extension !== '.js' ? { outExtension: { '.js': extension } } : {}),
+    ...options,
     entryPoints: [entry],
     outdir: join(outDir, dirname(entry)),
     absWorkingDir: projectRoot,

@@ -8,8 +8,9 @@ import {
   waitFor,
   waitForReadyPods,
 } from '../test/bed/kube.js';
+import { lambdaEnv as testBedLambdaEnv } from '../test/bed/lambda.js';
 import { createInstance } from '../test/bed/moto.js';
-import { type TestBedInfo, testCredentials } from '../test/bed/testbed.js';
+import type { TestBedInfo } from '../test/bed/testbed.js';
 import { createDeployment, createPdb, type PodShape, podTemplate } from '../test/bed/workloads.js';
 
 /** Every pod of the bench shuts down like a container that handles SIGTERM in 2 s. */
@@ -106,15 +107,10 @@ export async function whoAmI(kc: k8s.KubeConfig): Promise<string> {
 
 /** The environment the function gets in Lambda, pointed at moto (AWS) and the test bed (EKS). */
 export function lambdaEnv(bed: TestBedInfo): Record<string, string> {
-  return {
-    AWS_REGION: bed.region,
-    AWS_ENDPOINT_URL: bed.awsEndpoint,
-    AWS_ACCESS_KEY_ID: testCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: testCredentials.secretAccessKey,
-    MANAGED_CLUSTERS: bed.clusterName,
+  return testBedLambdaEnv(bed, {
     POWERTOOLS_SERVICE_NAME: 'eks-spot-drainer',
     POWERTOOLS_METRICS_NAMESPACE: 'EksSpotDrainerBench',
-  };
+  });
 }
 
 /** What Lambda passes as the context, with `remainingMs` left (default: the 660 s function timeout). */

@@ -33,21 +33,40 @@ export interface TestBed {
   stop(): Promise<void>;
 }
 
+/** Where the emulated AWS of a bed is: every EKS cluster of the bed is registered there. */
+export type BedAws = Pick<TestBedInfo, 'region' | 'awsEndpoint' | 'motoControlEndpoint'>;
+
+/** One EKS cluster of a bed: a control plane, its authenticator, registered in moto. */
+export interface BedCluster {
+  info: TestBedInfo;
+  controlPlane: ControlPlane;
+  authenticator: IamAuthenticator;
+  stop(): Promise<void>;
+}
+
 /**
- * Starts moto, the IAM-authenticator stand-in and a real control plane wired to it, applies the
- * project's deploy/rbac.yaml, and registers the control plane in moto as EKS cluster `testbed`.
+ * Starts the IAM-authenticator stand-in and a real control plane wired to it, applies the project's
+ * deploy/rbac.yaml, and registers the control plane in moto as EKS cluster `clusterName`, so
+ * DescribeCluster answers with its endpoint and CA. `stsEndpoint` (default: moto) is where the
+ * authenticator replays tokens: a fault proxy in front of moto for STS outages.
  */
-export async function startTestBed(options: Omit<ControlPlaneOptions, 'authenticationWebhookUrl'> = {}) {
-  const moto = await startMoto({ region: testRegion });
-  let authenticator: IamAuthenticator | undefined;
+export async function startBedCluster(
+  aws: BedAws,
+  clusterName: string,
+  options: Omit<ControlPlaneOptions, 'authenticationWebhookUrl'> & { stsEndpoint?: string } = {},
+): Promise<BedCluster> {
+  const { stsEndpoint, ...controlPlaneOptions } = options;
+  const authenticator = await startIamAuthenticator({
+    clusterName,
+    stsEndpoint: stsEndpoint ?? aws.awsEndpoint,
+    secretAccessKey: testCredentials.secretAccessKey,
+  });
   let controlPlane: ControlPlane | undefined;
   try {
-    authenticator = await startIamAuthenticator({
-      clusterName: testClusterName,
-      stsEndpoint: moto.endpoint,
-      secretAccessKey: testCredentials.secretAccessKey,
+    controlPlane = await startControlPlane({
+      ...controlPlaneOptions,
+      authenticationWebhookUrl: authenticator.url,
     });
-    controlPlane = await startControlPlane({ ...options, authenticationWebhookUrl: authenticator.url });
     const cluster: ClusterInfo = {
       server: controlPlane.server,
       caData: controlPlane.caData,
@@ -58,35 +77,44 @@ export async function startTestBed(options: Omit<ControlPlaneOptions, 'authentic
       },
     };
     await applyManifest(cluster, join(projectRoot, 'deploy/rbac.yaml'));
-    await createEksCluster(moto.endpoint, {
-      name: testClusterName,
-      region: testRegion,
-      controlEndpoint: moto.controlEndpoint,
+    await createEksCluster(aws.awsEndpoint, {
+      name: clusterName,
+      region: aws.region,
+      controlEndpoint: aws.motoControlEndpoint,
       apiServer: { endpoint: controlPlane.server, certificateAuthorityData: controlPlane.caData },
     });
-    const info: TestBedInfo = {
-      cluster,
-      clusterName: testClusterName,
-      region: testRegion,
-      awsEndpoint: moto.endpoint,
-      motoControlEndpoint: moto.controlEndpoint,
-      authenticatorUrl: authenticator.url,
-    };
-    const started = { controlPlane, authenticator };
+    const started = controlPlane;
     return {
-      info,
-      controlPlane,
-      moto,
+      info: { ...aws, cluster, clusterName, authenticatorUrl: authenticator.url },
+      controlPlane: started,
       authenticator,
       async stop() {
-        await started.controlPlane.stop();
-        await started.authenticator.stop();
+        await started.stop();
+        await authenticator.stop();
+      },
+    };
+  } catch (error) {
+    await controlPlane?.stop();
+    await authenticator.stop();
+    throw error;
+  }
+}
+
+/** Starts moto and the bed's EKS cluster `testbed` on it (see startBedCluster). */
+export async function startTestBed(options: Omit<ControlPlaneOptions, 'authenticationWebhookUrl'> = {}) {
+  const moto = await startMoto({ region: testRegion });
+  try {
+    const aws = { region: testRegion, awsEndpoint: moto.endpoint, motoControlEndpoint: moto.controlEndpoint };
+    const bed = await startBedCluster(aws, testClusterName, options);
+    return {
+      ...bed,
+      moto,
+      async stop() {
+        await bed.stop();
         await moto.stop();
       },
     } satisfies TestBed;
   } catch (error) {
-    await controlPlane?.stop();
-    await authenticator?.stop();
     await moto.stop();
     throw error;
   }

@@ -2,35 +2,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLambdaApp, type LambdaApp } from '../../../src/app/lambda-app.js';
 import { readLease } from '../../../src/drain/lease.js';
 import { sampleEvent } from '../../../src/events/samples.js';
-import {
-  adminClients,
-  createNamespace,
-  createSpotNode,
-  uniqueSuffix,
-  waitForReadyPods,
-} from '../../bed/kube.js';
-import { createInstance } from '../../bed/moto.js';
-import { testCredentials } from '../../bed/testbed.js';
+import { adminClients, createNamespace, uniqueSuffix, waitForReadyPods } from '../../bed/kube.js';
+import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../../bed/lambda.js';
 import { createDeployment } from '../../bed/workloads.js';
 
 const bed = inject('testbed');
 
-function lambdaEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    AWS_REGION: bed.region,
-    AWS_ENDPOINT_URL: bed.awsEndpoint,
-    AWS_ACCESS_KEY_ID: testCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: testCredentials.secretAccessKey,
-    MANAGED_CLUSTERS: `other-cluster,${bed.clusterName}`,
-    POWERTOOLS_METRICS_NAMESPACE: 'EksSpotDrainerTest',
-    ...extra,
-  };
-}
-
-const context = (id: string, remainingMs = 150_000) => {
-  const end = Date.now() + remainingMs;
-  return { awsRequestId: id, getRemainingTimeInMillis: () => end - Date.now() };
-};
+// Another managed cluster besides the bed's: only the tags pick which one an instance belongs to.
+const env = lambdaEnv(bed, { MANAGED_CLUSTERS: `other-cluster,${bed.clusterName}` });
 
 describe('the Lambda app against moto and the real control plane', () => {
   const admin = adminClients(bed.cluster);
@@ -39,32 +18,17 @@ describe('the Lambda app against moto and the real control plane', () => {
 
   beforeAll(() => {
     // The SDK's default credential chain reads the environment, as in Lambda.
-    Object.assign(process.env, lambdaEnv());
-    app = createLambdaApp(lambdaEnv());
+    Object.assign(process.env, env);
+    app = createLambdaApp(env);
   });
   afterAll(() => {
     process.env = saved;
   });
 
-  async function spotNodeWithInstance(
-    pool: string,
-    tagStyle: Parameters<typeof createInstance>[1]['clusterTagStyle'] = 'aws:eks:cluster-name',
-    clusterName = bed.clusterName,
-  ) {
-    const instance = await createInstance(bed.awsEndpoint, { clusterTagStyle: tagStyle, clusterName });
-    const node = await createSpotNode(admin.core, {
-      instanceId: instance.instanceId,
-      name: instance.privateDnsName,
-      availabilityZone: instance.availabilityZone,
-      extraLabels: { pool },
-    });
-    return { instance, node };
-  }
-
   it('drains the node of a Spot interruption warning, authenticated by an EKS token', async () => {
     const namespace = await createNamespace(admin.core, 'lambda');
     const pool = `lambda-${uniqueSuffix()}`;
-    const { instance, node } = await spotNodeWithInstance(pool);
+    const { instance, node } = await spotNodeWithInstance(bed, admin, pool);
     await createDeployment(admin, namespace, 'web', 3, { pool, gracePeriodSeconds: 2 });
     await waitForReadyPods(admin.core, namespace, 'app=web', 3);
     const before = (await (await fetch(bed.authenticatorUrl.replace('/authenticate', '/stats'))).json()) as {
@@ -73,7 +37,7 @@ describe('the Lambda app against moto and the real control plane', () => {
 
     const report = await app.handle(
       sampleEvent('spot-interruption', { instanceId: instance.instanceId }),
-      context('req-1'),
+      lambdaContext('req-1'),
     );
 
     expect(report.status).toBe('handled');
@@ -95,11 +59,14 @@ describe('the Lambda app against moto and the real control plane', () => {
 
   it('leaves an instance of a cluster it does not manage alone', async () => {
     const pool = `lambda-${uniqueSuffix()}`;
-    const { instance, node } = await spotNodeWithInstance(pool, 'eks:cluster-name', 'someone-elses');
+    const { instance, node } = await spotNodeWithInstance(bed, admin, pool, {
+      clusterTagStyle: 'eks:cluster-name',
+      clusterName: 'someone-elses',
+    });
 
     const report = await app.handle(
       sampleEvent('spot-interruption', { instanceId: instance.instanceId }),
-      context('req-2'),
+      lambdaContext('req-2'),
     );
 
     expect(report.notices).toMatchObject([{ status: 'skipped', reason: 'not-managed' }]);
@@ -108,11 +75,13 @@ describe('the Lambda app against moto and the real control plane', () => {
 
   it('cordons only on a rebalance recommendation by default', async () => {
     const pool = `lambda-${uniqueSuffix()}`;
-    const { instance, node } = await spotNodeWithInstance(pool, 'kubernetes.io/cluster');
+    const { instance, node } = await spotNodeWithInstance(bed, admin, pool, {
+      clusterTagStyle: 'kubernetes.io/cluster',
+    });
 
     const report = await app.handle(
       sampleEvent('rebalance-recommendation', { instanceId: instance.instanceId }),
-      context('req-3'),
+      lambdaContext('req-3'),
     );
 
     expect(report.notices).toMatchObject([{ status: 'done', action: 'cordon' }]);
@@ -122,7 +91,7 @@ describe('the Lambda app against moto and the real control plane', () => {
   it('drops a malformed event without touching anything', async () => {
     const report = await app.handle(
       { id: 'evil', source: 'aws.ec2', 'detail-type': 'nope' },
-      context('req-4'),
+      lambdaContext('req-4'),
     );
 
     expect(report.status).toBe('invalid');
