@@ -1,5 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { httpStatusOf } from '../kube/api-errors.js';
+import { isUpgrade } from '../policy.js';
 import { Action, type NoticeKind } from '../types.js';
 import type { DrainOptions } from './options.js';
 
@@ -39,7 +40,6 @@ export type LeaseDecision =
   | { take: true; why: 'new' | 'upgrade' | 'takeover' | 'retry' | 'redrain' }
   | { take: false; why: 'in-progress-elsewhere' | 'already-done'; lease: DrainLease };
 
-const strength: Record<Action, number> = { [Action.None]: 0, [Action.Cordon]: 1, [Action.Drain]: 2 };
 const leaseGraceMs = 30_000;
 
 /** Pure: whether a new notice may take the node's lease, and why. */
@@ -52,7 +52,7 @@ export function decideLease(
   if (existing.holder === request.holder) return { take: true, why: 'retry' };
   if (existing.state === 'failed') return { take: true, why: 'retry' };
   if (Date.parse(existing.expiresAt) < now) return { take: true, why: 'takeover' };
-  if (strength[request.action] > strength[existing.action]) return { take: true, why: 'upgrade' };
+  if (isUpgrade(existing.action, request.action)) return { take: true, why: 'upgrade' };
   if (existing.state === 'draining') return { take: false, why: 'in-progress-elsewhere', lease: existing };
   // Finished. The same event again is a duplicate delivery; a new drain notice for a node that was
   // drained before costs one pod list and lets its own follow-up (an ASG hook) run.
