@@ -15,7 +15,10 @@ export interface KubeApis {
 }
 
 export interface ConnectionOptions {
-  /** Every request is aborted after this long; retries happen above, within the deadline. */
+  /**
+   * Every request is aborted this long after it gets a socket (time queued for one does not count);
+   * retries happen above, within the deadline.
+   */
   requestTimeoutMs?: number;
   /** Upper bound on parallel connections: a 110-pod node is drained with one eviction per pod in flight. */
   maxSockets?: number;
@@ -81,7 +84,15 @@ export function createKubeApis(kc: k8s.KubeConfig, options: ConnectionOptions = 
     promiseMiddleware: [
       {
         pre: async (context) => {
-          context.setSignal(AbortSignal.timeout(timeoutMs));
+          // Runs after the authentication above has set the pooled agent on the context.
+          const timeout = new AbortController();
+          const startClock = () => {
+            setTimeout(() => timeout.abort(), timeoutMs).unref();
+          };
+          const pool = context.getAgent();
+          if (pool) context.setAgent(clockOnSocket(pool, startClock));
+          else startClock();
+          context.setSignal(timeout.signal);
           return context;
         },
         post: async (response) => response,
@@ -94,6 +105,30 @@ export function createKubeApis(kc: k8s.KubeConfig, options: ConnectionOptions = 
     policy: new k8s.PolicyV1Api(configuration),
     close: () => auth.close(),
   };
+}
+
+/** What node:http calls on `options.agent` for each request; absent from the Agent typings. */
+interface RequestQueue {
+  addRequest(request: http.ClientRequest, options: unknown): void;
+}
+
+/**
+ * The pool as one request sees it: the same sockets and settings, but `onSocket` runs once the
+ * request holds a socket (new or reused), which is when it starts being sent. A request queued behind
+ * maxSockets busy ones has sent nothing: a clock started before that wait would time healthy requests
+ * out in a burst, and their retries would queue again.
+ */
+function clockOnSocket(pool: http.Agent, onSocket: () => void): http.Agent {
+  const queue = pool as http.Agent & RequestQueue;
+  // Every other property (keepAlive, maxSockets, protocol, ...) is read from the pool itself.
+  return Object.create(pool, {
+    addRequest: {
+      value(request: http.ClientRequest, options: unknown) {
+        request.once('socket', onSocket);
+        queue.addRequest(request, options);
+      },
+    },
+  }) as http.Agent;
 }
 
 /** client-node's authentication (token, exec plugin, client certificate) with a shared agent. */
