@@ -1,8 +1,8 @@
 'use strict';
 /**
  * serverless.yml values computed from params where YAML alone cannot: which EventBridge rules are
- * enabled, the function timeout, the optional VPC attachment, the alarm actions and the Auto Scaling
- * group ARNs the role may complete lifecycle actions on.
+ * enabled, the function timeout, the optional VPC attachment and reserved concurrency, the alarm
+ * actions and the Auto Scaling group ARNs the role may complete lifecycle actions on.
  *
  * Used as `${file(./deploy/serverless/settings.cjs):<key>}`.
  */
@@ -61,6 +61,22 @@ async function functionVpc(resolveVariable) {
   return { [FUNCTION_NAME]: { vpc: { subnetIds, securityGroupIds } } };
 }
 
+/**
+ * A `functions` array item that reserves concurrency for the function; empty when the param is empty
+ * or 0. Lambda reads a reservation of 0 as "never run", so 0 here means no reservation instead. A
+ * reservation both guarantees and caps: a wave of more interruptions than it holds waits for Lambda's
+ * retries of throttled asynchronous invocations, so size it to the largest wave expected.
+ */
+async function functionReservedConcurrency(resolveVariable) {
+  const raw = await readString(resolveVariable, 'reservedConcurrency');
+  const reserved = Number(raw);
+  if (raw === '' || reserved === 0) return {};
+  if (!Number.isSafeInteger(reserved) || reserved < 0) {
+    throw new Error(`param "reservedConcurrency" must be empty or a whole number >= 0, got "${raw}"`);
+  }
+  return { [FUNCTION_NAME]: { reservedConcurrency: reserved } };
+}
+
 /** Where alarms notify: the optional SNS topic, else nowhere (the alarm state is still visible). */
 async function alarmActions(resolveVariable) {
   const topicArn = await readString(resolveVariable, 'alarmTopicArn');
@@ -84,6 +100,7 @@ module.exports = {
   rulesEnabled: ({ resolveVariable }) => rulesEnabled(resolveVariable),
   functionTimeout: ({ resolveVariable }) => functionTimeout(resolveVariable),
   functionVpc: ({ resolveVariable }) => functionVpc(resolveVariable),
+  functionReservedConcurrency: ({ resolveVariable }) => functionReservedConcurrency(resolveVariable),
   alarmActions: ({ resolveVariable }) => alarmActions(resolveVariable),
   lifecycleAsgArns: ({ resolveVariable }) => lifecycleAsgArns(resolveVariable),
 };

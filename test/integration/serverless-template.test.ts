@@ -151,6 +151,7 @@ beforeAll(async () => {
     'enableStateChangeDraining=false',
     'enableRebalanceMonitoring=false',
     'createAccessEntries=false',
+    'reservedConcurrency=150',
   ]);
 }, 300_000);
 
@@ -300,6 +301,8 @@ describe('serverless package', () => {
       NODE_OPTIONS: '--enable-source-maps',
     });
     expect(fn.VpcConfig).toBeUndefined();
+    // No reservation by default: Lambda would read ReservedConcurrentExecutions 0 as "never run".
+    expect(fn).not.toHaveProperty('ReservedConcurrentExecutions');
   });
 
   it('disables the rules of switched-off kinds and skips access entries on request', () => {
@@ -319,6 +322,14 @@ describe('serverless package', () => {
     });
     expect(env.ENABLE_STATE_CHANGE_DRAINING).toBe('false');
     expect(resourcesOfType(switchedOff.template, 'AWS::EKS::AccessEntry')).toEqual([]);
+  });
+
+  it('reserves concurrency for the function when asked', () => {
+    // Act
+    const fn = switchedOff.template.Resources.InterruptionLambdaFunction?.Properties;
+
+    // Assess
+    expect(fn.ReservedConcurrentExecutions).toBe(150);
   });
 
   it('zips one minified ESM bundle with its source map and no node_modules', async () => {
