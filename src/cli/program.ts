@@ -87,7 +87,7 @@ Examples:
 
   program
     .command('rbac')
-    .description('Print deploy/rbac.yaml and the EKS access entry command for the function role')
+    .description('Print the manifests each cluster needs (deploy/) and the EKS access entry command')
     .option(
       '--role-arn <arn>',
       "the function's IAM role (default: read from the stack's FunctionRoleArn output)",

@@ -13,16 +13,26 @@ export interface RbacOptions {
 /** The Kubernetes group deploy/rbac.yaml binds and access entries map the function's role to. */
 export const kubernetesGroup = 'eks-spot-drainer';
 
+/** The manifests of deploy/ that every managed cluster gets, in the order they are applied. */
+export const clusterManifests = [
+  // What the group may do: exactly what a drain needs.
+  'rbac.yaml',
+  // The group's own lane at the API server (API Priority and Fairness); grants nothing.
+  'flowcontrol.yaml',
+] as const;
+
+/** Only for FORCE_AT_DEADLINE=true (`--force-delete`): pods a budget still protects may be deleted. */
+export const forceDeleteManifest = 'rbac-force-delete.yaml';
+
 /**
- * `rbac`: deploy/rbac.yaml (and rbac-force-delete.yaml with --force-delete) as it ships, then, as
- * YAML comments, the access-entry command that maps the function's role to its group. The output
+ * `rbac`: the cluster manifests (and rbac-force-delete.yaml with --force-delete) as they ship, then,
+ * as YAML comments, the access-entry command that maps the function's role to its group. The output
  * pipes straight into `kubectl apply -f -`.
  */
 export function runRbac(options: RbacOptions, io: CliIo): ExitCode {
   const root = packageRoot();
-  const manifests = ['rbac.yaml', ...(options.forceDelete ? ['rbac-force-delete.yaml'] : [])].map((file) =>
-    readFileSync(join(root, 'deploy', file), 'utf8').trimEnd(),
-  );
+  const files = [...clusterManifests, ...(options.forceDelete ? [forceDeleteManifest] : [])];
+  const manifests = files.map((file) => readFileSync(join(root, 'deploy', file), 'utf8').trimEnd());
   io.stdout(`${manifests.join('\n---\n')}\n`);
   const stack = `eks-spot-drainer-${options.stage ?? 'dev'}`;
   const roleLines = options.roleArn
@@ -34,7 +44,7 @@ export function runRbac(options: RbacOptions, io: CliIo): ExitCode {
   const cluster = options.cluster ? shellQuote(options.cluster) : '<cluster-name>';
   const comment = [
     '',
-    'Apply the manifest above in each managed cluster:  eks-spot-drainer rbac | kubectl apply -f -',
+    'Apply the manifests above in each managed cluster:  eks-spot-drainer rbac | kubectl apply -f -',
     '`npx serverless deploy` creates the access entry below for every cluster in --param clusters.',
     'Where access entries are managed elsewhere (--param createAccessEntries=false), create it so:',
     '',

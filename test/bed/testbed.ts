@@ -45,8 +45,8 @@ export interface BedCluster {
 }
 
 /**
- * Starts the IAM-authenticator stand-in and a real control plane wired to it, applies the project's
- * deploy/rbac.yaml, and registers the control plane in moto as EKS cluster `clusterName`, so
+ * Starts the IAM-authenticator stand-in and a real control plane wired to it, applies deploy/rbac.yaml
+ * and deploy/flowcontrol.yaml, and registers the control plane in moto as EKS cluster `clusterName`, so
  * DescribeCluster answers with its endpoint and CA. `stsEndpoint` (default: moto) is where the
  * authenticator replays tokens: a fault proxy in front of moto for STS outages.
  */
@@ -77,6 +77,7 @@ export async function startBedCluster(
       },
     };
     await applyManifest(cluster, join(projectRoot, 'deploy/rbac.yaml'));
+    await applyManifest(cluster, join(projectRoot, 'deploy/flowcontrol.yaml'));
     await createEksCluster(aws.awsEndpoint, {
       name: clusterName,
       region: aws.region,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { clusterManifests, forceDeleteManifest } from '../../../src/cli/rbac.js';
 import { parseEvent } from '../../../src/events/parse-event.js';
 import { sampleKinds } from '../../../src/events/samples.js';
 import { adminClients, createSpotNode, uniqueSuffix } from '../../bed/kube.js';
@@ -11,6 +12,14 @@ import { binPath, errorLine, runCli, tempDir } from './run-cli.js';
 
 const bed = inject('testbed');
 const projectRoot = join(binPath, '../..');
+
+/** The objects of deploy/ manifests as they ship, in order. */
+function shippedObjects(files: readonly string[]): k8s.KubernetesObject[] {
+  return files.flatMap(
+    (file) =>
+      k8s.loadAllYaml(readFileSync(join(projectRoot, 'deploy', file), 'utf8')) as k8s.KubernetesObject[],
+  );
+}
 
 describe('eks-spot-drainer events', () => {
   it('lists every sample kind with its source and detail-type', async () => {
@@ -38,7 +47,7 @@ describe('eks-spot-drainer events', () => {
 });
 
 describe('eks-spot-drainer rbac', () => {
-  it('prints deploy/rbac.yaml as shipped, then the access entry command as comments', async () => {
+  it('prints the cluster manifests as shipped, then the access entry command as comments', async () => {
     const run = await runCli([
       'rbac',
       '--cluster',
@@ -52,7 +61,15 @@ describe('eks-spot-drainer rbac', () => {
       true,
     );
     const objects = k8s.loadAllYaml(run.stdout) as k8s.KubernetesObject[];
-    expect(objects.map((o) => o.kind)).toEqual(['ClusterRole', 'ClusterRoleBinding']);
+    expect(objects).toEqual(shippedObjects(clusterManifests));
+    expect(objects.map((o) => o.kind)).toEqual(
+      expect.arrayContaining([
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'PriorityLevelConfiguration',
+        'FlowSchema',
+      ]),
+    );
     expect(run.stdout).toContain('# ROLE_ARN=arn:aws:iam::123456789012:role/drainer');
     expect(run.stdout).toContain(
       '# aws eks create-access-entry --cluster-name prod-a --principal-arn "$ROLE_ARN" --kubernetes-groups eks-spot-drainer --type STANDARD',
@@ -63,9 +80,8 @@ describe('eks-spot-drainer rbac', () => {
     const run = await runCli(['rbac', '--force-delete', '--stage', 'prod']);
 
     const objects = k8s.loadAllYaml(run.stdout) as k8s.KubernetesObject[];
-    expect(objects.map((o) => o.metadata?.name)).toEqual([
-      'eks-spot-drainer',
-      'eks-spot-drainer',
+    expect(objects).toEqual(shippedObjects([...clusterManifests, forceDeleteManifest]));
+    expect(objects.slice(-2).map((o) => o.metadata?.name)).toEqual([
       'eks-spot-drainer-force-delete',
       'eks-spot-drainer-force-delete',
     ]);
@@ -99,7 +115,7 @@ describe('the built CLI (scripts/build.mjs)', () => {
     mkdirSync(join(pkg, 'deploy'));
     copyFileSync(binPath, join(pkg, 'bin/eks-spot-drainer.js'));
     copyFileSync(join(projectRoot, 'package.json'), join(pkg, 'package.json'));
-    for (const file of ['rbac.yaml', 'rbac-force-delete.yaml']) {
+    for (const file of [...clusterManifests, forceDeleteManifest]) {
       copyFileSync(join(projectRoot, 'deploy', file), join(pkg, 'deploy', file));
     }
     await promisify(execFile)(process.execPath, [
