@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only bundle,drain,cordon,cold-start,burst] [-- --out file]`: our
+ * `npm run bench [-- --quick] [-- --only bundle,drain,cordon,cold-start,burst] [-- --nodes 100] [-- --out file]`: our
  * drain side by side with `kubectl drain` on one local control plane (the test bed's), plus the Lambda
  * path's latency, cold start and a burst. Prints the table; a full run writes bench/RESULTS.md.
  */
@@ -47,8 +47,14 @@ async function main(): Promise<number> {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       out: { type: 'string' },
+      nodes: { type: 'string', default: '100' },
     },
   });
+  const burstNodes = Number(values.nodes);
+  if (!Number.isInteger(burstNodes) || burstNodes < 1) {
+    console.error(`--nodes must be a whole number of nodes, got "${values.nodes}"`);
+    return 2;
+  }
   const only = values.only?.split(',').map((s) => s.trim());
   const unknown = only?.filter((name) => !scenarios.some((s) => s.name === name)) ?? [];
   if (unknown.length > 0) {
@@ -64,7 +70,7 @@ async function main(): Promise<number> {
   const log = (line: string) =>
     console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${line}`);
   const tmpDir = await mkdtemp(join(tmpdir(), 'eks-spot-drainer-bench-'));
-  const base: RunContext = { quick: values.quick ?? false, tmpDir, log };
+  const base: RunContext = { quick: values.quick ?? false, burstNodes, tmpDir, log };
   const rows: ResultRow[] = [];
   const details: string[] = [];
   let failures = 0;
@@ -102,7 +108,11 @@ async function main(): Promise<number> {
     if (out) {
       const findingsPath = join(benchDir, 'FINDINGS.md');
       const findings = existsSync(findingsPath) ? await readFile(findingsPath, 'utf8') : '';
-      const flags = [values.quick ? '--quick' : '', only ? `--only ${only.join(',')}` : ''].filter(Boolean);
+      const flags = [
+        values.quick ? '--quick' : '',
+        only ? `--only ${only.join(',')}` : '',
+        burstNodes !== 100 ? `--nodes ${burstNodes}` : '',
+      ].filter(Boolean);
       const command = `npm run bench${flags.length > 0 ? ` -- ${flags.join(' ')}` : ''}`;
       await writeFile(
         out,

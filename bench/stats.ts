@@ -40,3 +40,10 @@ export function spread(samples: readonly number[], format: (n: number) => string
   if (samples.length === 0) return '—';
   return `${format(median(samples))} (${format(min(samples))}–${format(max(samples))}, n=${samples.length})`;
 }
+
+/** The nearest-rank percentile (p in 0–100) of the samples: p99 of 100 samples is the 99th smallest. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]!;
+}

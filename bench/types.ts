@@ -23,6 +23,8 @@ export interface ScenarioReport {
 export interface RunContext {
   /** Smoke run: one or two repetitions, small sizes. */
   quick: boolean;
+  /** Nodes interrupted at once in the burst scenario (`--nodes`, default 100). */
+  burstNodes: number;
   /** Scratch space, removed at the end. */
   tmpDir: string;
   log(line: string): void;

@@ -1,229 +1,184 @@
-import { request } from 'node:https';
+import { loadavg } from 'node:os';
 import type { EventReport } from '../../src/app/handle-event.js';
-import { createLambdaApp, type LambdaApp } from '../../src/app/lambda-app.js';
+import { createLambdaApp } from '../../src/app/lambda-app.js';
 import { sampleEvent } from '../../src/events/samples.js';
-import {
-  createNamespace,
-  createSpotNode,
-  type SpotNode,
-  uniqueSuffix,
-  waitFor,
-} from '../../test/bed/kube.js';
-import { countByCode, selectRequests } from '../audit.js';
+import { readApiServerMetrics } from '../../test/bed/apiserver-metrics.js';
+import type { SpotNode } from '../../test/bed/kube.js';
+import { selectRequests } from '../audit.js';
+import { type BurstRound, type BurstRun, burstDetails, burstRows } from '../burst-report.js';
+import { podsLeftOn, prepareBurstWorld, removeBurstWorld } from '../burst-world.js';
+import { kubectlDrain } from '../kubectl.js';
 import { isLambdaUser, useLambdaEnvironment } from '../lambda.js';
-import { formatMs, max, median, spread } from '../stats.js';
-import { type BenchContext, row, type Scenario } from '../types.js';
-import {
-  benchPodShape,
-  instanceWithNode,
-  lambdaContext,
-  removeWorld,
-  settleMs,
-  sleep,
-  slotTemplate,
-} from '../world.js';
+import { flowControlDelta, laneName, removeLane, restoreLane } from '../lane.js';
+import { formatMs } from '../stats.js';
+import type { BenchContext, Scenario } from '../types.js';
+import { lambdaContext, sleep } from '../world.js';
 
-interface Invocation {
-  index: number;
+/** One node's drain as the burst saw it: done (or failed) this long after the burst began. */
+export interface NodeDrain {
+  node: string;
   finishedMs: number;
-  outcome: string;
-  error?: string;
+  ok: boolean;
+  detail?: string;
+  /** kubectl only: its "client-side throttling" waits (client-go's 5 QPS, burst 10). */
+  throttledWaits?: number;
 }
 
 /**
- * Scenario 6: N nodes of P pods each interrupted at once, N concurrent handle() calls in this one
- * process, each on its own app (createLambdaApp), as N fresh Lambda containers would be: own caches,
- * own token, own connection pool.
+ * With the lane first, the pair the targets compare; then without it, for the lane's effect. Each
+ * round drains a fresh world of its own (built, settled, drained, removed).
+ */
+const rounds: BurstRound[] = [
+  { tool: 'ours', lane: true },
+  { tool: 'kubectl', lane: true },
+  { tool: 'ours', lane: false },
+  { tool: 'kubectl', lane: false },
+];
+
+/**
+ * A new world's controllers are still writing Events about thousands of new pods for a few
+ * seconds; a burst started at once would pay for them.
+ */
+const burstSettleMs = 5_000;
+
+/**
+ * Scenario 6: N nodes of P pods each interrupted at once. Ours: N concurrent handle() calls in this
+ * one process, each on its own app (createLambdaApp), as N fresh Lambda containers would be (own
+ * caches, own token, own connection pool). The anchor: N `kubectl drain` processes at once, what a
+ * per-node handler runs. Both as the drainer group, with and without deploy/flowcontrol.yaml.
  */
 export const burstScenario: Scenario = {
   name: 'burst',
-  title: 'Burst: many nodes interrupted at once',
+  title: 'Burst: many nodes interrupted at once, ours and parallel kubectl drains',
   needsTestBed: true,
   async run(context) {
-    const { admin, bed, log } = context;
-    const nodeCount = context.quick ? 5 : 50;
+    const nodeCount = context.quick ? 5 : context.burstNodes;
     const podsPerNode = context.quick ? 10 : 30;
-    const restore = useLambdaEnvironment(bed.info);
-    const namespace = await createNamespace(admin.core, 'bench-burst');
-    const created: SpotNode[] = [];
+    const runs: BurstRun[] = [];
     try {
-      const setupStarted = performance.now();
-      const nodes = await createNodes(context, nodeCount, created);
-      await Promise.all(
-        nodes.map((_, i) =>
-          admin.apps.createNamespacedDeployment({
-            namespace,
-            body: {
-              metadata: { name: `slot-${i}` },
-              spec: {
-                replicas: podsPerNode,
-                selector: { matchLabels: { app: `slot-${i}` } },
-                template: slotTemplate(`slot-${i}`, slotLabel(i), { pool: 'unused', ...benchPodShape }),
-                strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '100%', maxUnavailable: 0 } },
-              },
-            },
-          }),
-        ),
-      );
-      const total = nodeCount * podsPerNode;
-      await waitFor(
-        `${total} burst pods ready`,
-        async () => {
-          const list = await admin.core.listNamespacedPod({ namespace });
-          return (
-            list.items.filter((p) =>
-              p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-            ).length >= total
-          );
-        },
-        600_000,
-        1_000,
-      );
-      // Replacements need room once the evictions start: spares carry every slot's label.
-      const spareLabels = Object.fromEntries(nodes.map((_, i) => [slotLabel(i), 'y']));
-      const spareCount = Math.ceil(total / 200);
-      created.push(
-        ...(await Promise.all(
-          Array.from({ length: spareCount }, () => createSpotNode(admin.core, { extraLabels: spareLabels })),
-        )),
-      );
-      const setupMs = performance.now() - setupStarted;
-      log(`  setup: ${nodeCount} nodes, ${total} pods, ${spareCount} spare nodes in ${formatMs(setupMs)}`);
-
-      const apps: LambdaApp[] = nodes.map(() => createLambdaApp(process.env));
-      await sleep(settleMs);
-      const rejectedBefore = await flowControlRejections(context);
-      await context.audit.skip();
-      const from = Date.now();
-      const started = performance.now();
-      const invocations: Invocation[] = await Promise.all(
-        apps.map((app, index) =>
-          app
-            .handle(
-              sampleEvent('spot-interruption', { instanceId: nodes[index]!.instanceId }),
-              lambdaContext(`burst-${index}`),
-            )
-            .then(
-              (report: EventReport) => ({
-                index,
-                finishedMs: performance.now() - started,
-                outcome: outcomeOf(report),
-              }),
-              (error: unknown) => ({
-                index,
-                finishedMs: performance.now() - started,
-                outcome: 'error',
-                error: (error as Error).message,
-              }),
-            ),
-        ),
-      );
-      const allDoneMs = max(invocations.map((i) => i.finishedMs));
-      const to = Date.now();
-      const rejectedAfter = await flowControlRejections(context);
-      await sleep(1_500);
-      const records = await context.audit.readNew();
-      const window = selectRequests(records, { from, to: to + 1 });
-      const lambdaRequests = window.filter((r) => isLambdaUser(r.user));
-      const throttled = window.filter((r) => r.code === 429);
-      const refusedEvictions = lambdaRequests.filter(
-        (r) => r.subresource === 'eviction' && r.code === 429,
-      ).length;
-      const errors = invocations.filter((i) => i.outcome !== 'drained');
-      log(
-        `  all ${nodeCount} drained in ${formatMs(allDoneMs)}, ${errors.length} errors, ${throttled.length} 429s`,
-      );
-      return {
-        rows: [
-          row(`6. Burst: ${nodeCount} nodes × ${podsPerNode} pods at once, all drained`, {
-            ours: `${formatMs(allDoneMs)}, ${errors.length} errors`,
-            target: '< 30 s, 0 errors',
-            met: allDoneMs < 30_000 && errors.length === 0,
-          }),
-        ],
-        details: [
-          '## Burst (scenario 6)',
-          '',
-          `${nodeCount} KWOK nodes, each with ${podsPerNode} pods (one Deployment per node, pinned by a label the`,
-          `${spareCount} spare nodes all carry, so replacements are scheduled and go Ready during the burst).`,
-          `${nodeCount} concurrent handle() calls in one Node process, each on its own createLambdaApp() (its own`,
-          'instance cache, endpoint cache, EKS token and connection pool, as separate containers), all resolving',
-          'through moto and authenticating with EKS tokens through the webhook. One process on the same 2 cores',
-          'as the control plane is harsher than Lambda, where each container has its own CPU.',
-          '',
-          '| measure | value |',
-          '|---|---|',
-          `| setup (excluded): nodes, ${total} pods Ready, spares | ${formatMs(setupMs)} |`,
-          `| first / median / last invocation done | ${formatMs(Math.min(...invocations.map((i) => i.finishedMs)))} / ${formatMs(median(invocations.map((i) => i.finishedMs)))} / ${formatMs(allDoneMs)} |`,
-          `| invocations not drained | ${errors.length}${errors.length > 0 ? `: ${errors.map((e) => `#${e.index} ${e.outcome}${e.error ? ` (${e.error.slice(0, 200)})` : ''}`).join('; ')}` : ''} |`,
-          `| requests by the function (audit) | ${lambdaRequests.length} (${(lambdaRequests.length / total).toFixed(2)} per pod) |`,
-          `| responses by status, function's requests | ${JSON.stringify(countByCode(lambdaRequests))} |`,
-          `| 429 answers in the window, all clients (of which the function's evictions: ${refusedEvictions}; no budgets here) | ${throttled.length} |`,
-          `| apiserver_flowcontrol_rejected_requests_total, increase | ${rejectedAfter - rejectedBefore} |`,
-          `| invocation durations | ${spread(invocations.map((i) => i.finishedMs))} |`,
-          '',
-        ],
-      };
+      for (const round of rounds) {
+        if (!round.lane) await removeLane(context.bed.info.cluster);
+        runs.push(await runRound(context, round, nodeCount, podsPerNode));
+        if (!round.lane) await restoreLane(context.bed.info.cluster);
+      }
     } finally {
-      restore();
-      await removeWorld(
-        admin,
-        namespace,
-        created.map((n) => n.name),
+      await restoreLane(context.bed.info.cluster).catch((error: unknown) =>
+        context.log(`  could not restore ${laneName}: ${String(error)}`),
       );
     }
+    return {
+      rows: burstRows(runs, nodeCount, podsPerNode),
+      details: burstDetails(runs, nodeCount, podsPerNode),
+    };
   },
 };
 
-function slotLabel(i: number): string {
-  return `bench-slot-${i}`;
+async function runRound(
+  context: BenchContext,
+  round: BurstRound,
+  nodeCount: number,
+  podsPerNode: number,
+): Promise<BurstRun> {
+  const { log } = context;
+  const cluster = context.bed.info.cluster;
+  const world = await prepareBurstWorld(context, nodeCount, podsPerNode);
+  try {
+    log(
+      `  ${round.tool}, ${round.lane ? 'with' : 'without'} the lane: ${nodeCount} nodes, ${world.pods} pods, ${world.spares.length} spares ready in ${formatMs(world.setupMs)}`,
+    );
+    await sleep(burstSettleMs);
+    const load = loadavg()[0]!;
+    const before = await readApiServerMetrics(cluster);
+    await context.audit.skip();
+    const from = Date.now();
+    const drains =
+      round.tool === 'ours'
+        ? await drainWithFunction(context, world.nodes)
+        : await drainWithKubectl(context, world.nodes);
+    const to = Date.now();
+    const after = await readApiServerMetrics(cluster);
+    const podsLeft = await podsLeftOn(context, world);
+    // The audit log is written as requests complete; give the last ones time to land.
+    await sleep(1_500);
+    const window = selectRequests(await context.audit.readNew(), { from, to: to + 1 });
+    const own = window.filter((r) =>
+      round.tool === 'ours' ? isLambdaUser(r.user) : r.user === context.drainerUser,
+    );
+    const run: BurstRun = {
+      round,
+      load,
+      pods: world.pods,
+      drains,
+      podsLeft,
+      requests: own.length,
+      answered429: own.filter((r) => r.code === 429).length,
+      flow: flowControlDelta(before, after, round.lane ? laneName : 'global-default'),
+    };
+    const last = Math.max(...drains.map((d) => d.finishedMs));
+    log(
+      `  all drained in ${formatMs(last)}, ${drains.filter((d) => !d.ok).length} errors, ${podsLeft} pods left, ${run.answered429} of ${run.requests} requests answered 429`,
+    );
+    return run;
+  } finally {
+    await removeBurstWorld(context, world);
+  }
+}
+
+/** N invocations at once, each on its own app, as N Lambda containers. */
+async function drainWithFunction(context: BenchContext, nodes: SpotNode[]): Promise<NodeDrain[]> {
+  const restore = useLambdaEnvironment(context.bed.info);
+  try {
+    const apps = nodes.map(() => createLambdaApp(process.env));
+    const started = performance.now();
+    return await Promise.all(
+      apps.map((app, i) =>
+        app
+          .handle(
+            sampleEvent('spot-interruption', { instanceId: nodes[i]!.instanceId }),
+            lambdaContext(`burst-${i}`),
+          )
+          .then(
+            (report: EventReport) => {
+              const outcome = outcomeOf(report);
+              return {
+                node: nodes[i]!.name,
+                finishedMs: performance.now() - started,
+                ok: outcome === 'drained',
+                detail: outcome,
+              };
+            },
+            (error: unknown) => ({
+              node: nodes[i]!.name,
+              finishedMs: performance.now() - started,
+              ok: false,
+              detail: String((error as Error).message).slice(0, 200),
+            }),
+          ),
+      ),
+    );
+  } finally {
+    restore();
+  }
+}
+
+/** N `kubectl drain` processes at once: what a per-node handler (a script, a DaemonSet) runs. */
+async function drainWithKubectl(context: BenchContext, nodes: SpotNode[]): Promise<NodeDrain[]> {
+  const started = performance.now();
+  return Promise.all(
+    nodes.map((node) =>
+      kubectlDrain(context.kubectl, node.name).then((run) => ({
+        node: node.name,
+        finishedMs: performance.now() - started,
+        ok: run.exitCode === 0,
+        detail: run.exitCode === 0 ? 'drained' : run.stderrTail.slice(-200),
+        throttledWaits: run.throttledWaits,
+      })),
+    ),
+  );
 }
 
 function outcomeOf(report: EventReport): string {
   const notice = report.notices[0];
   if (!notice) return report.status;
   return notice.status === 'done' ? notice.result.outcome : notice.status;
-}
-
-/** Instances in moto and their nodes, ten at a time (moto is one Python process). */
-async function createNodes(context: BenchContext, count: number, created: SpotNode[]): Promise<SpotNode[]> {
-  const nodes: SpotNode[] = [];
-  const pool = `bench-burst-${uniqueSuffix()}`;
-  for (let i = 0; i < count; i += 10) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(10, count - i) }, (_, j) =>
-        instanceWithNode(context.admin, context.bed.info, { pool, [slotLabel(i + j)]: 'y' }),
-      ),
-    );
-    nodes.push(...batch);
-    created.push(...batch);
-  }
-  return nodes;
-}
-
-/** The API server's count of requests refused by priority and fairness, read as admin from /metrics. */
-async function flowControlRejections(context: BenchContext): Promise<number> {
-  const cluster = context.bed.info.cluster;
-  const text = await new Promise<string>((resolve, reject) => {
-    const req = request(
-      `${cluster.server}/metrics`,
-      {
-        ca: Buffer.from(cluster.caData, 'base64'),
-        headers: { Authorization: `Bearer ${cluster.tokens.admin}` },
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve(body));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith('apiserver_flowcontrol_rejected_requests_total'))
-    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
 }
