@@ -1,4 +1,5 @@
-import { open } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
 /** One request as the API server's audit log (stage ResponseComplete) tells it; times in epoch ms. */
 export interface AuditRecord {
@@ -38,38 +39,25 @@ interface RawEvent {
 
 /**
  * Reads the control plane's audit log (JSON lines) incrementally: each call returns the requests
- * logged since the previous one, so a scenario holds only its own and a long run stays small.
+ * logged since the previous one, so a scenario holds only its own and a long run stays small. The
+ * API server rotates the log at 100 MB (renames it audit-<time>.log and starts a new one), which a
+ * burst of thousands of pods reaches: the reader follows its file by inode across rotations.
  */
 export class AuditLog {
   private offset = 0;
+  private inode: number | undefined;
   private partial = '';
 
   constructor(private readonly path: string) {}
 
   /** Skips everything logged so far. */
   async skip(): Promise<void> {
-    await this.readNew();
+    this.completeLines(await this.readAppended());
   }
 
   /** The requests completed since the last call. */
   async readNew(): Promise<AuditRecord[]> {
-    const file = await open(this.path, 'r');
-    const chunks: Buffer[] = [];
-    try {
-      const buffer = Buffer.alloc(4 * 1024 * 1024);
-      for (;;) {
-        const { bytesRead } = await file.read(buffer, 0, buffer.length, this.offset);
-        if (bytesRead === 0) break;
-        chunks.push(Buffer.from(buffer.subarray(0, bytesRead)));
-        this.offset += bytesRead;
-      }
-    } finally {
-      await file.close();
-    }
-    const text = this.partial + Buffer.concat(chunks).toString('utf8');
-    const lines = text.split('\n');
-    // The API server may be writing a line right now: keep its start for the next call.
-    this.partial = lines.pop() ?? '';
+    const lines = this.completeLines(await this.readAppended());
     const records: AuditRecord[] = [];
     for (const line of lines) {
       if (!line) continue;
@@ -91,6 +79,58 @@ export class AuditLog {
     }
     return records;
   }
+
+  /** The lines finished by `appended`; the API server may be writing the last one right now. */
+  private completeLines(appended: Buffer): string[] {
+    const lines = (this.partial + appended.toString('utf8')).split('\n');
+    this.partial = lines.pop() ?? '';
+    return lines;
+  }
+
+  /** The bytes written since the last call, the rest of a rotated file first. */
+  private async readAppended(): Promise<Buffer> {
+    const current = await stat(this.path);
+    const chunks: Buffer[] = [];
+    if (this.inode !== undefined && current.ino !== this.inode) {
+      const dir = dirname(this.path);
+      const prefix = `${basename(this.path, '.log')}-`;
+      const backups = (await readdir(dir)).filter((n) => n.startsWith(prefix) && n.endsWith('.log')).sort();
+      let ours = false;
+      for (const name of backups) {
+        const backup = join(dir, name);
+        if ((await stat(backup)).ino === this.inode) {
+          ours = true;
+          chunks.push(await readFrom(backup, this.offset));
+        } else if (ours) {
+          chunks.push(await readFrom(backup, 0));
+        }
+      }
+      this.offset = 0;
+    }
+    this.inode = current.ino;
+    const fresh = await readFrom(this.path, this.offset);
+    this.offset += fresh.length;
+    chunks.push(fresh);
+    return Buffer.concat(chunks);
+  }
+}
+
+/** A file's bytes from `offset` to its end. */
+async function readFrom(path: string, offset: number): Promise<Buffer> {
+  const file = await open(path, 'r');
+  const chunks: Buffer[] = [];
+  try {
+    const buffer = Buffer.alloc(4 * 1024 * 1024);
+    for (let position = offset; ; ) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, position);
+      if (bytesRead === 0) break;
+      chunks.push(Buffer.from(buffer.subarray(0, bytesRead)));
+      position += bytesRead;
+    }
+  } finally {
+    await file.close();
+  }
+  return Buffer.concat(chunks);
 }
 
 /** Audit timestamps carry microseconds; Date.parse would drop them. */

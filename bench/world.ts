@@ -78,11 +78,22 @@ export async function prepareWorld(admin: AdminClients, spec: WorldSpec): Promis
  */
 export async function removeWorld(admin: AdminClients, namespace: string, nodes: string[]): Promise<void> {
   await admin.core.deleteNamespace({ name: namespace });
-  await admin.core.deleteCollectionNamespacedPod({ namespace, gracePeriodSeconds: 0 });
+  // Thousands of pods (a burst) may outlast one request's 60 s on a busy server: ask again until gone.
+  const deletePods = () =>
+    admin.core.deleteCollectionNamespacedPod({ namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+  await deletePods();
+  let asked = Date.now();
   await waitFor(
     `the pods of ${namespace} to go`,
-    async () => (await admin.core.listNamespacedPod({ namespace, limit: 1 })).items.length === 0,
-    120_000,
+    async () => {
+      if ((await admin.core.listNamespacedPod({ namespace, limit: 1 })).items.length === 0) return true;
+      if (Date.now() - asked > 10_000) {
+        await deletePods();
+        asked = Date.now();
+      }
+      return false;
+    },
+    600_000,
     250,
   );
   await Promise.all(nodes.map((name) => admin.core.deleteNode({ name }).catch(() => undefined)));
