@@ -38,7 +38,14 @@ export async function startIamAuthenticator(options: {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const review = safeJson(Buffer.concat(chunks).toString('utf8'));
     const token: unknown = review?.spec?.token;
-    const status = typeof token === 'string' ? await authenticate(token) : { authenticated: false };
+    // A failed replay is a failed review, never a crash of the process that hosts the bed.
+    const status =
+      typeof token === 'string'
+        ? await authenticate(token).catch((error: unknown) => ({
+            authenticated: false,
+            error: `STS replay failed: ${String(error)}`,
+          }))
+        : { authenticated: false };
     if (status.authenticated) stats.accepted++;
     else stats.rejected++;
     res.setHeader('content-type', 'application/json');
@@ -56,7 +63,8 @@ export async function startIamAuthenticator(options: {
     const replay = new URL(`${options.stsEndpoint.replace(/\/$/, '')}/${verdict.url.search}`);
     const response = await fetch(replay, {
       headers: { 'x-k8s-aws-id': options.clusterName },
-      signal: AbortSignal.timeout(5_000),
+      // moto is one Python process: a burst of 100 new tokens on a busy machine takes it seconds.
+      signal: AbortSignal.timeout(20_000),
     });
     const body = await response.text();
     const arn = /<Arn>([^<]+)<\/Arn>/.exec(body)?.[1];
