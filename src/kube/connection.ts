@@ -14,6 +14,14 @@ export interface KubeApis {
   close(): void;
 }
 
+/**
+ * Longer than the API server keeps a request in a priority-and-fairness queue (a quarter of its
+ * 60 s request timeout: 15 s). A client that gives up first re-sends the request to the back of the
+ * same queue: in a wave of drains that doubled the requests without serving one more. Past 15 s the
+ * server itself answers 429 with Retry-After, which the callers honour.
+ */
+export const defaultRequestTimeoutMs = 20_000;
+
 export interface ConnectionOptions {
   /**
    * Every request is aborted this long after it gets a socket (time queued for one does not count);
@@ -77,7 +85,7 @@ export function createKubeApis(kc: k8s.KubeConfig, options: ConnectionOptions = 
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new UsageError('the Kubernetes config has no current cluster');
   const auth = new PooledAuthentication(kc, options.maxSockets ?? 128);
-  const timeoutMs = options.requestTimeoutMs ?? 10_000;
+  const timeoutMs = options.requestTimeoutMs ?? defaultRequestTimeoutMs;
   const configuration = k8s.createConfiguration({
     baseServer: new k8s.ServerConfiguration(cluster.server, {}),
     authMethods: { default: auth },
