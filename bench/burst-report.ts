@@ -20,6 +20,12 @@ export interface BurstRun {
   /** The tool's own requests in the audit log, and how many of them were answered 429. */
   requests: number;
   answered429: number;
+  /** The tool's requests by HTTP status (504: the client gave up and closed the request). */
+  byStatus: Record<number, number>;
+  /** CPU seconds each process used during the burst, largest first. */
+  cpu: [string, number][];
+  /** From the first request to the last drain's end. */
+  wallMs: number;
   /** API Priority and Fairness counters over the burst, at the priority level of the tool's flow. */
   flow: FlowControlDelta;
 }
@@ -142,6 +148,7 @@ export function burstDetails(runs: readonly BurstRun[], nodes: number, podsPerNo
       (r) => `${r.requests} / ${(r.requests / r.pods).toFixed(2)}`,
     ),
     line("answered 429 (audit, the tool's requests)", (r) => `${r.answered429} (${percent(share429(r))})`),
+    line("the tool's requests by status (504: it gave up waiting)", (r) => JSON.stringify(r.byStatus)),
     line(
       'rejected by priority and fairness (metrics; flow schema / level (reason))',
       (r) =>
@@ -156,6 +163,13 @@ export function burstDetails(runs: readonly BurstRun[], nodes: number, podsPerNo
         ? String(r.drains.reduce((sum, d) => sum + (d.throttledWaits ?? 0), 0))
         : '—',
     ),
+    line('CPU seconds used during the burst (of 2 cores × wall time)', (r) => {
+      const total = r.cpu.reduce((sum, [, seconds]) => sum + seconds, 0);
+      return `${total.toFixed(0)} of ${((2 * r.wallMs) / 1000).toFixed(0)}: ${r.cpu
+        .filter(([, seconds]) => seconds >= 0.5)
+        .map(([name, seconds]) => `${name} ${seconds.toFixed(1)}`)
+        .join(', ')}`;
+    }),
     line('load average (1 min) at the start', (r) => r.load.toFixed(2)),
     '',
     ...(failures.length > 0 ? ['Nodes not drained:', '', ...failures, ''] : []),

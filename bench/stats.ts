@@ -47,3 +47,7 @@ export function percentile(samples: readonly number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]!;
 }
+
+export function sum(samples: readonly number[]): number {
+  return samples.reduce((total, n) => total + n, 0);
+}

@@ -4,13 +4,14 @@ import { createLambdaApp } from '../../src/app/lambda-app.js';
 import { sampleEvent } from '../../src/events/samples.js';
 import { readApiServerMetrics } from '../../test/bed/apiserver-metrics.js';
 import type { SpotNode } from '../../test/bed/kube.js';
-import { selectRequests } from '../audit.js';
+import { countByCode, selectRequests } from '../audit.js';
 import { type BurstRound, type BurstRun, burstDetails, burstRows } from '../burst-report.js';
 import { podsLeftOn, prepareBurstWorld, removeBurstWorld } from '../burst-world.js';
+import { cpuTimes, cpuUsed } from '../cpu.js';
 import { kubectlDrain } from '../kubectl.js';
 import { isLambdaUser, useLambdaEnvironment } from '../lambda.js';
 import { flowControlDelta, laneName, removeLane, restoreLane } from '../lane.js';
-import { formatMs } from '../stats.js';
+import { formatMs, sum as sumOf } from '../stats.js';
 import type { BenchContext, Scenario } from '../types.js';
 import { lambdaContext, sleep } from '../world.js';
 
@@ -22,6 +23,8 @@ export interface NodeDrain {
   detail?: string;
   /** kubectl only: its "client-side throttling" waits (client-go's 5 QPS, burst 10). */
   throttledWaits?: number;
+  /** kubectl only: the process's CPU time (user + system). */
+  cpuMs?: number;
 }
 
 /**
@@ -90,12 +93,16 @@ async function runRound(
     const load = loadavg()[0]!;
     const before = await readApiServerMetrics(cluster);
     await context.audit.skip();
+    const cpuBefore = await cpuTimes(context.bed.controlPlane.dataDir);
     const from = Date.now();
     const drains =
       round.tool === 'ours'
         ? await drainWithFunction(context, world.nodes)
         : await drainWithKubectl(context, world.nodes);
     const to = Date.now();
+    const cpu = cpuUsed(cpuBefore, await cpuTimes(context.bed.controlPlane.dataDir));
+    if (round.tool === 'kubectl')
+      cpu.push(['kubectl processes', sumOf(drains.map((d) => d.cpuMs ?? 0)) / 1000]);
     const after = await readApiServerMetrics(cluster);
     const podsLeft = await podsLeftOn(context, world);
     // The audit log is written as requests complete; give the last ones time to land.
@@ -112,6 +119,9 @@ async function runRound(
       podsLeft,
       requests: own.length,
       answered429: own.filter((r) => r.code === 429).length,
+      byStatus: countByCode(own),
+      cpu,
+      wallMs: to - from,
       flow: flowControlDelta(before, after, round.lane ? laneName : 'global-default'),
     };
     const last = Math.max(...drains.map((d) => d.finishedMs));
@@ -172,6 +182,7 @@ async function drainWithKubectl(context: BenchContext, nodes: SpotNode[]): Promi
         ok: run.exitCode === 0,
         detail: run.exitCode === 0 ? 'drained' : run.stderrTail.slice(-200),
         throttledWaits: run.throttledWaits,
+        cpuMs: run.cpuMs,
       })),
     ),
   );
