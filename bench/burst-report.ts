@@ -20,6 +20,8 @@ export interface BurstRun {
   /** The tool's own requests in the audit log, and how many of them were answered 429. */
   requests: number;
   answered429: number;
+  /** Every request the API server answered in the burst's window, all clients (controllers, KWOK, ...). */
+  allRequests: number;
   /** The tool's requests by HTTP status (504: the client gave up and closed the request). */
   byStatus: Record<number, number>;
   /** CPU seconds each process used during the burst, largest first. */
@@ -147,6 +149,7 @@ export function burstDetails(runs: readonly BurstRun[], nodes: number, podsPerNo
       "the tool's requests (audit) / per pod",
       (r) => `${r.requests} / ${(r.requests / r.pods).toFixed(2)}`,
     ),
+    line('all requests answered in the window, every client (audit)', (r) => String(r.allRequests)),
     line("answered 429 (audit, the tool's requests)", (r) => `${r.answered429} (${percent(share429(r))})`),
     line("the tool's requests by status (504: it gave up waiting)", (r) => JSON.stringify(r.byStatus)),
     line(

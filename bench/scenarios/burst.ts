@@ -119,6 +119,7 @@ async function runRound(
       podsLeft,
       requests: own.length,
       answered429: own.filter((r) => r.code === 429).length,
+      allRequests: window.length,
       byStatus: countByCode(own),
       cpu,
       wallMs: to - from,
