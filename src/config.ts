@@ -20,7 +20,28 @@ export interface Config {
   instanceCacheTtlMs: number;
   /** Interval between Auto Scaling lifecycle heartbeats while draining (0 = send none). */
   lifecycleHeartbeatMs: number;
+  /** How a node's interruption is carried on beyond one drain (src/lifecycle). */
+  lifecycle: LifecycleConfig;
 }
+
+/** What the reconcile and the notices do across a node's whole interruption. */
+export interface LifecycleConfig {
+  /** A rebalance cordon with no interruption after it is lifted after this long; 0 keeps it. */
+  rebalanceCordonTtlMs: number;
+  /** A Health scheduled change is drained this long before it starts (recorded until then). */
+  scheduledDrainLeadMs: number;
+  /** Cordon a node as soon as its scheduled change is announced, not only when it is drained. */
+  scheduledCordonAtNotice: boolean;
+  /** Taint nodes whose instance is gone node.kubernetes.io/out-of-service (non-graceful shutdown). */
+  outOfServiceTaint: boolean;
+}
+
+export const defaultLifecycleConfig: LifecycleConfig = {
+  rebalanceCordonTtlMs: 0,
+  scheduledDrainLeadMs: 30 * 60_000,
+  scheduledCordonAtNotice: false,
+  outOfServiceTaint: true,
+};
 
 /** One documented environment variable. */
 export interface ConfigVariable {
@@ -97,10 +118,17 @@ const url = fromRaw((value, ctx) => {
   return value;
 });
 
-// -1 keeps each pod's own terminationGracePeriodSeconds.
+// -1 keeps each pod's own terminationGracePeriodSeconds. 0 is refused: an eviction with a grace of 0
+// is a force delete, which kills the container at once and never waits for the kubelet.
 const gracePeriod = z.pipe(
   int(-1, -1, 86_400),
-  z.transform((n: number) => (n === -1 ? undefined : n)),
+  z.transform((n: number, ctx) =>
+    n === 0
+      ? invalid(ctx, '0 would make every eviction a force delete; use -1 (each pod its own) or 1 and up')
+      : n === -1
+        ? undefined
+        : n,
+  ),
 );
 
 interface Spec<T> {
@@ -200,6 +228,26 @@ const variables = {
     'Seconds between Auto Scaling lifecycle heartbeats while a hooked drain runs; 0 sends none.',
     int(60, 0, 7_200),
   ),
+  REBALANCE_CORDON_TTL_MINUTES: spec(
+    '0',
+    'Minutes after which the reconcile lifts a rebalance cordon that no interruption followed; 0 keeps it.',
+    int(0, 0, 10_080),
+  ),
+  SCHEDULED_DRAIN_LEAD_MINUTES: spec(
+    '30',
+    'A Health scheduled change further ahead than this is recorded, and drained by the reconcile this long before it starts.',
+    int(30, 0, 10_080),
+  ),
+  SCHEDULED_CORDON_AT_NOTICE: spec(
+    'false',
+    'Cordon a node as soon as its scheduled change is announced (otherwise only when it is drained).',
+    bool(false),
+  ),
+  OUT_OF_SERVICE_TAINT: spec(
+    'true',
+    'When EC2 reports the instance gone and its kubelet has stopped, taint the node node.kubernetes.io/out-of-service.',
+    bool(true),
+  ),
 };
 
 type VariableName = keyof typeof variables;
@@ -255,5 +303,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookUrl: read('WEBHOOK_URL'),
     instanceCacheTtlMs: read('INSTANCE_CACHE_SECONDS') * 1000,
     lifecycleHeartbeatMs: read('LIFECYCLE_HEARTBEAT_SECONDS') * 1000,
+    lifecycle: {
+      rebalanceCordonTtlMs: read('REBALANCE_CORDON_TTL_MINUTES') * 60_000,
+      scheduledDrainLeadMs: read('SCHEDULED_DRAIN_LEAD_MINUTES') * 60_000,
+      scheduledCordonAtNotice: read('SCHEDULED_CORDON_AT_NOTICE'),
+      outOfServiceTaint: read('OUT_OF_SERVICE_TAINT'),
+    },
   };
 }

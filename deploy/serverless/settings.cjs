@@ -79,6 +79,20 @@ async function lifecycleAsgArns(resolveVariable) {
   }));
 }
 
+/**
+ * The reconcile schedule: every reconcileIntervalMinutes (1 to 1440); 0 disables its rule (a rate
+ * expression still has to be valid, so a disabled rule keeps a placeholder of one hour).
+ */
+async function reconcileSchedule(resolveVariable) {
+  const minutes = await readInt(resolveVariable, 'reconcileIntervalMinutes', 0, 1440);
+  if (minutes === 0) return 'rate(1 hour)';
+  return minutes === 1 ? 'rate(1 minute)' : `rate(${minutes} minutes)`;
+}
+
+async function reconcileEnabled(resolveVariable) {
+  return (await readInt(resolveVariable, 'reconcileIntervalMinutes', 0, 1440)) > 0;
+}
+
 // Each key is resolved on demand: osls calls the function a `${file(...):key}` address names.
 module.exports = {
   rulesEnabled: ({ resolveVariable }) => rulesEnabled(resolveVariable),
@@ -86,4 +100,6 @@ module.exports = {
   functionVpc: ({ resolveVariable }) => functionVpc(resolveVariable),
   alarmActions: ({ resolveVariable }) => alarmActions(resolveVariable),
   lifecycleAsgArns: ({ resolveVariable }) => lifecycleAsgArns(resolveVariable),
+  reconcileSchedule: ({ resolveVariable }) => reconcileSchedule(resolveVariable),
+  reconcileEnabled: ({ resolveVariable }) => reconcileEnabled(resolveVariable),
 };

@@ -2,12 +2,15 @@ import { TransientError } from '../errors.js';
 import { parseEvent } from '../events/parse-event.js';
 import { describeError } from '../observability/redact.js';
 import { type AppDeps, handleNotice, type Invocation, type NoticeReport } from './handle-notice.js';
+import { type ClusterReconcileReport, reconcileAll } from './reconcile-all.js';
 
 export interface EventReport {
   eventId: string | undefined;
-  status: 'invalid' | 'ignored' | 'handled';
+  status: 'invalid' | 'ignored' | 'handled' | 'reconciled';
   reason?: string;
   notices: NoticeReport[];
+  /** The schedule's reconcile pass, per managed cluster. */
+  reconcile?: ClusterReconcileReport[];
 }
 
 /**
@@ -19,6 +22,10 @@ export interface EventReport {
  */
 export async function handleEvent(raw: unknown, deps: AppDeps, invocation: Invocation): Promise<EventReport> {
   const parsed = parseEvent(raw);
+  if (parsed.status === 'reconcile') {
+    const reconcile = await reconcileAll(deps, invocation);
+    return { eventId: parsed.eventId, status: 'reconciled', notices: [], reconcile };
+  }
   if (parsed.status !== 'notices') {
     if (parsed.status === 'invalid') {
       deps.metrics.invalidEvent();

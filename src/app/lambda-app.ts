@@ -5,6 +5,7 @@ import { createAwsClients } from '../aws/clients.js';
 import { ClusterEndpointCache } from '../aws/eks-cluster.js';
 import { EksTokenProvider } from '../aws/eks-token.js';
 import { InstanceCache } from '../aws/instance-lookup.js';
+import { ec2InstanceStates } from '../aws/instance-states.js';
 import { loadConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { EksClusterAccess } from '../kube/cluster-access.js';
@@ -59,6 +60,7 @@ export function createLambdaApp(env: Record<string, string | undefined> = proces
     },
     access: new EksClusterAccess(new ClusterEndpointCache(aws.eks), new EksTokenProvider({ region })),
     autoScaling: aws.autoScaling,
+    instanceStates: ec2InstanceStates(aws.ec2),
     notifier: createWebhookNotifier(config.webhookUrl),
     logger,
     metrics: powertoolsMetrics(metrics),
@@ -90,6 +92,18 @@ export function summarize(report: EventReport) {
     eventId: report.eventId,
     status: report.status,
     ...(report.reason ? { reason: report.reason } : {}),
+    ...(report.reconcile
+      ? {
+          reconcile: report.reconcile.map((c) => ({
+            cluster: c.cluster,
+            nodes: c.nodes.length,
+            acted: c.nodes
+              .filter((n) => n.step !== 'wait')
+              .map((n) => ({ node: n.node, step: n.step, result: n.result ?? n.error })),
+            ...(c.error ? { error: c.error } : {}),
+          })),
+        }
+      : {}),
     notices: report.notices.map((n) => ({
       instanceId: n.instanceId,
       kind: n.kind,

@@ -78,6 +78,40 @@ Examples:
     });
 
   program
+    .command('reconcile')
+    .description(
+      "Run one pass of the function's periodic reconcile: lift cordons whose reason is over, free the pods " +
+        'of instances that are gone, drain scheduled changes that are due, take over abandoned drains',
+    )
+    .option('--kubeconfig <path>', kubeconfigHelp)
+    .option('--context <name>', contextHelp)
+    .option('--dry-run', 'show, per marked node, what it would do and why; change nothing')
+    .option(
+      '--ec2',
+      "with a kubeconfig: ask EC2 (AWS_REGION, your credentials) what each node's instance is doing",
+    )
+    .option(
+      '--aws',
+      'every managed cluster, found as the function does (AWS_REGION, MANAGED_CLUSTERS; no kubeconfig)',
+    )
+    .option('-v, --verbose', "also print the handler's JSON logs")
+    .addHelpText(
+      'after',
+      `
+Without EC2 (no --ec2 or --aws) the steps that need its word (the instance is gone, or came back)
+wait: only due scheduled drains, rebalance cordons past their TTL, closed Health changes and abandoned
+drains are acted on.
+
+Examples:
+  eks-spot-drainer reconcile --context prod-a --dry-run
+  AWS_REGION=eu-west-1 eks-spot-drainer reconcile --context prod-a --ec2`,
+    )
+    .action(async (options) => {
+      const { runReconcile } = await import('./reconcile.js');
+      setExit(await runReconcile(options, io));
+    });
+
+  program
     .command('events')
     .description('Print a sample EventBridge event (for invoke --event - or aws events put-events)')
     .argument('[kind]', 'sample kind, e.g. spot-interruption')

@@ -27,6 +27,8 @@ export interface DrainSession {
   /** Where drains go, for the header line. */
   where: string;
   handle(event: unknown, signal: AbortSignal): Promise<EventReport>;
+  /** Who acts and until when, for a call that is not an event (the reconcile). */
+  invocation(): { id: string; deadline: number };
   close(): void;
 }
 
@@ -79,6 +81,7 @@ export async function localSession(options: SessionOptions, io: CliIo): Promise<
     where: `cluster ${target.clusterName} (context ${target.contextName}, ${target.server}), as ${id}`,
     handle: (event, signal) =>
       handleEvent(event, deps, { id, deadline: Date.now() + invocationBudgetMs(config), signal }),
+    invocation: () => ({ id, deadline: Date.now() + invocationBudgetMs(config) }),
     close: () => target.apis.close(),
   };
 }
@@ -108,6 +111,7 @@ export async function awsSession(options: SessionOptions, io: CliIo): Promise<Dr
       const deadline = Date.now() + invocationBudgetMs(app.deps.config);
       return app.handle(event, { awsRequestId: id, getRemainingTimeInMillis: () => deadline - Date.now() });
     },
+    invocation: () => ({ id, deadline: Date.now() + invocationBudgetMs(app.deps.config) }),
     close: () => {},
   };
 }

@@ -16,6 +16,14 @@ export interface MetricsSink {
     timeLeftMs: number;
   }): void;
   error(): void;
+  /** One reconcile pass: how many marked nodes it found, and what it did with them. */
+  reconciled(summary: {
+    nodes: number;
+    released: number;
+    outOfService: number;
+    drained: number;
+    failed: number;
+  }): void;
 }
 
 export const noMetrics: MetricsSink = {
@@ -24,6 +32,7 @@ export const noMetrics: MetricsSink = {
   ignoredEvent: () => {},
   drainFinished: () => {},
   error: () => {},
+  reconciled: () => {},
 };
 
 /** MetricsSink over Powertools Metrics; the handler publishes once per invocation. */
@@ -55,6 +64,13 @@ export function powertoolsMetrics(metrics: Metrics): MetricsSink {
     },
     error() {
       metrics.addMetric('Errors', MetricUnit.Count, 1);
+    },
+    reconciled(s) {
+      metrics.addMetric('ReconcileNodes', MetricUnit.Count, s.nodes);
+      metrics.addMetric('NodesReleased', MetricUnit.Count, s.released);
+      metrics.addMetric('NodesOutOfService', MetricUnit.Count, s.outOfService);
+      metrics.addMetric('ReconcileDrains', MetricUnit.Count, s.drained);
+      metrics.addMetric('ReconcileFailures', MetricUnit.Count, s.failed);
     },
   };
 }

@@ -140,6 +140,8 @@ const expectedPatterns: Record<string, Json> = {
   },
 };
 
+const RECONCILE_RULE = 'eks-spot-drainer-ci-reconcile';
+
 let main: Packaged;
 let switchedOff: Packaged;
 
@@ -151,6 +153,7 @@ beforeAll(async () => {
     'enableStateChangeDraining=false',
     'enableRebalanceMonitoring=false',
     'createAccessEntries=false',
+    'reconcileIntervalMinutes=0',
   ]);
 }, 300_000);
 
@@ -175,16 +178,21 @@ describe('serverless package', () => {
     expect(lint.code).toBe(0);
   }, 120_000);
 
-  it('creates one enabled rule per kind with the exact event pattern', () => {
+  it('creates one enabled rule per kind with the exact event pattern, and the reconcile schedule', () => {
     // Act
     const rules = rulesByName(main.template);
 
     // Assess
-    expect([...rules.keys()].sort()).toEqual(Object.keys(expectedPatterns).sort());
+    expect([...rules.keys()].sort()).toEqual([...Object.keys(expectedPatterns), RECONCILE_RULE].sort());
     for (const [name, pattern] of Object.entries(expectedPatterns)) {
       expect(rules.get(name)?.Properties.EventPattern, name).toEqual(pattern);
       expect(rules.get(name)?.Properties.State, name).toBe('ENABLED');
     }
+    expect(rules.get(RECONCILE_RULE)?.Properties).toMatchObject({
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+    });
+    expect(rules.get(RECONCILE_RULE)?.Properties.EventPattern).toBeUndefined();
   });
 
   it('dead-letters what EventBridge cannot deliver and what fails every Lambda retry', () => {
@@ -316,6 +324,7 @@ describe('serverless package', () => {
       'eks-spot-drainer-ci-scheduled-change': 'ENABLED',
       'eks-spot-drainer-ci-asg-terminate': 'ENABLED',
       'eks-spot-drainer-ci-capacity-reservation': 'ENABLED',
+      [RECONCILE_RULE]: 'DISABLED',
     });
     expect(env.ENABLE_STATE_CHANGE_DRAINING).toBe('false');
     expect(resourcesOfType(switchedOff.template, 'AWS::EKS::AccessEntry')).toEqual([]);

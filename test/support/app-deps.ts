@@ -11,6 +11,7 @@ import type { AwsStub } from 'aws-sdk-client-mock';
 import { type Mock, vi } from 'vitest';
 import type { AppDeps } from '../../src/app/handle-notice.js';
 import { InstanceCache } from '../../src/aws/instance-lookup.js';
+import { defaultLifecycleConfig } from '../../src/config.js';
 import { defaultDrainOptions } from '../../src/drain/options.js';
 import type { KubeApis } from '../../src/kube/connection.js';
 import type { Notifier } from '../../src/notify/types.js';
@@ -63,6 +64,7 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     kc: new k8s.KubeConfig(),
     core: kube.core,
     policy: {} as k8s.PolicyV1Api,
+    apps: {} as k8s.AppsV1Api,
     close: () => {},
   };
   const connect = vi.fn(async (clusterName: string) => {
@@ -75,6 +77,7 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     ignoredEvent: vi.fn(),
     drainFinished: vi.fn(),
     error: vi.fn(),
+    reconciled: vi.fn(),
   };
   const notifier: TestDeps['notifier'] = {
     drainStarted: vi.fn(async () => ({ status: 'disabled' as const })),
@@ -86,6 +89,7 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
       policy: { ...defaultPolicyConfig },
       drain: { ...defaultDrainOptions },
       lifecycleHeartbeatMs: 0,
+      lifecycle: { ...defaultLifecycleConfig },
     },
     source: {
       kind: 'ec2-tags',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configVariables, loadConfig } from '../../src/config.js';
+import { configVariables, defaultLifecycleConfig, loadConfig } from '../../src/config.js';
 import { defaultDrainOptions } from '../../src/drain/options.js';
 import { ConfigError } from '../../src/errors.js';
 import { defaultPolicyConfig } from '../../src/policy.js';
@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       webhookUrl: undefined,
       instanceCacheTtlMs: 30_000,
       lifecycleHeartbeatMs: 60_000,
+      lifecycle: defaultLifecycleConfig,
     });
   });
 
@@ -55,6 +56,10 @@ describe('loadConfig', () => {
       WEBHOOK_URL: 'https://hooks.example.com/T000/B000',
       INSTANCE_CACHE_SECONDS: '0',
       LIFECYCLE_HEARTBEAT_SECONDS: '0',
+      REBALANCE_CORDON_TTL_MINUTES: '45',
+      SCHEDULED_DRAIN_LEAD_MINUTES: '90',
+      SCHEDULED_CORDON_AT_NOTICE: 'true',
+      OUT_OF_SERVICE_TAINT: 'false',
     });
 
     expect(config).toEqual({
@@ -84,6 +89,12 @@ describe('loadConfig', () => {
       webhookUrl: 'https://hooks.example.com/T000/B000',
       instanceCacheTtlMs: 0,
       lifecycleHeartbeatMs: 0,
+      lifecycle: {
+        rebalanceCordonTtlMs: 45 * 60_000,
+        scheduledDrainLeadMs: 90 * 60_000,
+        scheduledCordonAtNotice: true,
+        outOfServiceTaint: false,
+      },
     });
   });
 
@@ -102,11 +113,18 @@ describe('loadConfig', () => {
     expect(config.drain.noDeadlineBudgetMs).toBe(600_000);
   });
 
-  it('keeps the pod grace period for -1 and overrides it with 0', () => {
+  it('keeps the pod grace period for -1 and overrides it with 1 and up', () => {
     expect(
       loadConfig({ ...base, POD_TERMINATION_GRACE_PERIOD: '-1' }).drain.podGracePeriodSeconds,
     ).toBeUndefined();
-    expect(loadConfig({ ...base, POD_TERMINATION_GRACE_PERIOD: '0' }).drain.podGracePeriodSeconds).toBe(0);
+    expect(loadConfig({ ...base, POD_TERMINATION_GRACE_PERIOD: '1' }).drain.podGracePeriodSeconds).toBe(1);
+  });
+
+  it('refuses a pod grace period of 0: every eviction would be a force delete', () => {
+    const error = configError({ ...base, POD_TERMINATION_GRACE_PERIOD: '0' });
+
+    expect(error.variable).toBe('POD_TERMINATION_GRACE_PERIOD');
+    expect(error.message).toMatch(/force delete/);
   });
 
   it('accepts a plain http webhook URL', () => {
@@ -175,7 +193,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(22);
+    expect(names).toHaveLength(26);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 
