@@ -208,7 +208,8 @@ export async function finishLease(
     }
     const pending = current.hooks.filter((h) => !isDone(h));
     if (pending.length > 0) completed.push(...(await completeHooks(pending)));
-    const { holder: _, renewedAt: __, ...rest } = current;
+    // The holder stays on a finished lease: it tells readers of the node who drained it.
+    const { renewedAt: _, ...rest } = current;
     const lease: DrainLease = {
       ...rest,
       state,
@@ -243,7 +244,7 @@ export async function setLeaseState(
   await guardedUpdate(core, nodeName, (node) => {
     const current = readLease(node);
     if (!current || current.holder !== holder) return { done: () => undefined };
-    const { holder: _, renewedAt: __, ...rest } = current;
+    const { renewedAt: _, ...rest } = current;
     return {
       patch: leaseOnlyPatch({ ...rest, state, updatedAt: new Date(now()).toISOString() }),
       done: () => undefined,

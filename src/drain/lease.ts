@@ -215,7 +215,12 @@ export function decideLease(
   // A republished Health event may move its start: the record follows it, later or earlier.
   const scheduled =
     request.scheduled && (sameChange || !existing.scheduled) ? request.scheduled : existing.scheduled;
-  const earliest = new Date(Math.min(Date.parse(existing.deadline), request.deadline)).toISOString();
+  // The earlier of two deadlines, unless the recorded one has passed (a holder that died long ago):
+  // then the notice at hand sets the time.
+  const recorded = Date.parse(existing.deadline);
+  const earliest = new Date(
+    Number.isFinite(recorded) && recorded > now ? Math.min(recorded, request.deadline) : request.deadline,
+  ).toISOString();
   const amended: DrainLease = {
     ...existing,
     ...(scheduled ? { scheduled } : {}),
@@ -239,8 +244,11 @@ export function decideLease(
       ...amended,
       ...(replaces ? notice : {}),
       state: request.action === Action.Drain ? LeaseState.Draining : LeaseState.Cordoned,
-      // A new drain of a finished node gets its own notice's time, not the old one's.
-      deadline: why === 'redrain' ? new Date(request.deadline).toISOString() : earliest,
+      // A new drain of a finished (or failed) node gets its own notice's time, not the old one's.
+      deadline:
+        why === 'redrain' || existing.state === LeaseState.Failed
+          ? new Date(request.deadline).toISOString()
+          : earliest,
       updatedAt: iso,
     };
     if (lease.state === LeaseState.Draining) {

@@ -126,6 +126,8 @@ describe('the bundled handler, run as Lambda runs it', () => {
     MANAGED_CLUSTERS: bed.clusterName,
     // Heartbeats every second, so the asg-terminate drain (pods take 3 s) sends some.
     LIFECYCLE_HEARTBEAT_SECONDS: '1',
+    // The sample's maintenance starts in an hour: within this lead it is drained now, not recorded.
+    SCHEDULED_DRAIN_LEAD_MINUTES: '120',
     POWERTOOLS_SERVICE_NAME: 'eks-spot-drainer',
     POWERTOOLS_METRICS_NAMESPACE: 'EksSpotDrainer',
     POWERTOOLS_LOG_LEVEL: 'INFO',

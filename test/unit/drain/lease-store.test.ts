@@ -245,7 +245,7 @@ describe('acquireLease', () => {
 });
 
 describe('finishLease', () => {
-  it('completes every hook on the lease before writing the end, and drops the holder', async () => {
+  it('completes every hook on the lease before writing the end, and stops the renewals', async () => {
     // Prepare
     const fake = freshNode();
     await acquireLease(fake.core, nodeName, request({ hook }), options, () => now);
@@ -268,8 +268,8 @@ describe('finishLease', () => {
     expect(completed).toEqual([hook]);
     expect(result).toMatchObject({ status: 'finished', completed: [hook] });
     const lease = readLease(fake.nodes.get(nodeName)!);
-    expect(lease).toMatchObject({ state: 'drained', hooks: [] });
-    expect(lease?.holder).toBeUndefined();
+    expect(lease).toMatchObject({ state: 'drained', hooks: [], holder: 'request-b' });
+    expect(lease?.renewedAt).toBeUndefined();
     expect(fake.nodes.get(nodeName)?.metadata?.labels?.[stateLabel]).toBe('drained');
   });
 
