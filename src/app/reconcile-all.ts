@@ -19,7 +19,7 @@ export interface ClusterReconcileReport {
 export async function reconcileAll(
   deps: AppDeps,
   invocation: Invocation,
-  options: { dryRun?: boolean } = {},
+  options: { dryRun?: boolean; selector?: string } = {},
 ): Promise<ClusterReconcileReport[]> {
   const now = deps.now ?? Date.now;
   const clusters =
@@ -43,6 +43,7 @@ export async function reconcileAll(
             ...(invocation.signal ? { signal: invocation.signal } : {}),
             ...(deps.timing ? { timing: deps.timing } : {}),
             ...(options.dryRun || deps.config.drain.dryRun ? { dryRun: true } : {}),
+            ...(options.selector ? { selector: options.selector } : {}),
           });
           logNodes(log, cluster, nodes);
           return { cluster, nodes };

@@ -68,7 +68,11 @@ export async function resolveTarget(
         privateDnsName: instance?.privateDnsName,
         availabilityZone: instance?.availabilityZone,
       }),
-    { deadline: call.deadline, ...(call.signal ? { signal: call.signal } : {}) },
+    // Retried until the notice's own deadline at most: past it there is nothing left to drain.
+    {
+      deadline: Math.min(call.deadline, notice.deadline?.getTime() ?? Number.POSITIVE_INFINITY),
+      ...(call.signal ? { signal: call.signal } : {}),
+    },
   );
   if (!lookup.node?.metadata?.name) {
     return {

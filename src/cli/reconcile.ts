@@ -10,6 +10,8 @@ export interface ReconcileCliOptions extends SessionOptions {
   aws?: boolean | undefined;
   /** With a kubeconfig: ask EC2 (AWS_REGION, default credentials) what the instances are doing. */
   ec2?: boolean | undefined;
+  /** Only marked nodes that also match this label selector. */
+  selector?: string | undefined;
 }
 
 /**

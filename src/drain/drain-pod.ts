@@ -54,7 +54,9 @@ export async function drainOnePod(planned: PlannedPod, context: PodDrainContext)
   ): Promise<PodReport> => {
     progress({ type: 'pod', pod: key, status: 'terminating' });
     for (let recuts = 0; ; ) {
-      const ends = deletionEnd(tracker.latestOf(key) ?? pod);
+      // The API server's clock, read on ours (the same in production; a test may move ours).
+      const stamped = deletionEnd(tracker.latestOf(key) ?? pod);
+      const ends = stamped === undefined ? undefined : stamped + (now() - Date.now());
       if (
         ends !== undefined &&
         ends > clock.stopAt + recutToleranceMs &&

@@ -38,6 +38,8 @@ export interface ReconcileOptions {
   dryRun?: boolean;
   /** At most this many nodes are acted on at once. */
   concurrency?: number;
+  /** Only marked nodes that also match this label selector (a staged rollout, one node pool). */
+  selector?: string;
 }
 
 /** What the reconcile did with one marked node. */
@@ -65,7 +67,7 @@ export async function reconcileCluster(
   const now = options.now ?? Date.now;
   const timing: LeaseTiming = { ...defaultLeaseTiming, ...options.timing };
   const call = { deadline: options.deadline, now, ...(options.signal ? { signal: options.signal } : {}) };
-  const nodes = await retryKube(() => listMarkedNodes(apis.core), call);
+  const nodes = await retryKube(() => listMarkedNodes(apis.core, options.selector), call);
   const marked = nodes.flatMap((node) => {
     const lease = readLease(node);
     return lease ? [{ node, lease, instanceId: instanceIdOf(node) }] : [];
@@ -104,7 +106,7 @@ async function reconcileNode(
   const name = node.metadata?.name ?? '';
   const decision = decideStep({
     lease,
-    node: nodeView(node),
+    node: nodeView(node, now() - Date.now()),
     instance,
     now: now(),
     config: options.lifecycle,
@@ -201,12 +203,13 @@ async function reconcileNode(
   return report;
 }
 
-/** Every node with this project's state label, paged. */
-export async function listMarkedNodes(core: k8s.CoreV1Api): Promise<k8s.V1Node[]> {
+/** Every node with this project's state label (and `selector`, if given), paged. */
+export async function listMarkedNodes(core: k8s.CoreV1Api, selector?: string): Promise<k8s.V1Node[]> {
+  const labelSelector = selector ? `${stateLabel},${selector}` : stateLabel;
   const nodes: k8s.V1Node[] = [];
   let _continue: string | undefined;
   do {
-    const page = await core.listNode({ labelSelector: stateLabel, limit: 500, _continue });
+    const page = await core.listNode({ labelSelector, limit: 500, _continue });
     nodes.push(...page.items);
     _continue = page.metadata?._continue || undefined;
   } while (_continue);
@@ -219,9 +222,10 @@ export function instanceIdOf(node: k8s.V1Node): string | undefined {
   return id && /^i-[0-9a-f]{8,17}$/.test(id) ? id : undefined;
 }
 
-export function nodeView(node: k8s.V1Node): NodeView {
+/** What the decision reads of a node; `skewMs` turns the API server's times into our clock's. */
+export function nodeView(node: k8s.V1Node, skewMs = 0): NodeView {
   const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
-  const since = ready?.lastTransitionTime ? new Date(ready.lastTransitionTime).getTime() : undefined;
+  const since = ready?.lastTransitionTime ? new Date(ready.lastTransitionTime).getTime() + skewMs : undefined;
   return {
     ready: isNodeReady(node),
     bootId: node.status?.nodeInfo?.bootID || undefined,

@@ -59,13 +59,13 @@ describe('describeInstance', () => {
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(1);
   });
 
-  it('returns undefined for a terminated instance', async () => {
+  it('keeps a terminated instance EC2 still lists (its node may still hold pods)', async () => {
     // Prepare
     const terminated = instance({ State: { Name: 'terminated', Code: 48 } });
     ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [terminated] }] });
 
     // Act & Assess
-    await expect(describeInstance(ec2, instanceId, soon())).resolves.toBeUndefined();
+    await expect(describeInstance(ec2, instanceId, soon())).resolves.toMatchObject({ state: 'terminated' });
   });
 
   it('keeps an instance that is shutting down (its node may still run pods)', async () => {
