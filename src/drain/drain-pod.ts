@@ -190,11 +190,13 @@ export async function forceDeleteBlocked(
       .map(async (r) => {
         const uid = uids.get(`${r.namespace}/${r.name}`);
         try {
+          // With a body, the API server reads the grace from it, not from the query.
+          const gracePeriodSeconds = Math.max(1, graceSeconds(r));
           await core.deleteNamespacedPod({
             name: r.name,
             namespace: r.namespace,
-            gracePeriodSeconds: Math.max(1, graceSeconds(r)),
-            ...(uid ? { body: { preconditions: { uid } } } : {}),
+            gracePeriodSeconds,
+            body: { gracePeriodSeconds, ...(uid ? { preconditions: { uid } } : {}) },
           });
         } catch (error) {
           const status = httpStatusOf(error);
