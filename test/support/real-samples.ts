@@ -15,6 +15,8 @@ export type SampleOutcome =
   | 'drained'
   /** Cordoned only (a rebalance recommendation, by default). */
   | 'cordoned'
+  /** Recorded on the node, to be drained shortly before the change starts (an AWS Health change far ahead). */
+  | 'scheduled'
   /** The function is not invoked (no enabled rule matches) or drops the event: the node is left alone. */
   | 'untouched';
 
@@ -110,10 +112,11 @@ export const realSamples: readonly RealSample[] = [
   },
   { file: 'nth/ec2-state-change-event.json', instances: ['i-abcd1111'], routed: false, outcome: 'untouched' },
   {
+    // The change starts 8 h 42 min after the event: far beyond scheduledDrainLeadMinutes.
     file: 'nth/scheduled-change-event.json',
     instances: ['i-12345678'],
     routed: true,
-    outcome: 'drained',
+    outcome: 'scheduled',
     kind: 'scheduled-change',
   },
   {

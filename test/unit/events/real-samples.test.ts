@@ -25,7 +25,7 @@ const locale = {
 /** What parseEvent must make of a sample: its notices (kind, instance, deadline) or why there are none. */
 type Expected =
   | { notices: { kind: string; instanceId: string; deadline?: string; account: string; region: string }[] }
-  | { status: 'ignored' | 'invalid'; reason: string };
+  | { status: Exclude<ParseOutcome['status'], 'notices'>; reason?: string };
 
 const notice = (kind: string, instanceId: string, account: string, region: string, deadline?: string) => ({
   notices: [{ kind, instanceId, account, region, ...(deadline ? { deadline } : {}) }],
@@ -101,7 +101,9 @@ const expected: Record<string, { asPublished: Expected; localized: Expected }> =
 
 /** The parts of an outcome the table names: every notice's kind, instance, deadline, account, region. */
 function summary(outcome: ParseOutcome): Expected {
-  if (outcome.status !== 'notices') return { status: outcome.status, reason: outcome.reason };
+  if (outcome.status !== 'notices') {
+    return { status: outcome.status, ...('reason' in outcome ? { reason: outcome.reason } : {}) };
+  }
   return {
     notices: outcome.notices.map((n) => ({
       kind: n.kind,
