@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     say(
       'First run: building kube-apiserver, etcd, KWOK & co. from source with Go (scripts/control-plane.sh).',
     );
-    say('This takes about 5 minutes, once; the binaries are cached in .cache/control-plane/.');
+    say('This takes about 10 minutes on 2 cores, once; the binaries are cached in .cache/control-plane/.');
   }
   if (!existsSync(join(root, '.cache/venv/bin/python'))) {
     say('First run: installing moto into a Python venv (scripts/python-venv.sh), once.');
@@ -62,7 +62,11 @@ async function main(): Promise<void> {
     'Starting moto (EC2, EKS, STS) and a control plane: etcd, kube-apiserver, controller-manager, scheduler, KWOK',
   );
   const started = Date.now();
-  const bed = await startTestBed({ log: verbose ? (line) => say(`  ${line}`) : () => {} });
+  const bed = await startTestBed({
+    log: verbose ? (line) => say(`  ${line}`) : () => {},
+    // A first build runs for minutes: its progress (which binary, time elapsed) is always shown.
+    buildProgress: (line) => say(`  ${line}`),
+  });
   dataDir = bed.controlPlane.dataDir;
   try {
     say(

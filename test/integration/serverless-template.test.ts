@@ -9,9 +9,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { inflateRawSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { configVariables } from '../../src/config.js';
+import { powertoolsMetrics } from '../../src/observability/metrics.js';
+import { NoticeKind } from '../../src/types.js';
+import { dashboardMetrics, emfMetrics, metricKey } from '../support/dashboard-metrics.js';
+import { readZip } from '../support/lambda-bundle.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
@@ -73,40 +77,6 @@ function roleStatements(template: Packaged['template']): Json[] {
   );
 }
 
-interface ZipEntry {
-  name: string;
-  size: number;
-  compressedSize: number;
-  data: () => Buffer;
-}
-
-/** Reads a zip's central directory (enough for the archives osls writes: no zip64, no encryption). */
-function readZip(zip: Buffer): ZipEntry[] {
-  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-  if (eocd < 0) throw new Error('not a zip file');
-  const count = zip.readUInt16LE(eocd + 10);
-  let offset = zip.readUInt32LE(eocd + 16);
-  const entries: ZipEntry[] = [];
-  for (let i = 0; i < count; i++) {
-    const method = zip.readUInt16LE(offset + 10);
-    const compressedSize = zip.readUInt32LE(offset + 20);
-    const size = zip.readUInt32LE(offset + 24);
-    const nameLength = zip.readUInt16LE(offset + 28);
-    const extraLength = zip.readUInt16LE(offset + 30);
-    const commentLength = zip.readUInt16LE(offset + 32);
-    const local = zip.readUInt32LE(offset + 42);
-    const name = zip.toString('utf8', offset + 46, offset + 46 + nameLength);
-    const data = () => {
-      const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-      const raw = zip.subarray(start, start + compressedSize);
-      return method === 0 ? raw : inflateRawSync(raw);
-    };
-    entries.push({ name, size, compressedSize, data });
-    offset += 46 + nameLength + extraLength + commentLength;
-  }
-  return entries;
-}
-
 const CLUSTERS = ['prod-a', 'prod-b'];
 const DLQ_ARN = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
 
@@ -150,6 +120,7 @@ beforeAll(async () => {
   main = await packageService([`clusters=${CLUSTERS.join(',')}`]);
   switchedOff = await packageService([
     'clusters=prod-a',
+    'dashboard=false',
     'enableStateChangeDraining=false',
     'enableRebalanceMonitoring=false',
     'createAccessEntries=false',
@@ -328,6 +299,71 @@ describe('serverless package', () => {
     });
     expect(env.ENABLE_STATE_CHANGE_DRAINING).toBe('false');
     expect(resourcesOfType(switchedOff.template, 'AWS::EKS::AccessEntry')).toEqual([]);
+    expect(resourcesOfType(switchedOff.template, 'AWS::CloudWatch::Dashboard')).toEqual([]);
+  });
+
+  it('builds a dashboard of exactly the metrics the function writes, under their dimensions', () => {
+    // Prepare: what src/observability/metrics.ts writes through Powertools, every call once
+    const env = main.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const metrics = new Metrics({
+      namespace: env.POWERTOOLS_METRICS_NAMESPACE,
+      serviceName: env.POWERTOOLS_SERVICE_NAME,
+    });
+    const sink = powertoolsMetrics(metrics);
+    for (const kind of Object.values(NoticeKind)) sink.noticeReceived(kind);
+    for (const outcome of ['drained', 'cordoned', 'deadline-reached']) {
+      sink.drainFinished({
+        outcome,
+        podsEvicted: 1,
+        podsBlocked: 1,
+        podsFailed: 1,
+        durationMs: 1,
+        timeLeftMs: 1,
+      });
+    }
+    sink.invalidEvent();
+    sink.ignoredEvent();
+    sink.error();
+    metrics.publishStoredMetrics();
+    const lines = stdout.mock.calls
+      .flatMap(([chunk]) => String(chunk).split('\n'))
+      .filter((l) => l.startsWith('{'));
+    stdout.mockRestore();
+    const written = emfMetrics(lines.map((line) => JSON.parse(line)));
+
+    // Act
+    const [[, dashboard]] = resourcesOfType(main.template, 'AWS::CloudWatch::Dashboard') as [
+      [string, Resource],
+    ];
+    const body = JSON.parse(dashboard.Properties.DashboardBody['Fn::Sub']);
+    const widgets = dashboardMetrics(body);
+
+    // Assess: one to one, dimensions included (a widget with other dimensions would stay empty)
+    const ours = widgets.filter((w) => w.namespace === env.POWERTOOLS_METRICS_NAMESPACE);
+    expect([...new Set(ours.map(metricKey))].sort()).toEqual([...new Set(written.map(metricKey))].sort());
+    expect(dashboard.Properties.DashboardName).toBe('eks-spot-drainer-ci');
+    // Assess: Lambda's and the dead-letter queue's metrics name this stack's function and queue
+    const placeholder = (name: string) => `\${${name}}`;
+    const functionName = { FunctionName: placeholder('InterruptionLambdaFunction') };
+    expect(widgets.filter((w) => w.namespace.startsWith('AWS/')).map((w) => [w.name, w.dimensions])).toEqual([
+      ['Invocations', functionName],
+      ['Errors', functionName],
+      ['Throttles', functionName],
+      ['ApproximateNumberOfMessagesVisible', { QueueName: placeholder('DeadLetterQueue.QueueName') }],
+    ]);
+    expect(main.template.Resources.InterruptionLambdaFunction?.Type).toBe('AWS::Lambda::Function');
+    expect(main.template.Resources.DeadLetterQueue?.Type).toBe('AWS::SQS::Queue');
+    // Assess: every widget fits CloudWatch's 24-column grid without overlapping another
+    const cells = new Set<string>();
+    for (const w of body.widgets) {
+      expect(w.x + w.width).toBeLessThanOrEqual(24);
+      for (let x = w.x; x < w.x + w.width; x++)
+        for (let y = w.y; y < w.y + w.height; y++) {
+          expect(cells.has(`${x},${y}`), `${w.properties.title} at ${x},${y}`).toBe(false);
+          cells.add(`${x},${y}`);
+        }
+    }
   });
 
   it('zips one minified ESM bundle with its source map and no node_modules', async () => {

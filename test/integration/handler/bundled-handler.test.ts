@@ -235,7 +235,7 @@ describe('the bundled handler, run as Lambda runs it', () => {
 
   it('covers every fixture in test/fixtures/events', async () => {
     // Act
-    const files = await readdir(join(root, 'test/fixtures/events'));
+    const files = (await readdir(join(root, 'test/fixtures/events'))).filter((f) => f.endsWith('.json'));
 
     // Assess
     expect(files.map((f) => f.replace(/\.json$/, '')).sort()).toEqual(Object.keys(expectations).sort());
