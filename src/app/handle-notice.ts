@@ -48,7 +48,12 @@ export interface Invocation {
   signal?: AbortSignal;
 }
 
-export type LifecycleStatus = 'completed' | 'already-ended' | 'left-to-lease-holder' | 'not-ours';
+export type LifecycleStatus =
+  | 'completed'
+  | 'already-ended'
+  | 'left-to-lease-holder'
+  | 'completed-by-lease-holder'
+  | 'not-ours';
 
 export type NoticeReport = {
   kind: NoticeKind;
@@ -327,10 +332,13 @@ async function settleLifecycle(
   if (!hook || notice.kind !== NoticeKind.AsgTerminate) return undefined;
   const done = completed.get(hookKey(hook));
   if (done) return done;
-  if (result.outcome === 'in-progress-elsewhere' && result.leaseState === 'draining') {
-    return 'left-to-lease-holder';
-  }
-  if (result.hooksPending?.some((h) => hookKey(h) === hookKey(hook))) {
+  const pending = result.hooksPending?.some((h) => hookKey(h) === hookKey(hook)) ?? false;
+  if (result.outcome === 'in-progress-elsewhere') {
+    // Recorded on the holder's lease: it completes it when its drain ends (or a takeover does).
+    if (result.leaseState === 'draining') return 'left-to-lease-holder';
+    // This invocation stood by until the holder ended its drain, and the holder completed it.
+    if (!pending) return 'completed-by-lease-holder';
+  } else if (pending) {
     throw new TransientError(
       `lifecycle action ${hook.lifecycleHookName} for ${hook.instanceId} not completed`,
     );

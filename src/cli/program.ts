@@ -91,6 +91,10 @@ Examples:
       "with a kubeconfig: ask EC2 (AWS_REGION, your credentials) what each node's instance is doing",
     )
     .option(
+      '-l, --selector <labels>',
+      'only marked nodes that also match this label selector, e.g. pool=spot-a',
+    )
+    .option(
       '--aws',
       'every managed cluster, found as the function does (AWS_REGION, MANAGED_CLUSTERS; no kubeconfig)',
     )
