@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: an EC2 Spot Instance Interruption Warning drains a node of a real Kubernetes
  * control plane, through the same code the Lambda function runs (createLambdaApp + handle), with
- * AWS played by moto. Starts everything, shows the drain live, cleans up.
+ * AWS played by moto; then an instance dies with a pod still bound to its node, freed by the
+ * out-of-service taint. Starts everything, shows both live, cleans up.
  *
  *   npm run demo [-- --verbose]
  */
@@ -16,6 +17,7 @@ import { readLease } from '../src/drain/lease.js';
 import { sampleEvent } from '../src/events/samples.js';
 import { adminClients } from '../test/bed/kube.js';
 import { startTestBed, type TestBed, testCredentials } from '../test/bed/testbed.js';
+import { instanceGoneAct } from './instance-gone.js';
 import { buildScene, podsByNode, type Scene } from './scene.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -122,6 +124,7 @@ async function drainDemo(bed: TestBed): Promise<void> {
   say();
   for (const line of renderReport(report)) say(line);
   await showAftermath(admin, scene);
+  await instanceGoneAct(bed.info, admin, app, scene, say);
 }
 
 async function showAftermath(admin: ReturnType<typeof adminClients>, scene: Scene): Promise<void> {
