@@ -20,6 +20,8 @@ export interface Config {
   instanceCacheTtlMs: number;
   /** Interval between Auto Scaling lifecycle heartbeats while draining (0 = send none). */
   lifecycleHeartbeatMs: number;
+  /** Instances one event may act on; the rest are logged and left alone. */
+  maxInstancesPerEvent: number;
 }
 
 /** One documented environment variable. */
@@ -200,6 +202,11 @@ const variables = {
     'Seconds between Auto Scaling lifecycle heartbeats while a hooked drain runs; 0 sends none.',
     int(60, 0, 7_200),
   ),
+  MAX_INSTANCES_PER_EVENT: spec(
+    '50',
+    'Instances one event may act on (a Health event can name many); the rest are logged and left alone.',
+    int(50, 1, 10_000),
+  ),
 };
 
 type VariableName = keyof typeof variables;
@@ -255,5 +262,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookUrl: read('WEBHOOK_URL'),
     instanceCacheTtlMs: read('INSTANCE_CACHE_SECONDS') * 1000,
     lifecycleHeartbeatMs: read('LIFECYCLE_HEARTBEAT_SECONDS') * 1000,
+    maxInstancesPerEvent: read('MAX_INSTANCES_PER_EVENT'),
   };
 }

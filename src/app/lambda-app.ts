@@ -10,18 +10,32 @@ import { ConfigError } from '../errors.js';
 import { EksClusterAccess } from '../kube/cluster-access.js';
 import { createWebhookNotifier } from '../notify/webhook.js';
 import { powertoolsMetrics } from '../observability/metrics.js';
-import { type EventReport, handleEvent } from './handle-event.js';
-import type { AppDeps } from './handle-notice.js';
+import { type EventDeps, type EventReport, handleEvent } from './handle-event.js';
 
 /** Time kept back from the Lambda timeout to log the report, publish metrics and return. */
 export const invocationReserveMs = 5_000;
 
+/**
+ * The part of the Lambda context the app reads. `invokedFunctionArn` names the function's own account
+ * and region, which every event must come from; Lambda always sets it. A local run without it (the
+ * CLI's `invoke --aws`) checks the region it was configured with and no account.
+ */
+export type LambdaContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'> &
+  Partial<Pick<Context, 'invokedFunctionArn'>>;
+
 export interface LambdaApp {
-  deps: AppDeps;
-  handle(
-    event: unknown,
-    context: Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>,
-  ): Promise<EventReport>;
+  deps: EventDeps;
+  handle(event: unknown, context: LambdaContext): Promise<EventReport>;
+}
+
+const FUNCTION_ARN =
+  /^arn:aws[a-z-]*:lambda:([a-z]{2,4}(?:-[a-z]+)+-\d{1,2}):(\d{12}):function:[^:]+(?::[^:]+)?$/;
+
+/** The account and region of a Lambda function ARN (`arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`). */
+export function functionOrigin(arn: string): { account: string; region: string } {
+  const match = FUNCTION_ARN.exec(arn);
+  if (!match) throw new ConfigError('invokedFunctionArn', 'is not a Lambda function ARN');
+  return { region: match[1]!, account: match[2]! };
 }
 
 /**
@@ -50,7 +64,7 @@ export function createLambdaApp(env: Record<string, string | undefined> = proces
     namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'EksSpotDrainer',
     serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'eks-spot-drainer',
   });
-  const deps: AppDeps = {
+  const deps: EventDeps = {
     config,
     source: {
       kind: 'ec2-tags',
@@ -62,15 +76,18 @@ export function createLambdaApp(env: Record<string, string | undefined> = proces
     notifier: createWebhookNotifier(config.webhookUrl),
     logger,
     metrics: powertoolsMetrics(metrics),
+    checks: { maxInstancesPerEvent: config.maxInstancesPerEvent },
   };
   return {
     deps,
     async handle(event, context) {
       const remaining = context.getRemainingTimeInMillis() - invocationReserveMs;
+      const origin = context.invokedFunctionArn ? functionOrigin(context.invokedFunctionArn) : { region };
       const invocation = {
         id: context.awsRequestId,
         deadline: Date.now() + remaining,
         signal: AbortSignal.timeout(Math.max(1, remaining)),
+        ...origin,
       };
       logger.addContext(context as Context);
       try {

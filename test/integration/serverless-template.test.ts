@@ -110,32 +110,41 @@ function readZip(zip: Buffer): ZipEntry[] {
 const CLUSTERS = ['prod-a', 'prod-b'];
 const DLQ_ARN = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
 
+// Every rule matches only this account's and region's events.
+const here = { account: [{ Ref: 'AWS::AccountId' }], region: [{ Ref: 'AWS::Region' }] };
+
 // The rule of each kind, by the name serverless.yml gives it, with the exact pattern it must have.
 const expectedPatterns: Record<string, Json> = {
   'eks-spot-drainer-ci-spot-interruption': {
     source: ['aws.ec2'],
+    ...here,
     'detail-type': ['EC2 Spot Instance Interruption Warning'],
   },
   'eks-spot-drainer-ci-rebalance': {
     source: ['aws.ec2'],
+    ...here,
     'detail-type': ['EC2 Instance Rebalance Recommendation'],
   },
   'eks-spot-drainer-ci-state-change': {
     source: ['aws.ec2'],
+    ...here,
     'detail-type': ['EC2 Instance State-change Notification'],
     detail: { state: ['stopping', 'shutting-down', 'stopped', 'terminated'] },
   },
   'eks-spot-drainer-ci-scheduled-change': {
     source: ['aws.health'],
+    ...here,
     'detail-type': ['AWS Health Event'],
     detail: { service: ['EC2'], eventTypeCategory: ['scheduledChange'] },
   },
   'eks-spot-drainer-ci-asg-terminate': {
     source: ['aws.autoscaling'],
+    ...here,
     'detail-type': ['EC2 Instance-terminate Lifecycle Action'],
   },
   'eks-spot-drainer-ci-capacity-reservation': {
     source: ['aws.ec2'],
+    ...here,
     'detail-type': ['EC2 Capacity Reservation Instance Interruption Warning'],
   },
 };

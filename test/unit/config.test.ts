@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       webhookUrl: undefined,
       instanceCacheTtlMs: 30_000,
       lifecycleHeartbeatMs: 60_000,
+      maxInstancesPerEvent: 50,
     });
   });
 
@@ -55,6 +56,7 @@ describe('loadConfig', () => {
       WEBHOOK_URL: 'https://hooks.example.com/T000/B000',
       INSTANCE_CACHE_SECONDS: '0',
       LIFECYCLE_HEARTBEAT_SECONDS: '0',
+      MAX_INSTANCES_PER_EVENT: '5',
     });
 
     expect(config).toEqual({
@@ -84,6 +86,7 @@ describe('loadConfig', () => {
       webhookUrl: 'https://hooks.example.com/T000/B000',
       instanceCacheTtlMs: 0,
       lifecycleHeartbeatMs: 0,
+      maxInstancesPerEvent: 5,
     });
   });
 
@@ -134,6 +137,7 @@ describe('loadConfig', () => {
     [{ ...base, DRAIN_TIMEOUT_SECONDS: 'ten' }, 'DRAIN_TIMEOUT_SECONDS', /got "ten"/],
     [{ ...base, INSTANCE_CACHE_SECONDS: '-5' }, 'INSTANCE_CACHE_SECONDS', /expected an integer/],
     [{ ...base, LIFECYCLE_HEARTBEAT_SECONDS: '9999' }, 'LIFECYCLE_HEARTBEAT_SECONDS', /from 0 to 7200/],
+    [{ ...base, MAX_INSTANCES_PER_EVENT: '0' }, 'MAX_INSTANCES_PER_EVENT', /from 1 to 10000/],
     [{ ...base, WEBHOOK_URL: 'not a url' }, 'WEBHOOK_URL', /expected an http or https URL/],
     [{ ...base, WEBHOOK_URL: 'ftp://example.com/x' }, 'WEBHOOK_URL', /expected an http or https URL/],
   ])('rejects %j naming %s', (env, variable, message) => {
@@ -175,7 +179,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(22);
+    expect(names).toHaveLength(23);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 
