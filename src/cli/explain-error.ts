@@ -39,6 +39,9 @@ function describeFailure(error: unknown, server: string | undefined): string {
   if (status !== undefined) {
     const detail = kubeStatusOf(error).message ?? message;
     if (status === 401) return `the Kubernetes API${at} rejected the credentials (HTTP 401): ${detail}`;
+    if (status === 403 && detail.includes('ValidatingAdmissionPolicy')) {
+      return `the Kubernetes API${at} refused (HTTP 403): ${detail} (deploy/node-fence.yaml fences what eks-spot-drainer may change on a node)`;
+    }
     if (status === 403) {
       return `the Kubernetes API${at} refused (HTTP 403): ${detail}; is deploy/rbac.yaml applied? (eks-spot-drainer rbac)`;
     }

@@ -87,7 +87,9 @@ Examples:
 
   program
     .command('rbac')
-    .description('Print deploy/rbac.yaml and the EKS access entry command for the function role')
+    .description(
+      'Print deploy/rbac.yaml, deploy/node-fence.yaml and the EKS access entry command for the function role',
+    )
     .option(
       '--role-arn <arn>',
       "the function's IAM role (default: read from the stack's FunctionRoleArn output)",
@@ -95,7 +97,12 @@ Examples:
     .option('--cluster <name>', 'the EKS cluster of the access entry')
     .option('--stage <stage>', 'the serverless stage, for the stack name', 'dev')
     .option('--force-delete', 'also print deploy/rbac-force-delete.yaml (FORCE_AT_DEADLINE=true)')
-    .addHelpText('after', '\nExample:\n  eks-spot-drainer rbac | kubectl --context prod-a apply -f -')
+    .addHelpText(
+      'after',
+      '\nExample:\n  eks-spot-drainer rbac | kubectl --context prod-a apply -f -\n\n' +
+        'node-fence.yaml (a ValidatingAdmissionPolicy) needs Kubernetes 1.30 or newer; on older clusters\n' +
+        'apply deploy/rbac.yaml alone: the drainer works the same, without the fence (see the README).',
+    )
     .action((options) => setExit(runRbac(options, io)));
 
   return program;

@@ -52,7 +52,13 @@ describe('eks-spot-drainer rbac', () => {
       true,
     );
     const objects = k8s.loadAllYaml(run.stdout) as k8s.KubernetesObject[];
-    expect(objects.map((o) => o.kind)).toEqual(['ClusterRole', 'ClusterRoleBinding']);
+    expect(objects.map((o) => o.kind)).toEqual([
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+    ]);
+    expect(run.stdout).toContain(readFileSync(join(projectRoot, 'deploy/node-fence.yaml'), 'utf8').trimEnd());
     expect(run.stdout).toContain('# ROLE_ARN=arn:aws:iam::123456789012:role/drainer');
     expect(run.stdout).toContain(
       '# aws eks create-access-entry --cluster-name prod-a --principal-arn "$ROLE_ARN" --kubernetes-groups eks-spot-drainer --type STANDARD',
@@ -66,6 +72,8 @@ describe('eks-spot-drainer rbac', () => {
     expect(objects.map((o) => o.metadata?.name)).toEqual([
       'eks-spot-drainer',
       'eks-spot-drainer',
+      'eks-spot-drainer-node-fence',
+      'eks-spot-drainer-node-fence',
       'eks-spot-drainer-force-delete',
       'eks-spot-drainer-force-delete',
     ]);
@@ -99,7 +107,7 @@ describe('the built CLI (scripts/build.mjs)', () => {
     mkdirSync(join(pkg, 'deploy'));
     copyFileSync(binPath, join(pkg, 'bin/eks-spot-drainer.js'));
     copyFileSync(join(projectRoot, 'package.json'), join(pkg, 'package.json'));
-    for (const file of ['rbac.yaml', 'rbac-force-delete.yaml']) {
+    for (const file of ['rbac.yaml', 'node-fence.yaml', 'rbac-force-delete.yaml']) {
       copyFileSync(join(projectRoot, 'deploy', file), join(pkg, 'deploy', file));
     }
     await promisify(execFile)(process.execPath, [
