@@ -8,7 +8,10 @@ import { InstanceCache } from '../aws/instance-lookup.js';
 import { loadConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { EksClusterAccess } from '../kube/cluster-access.js';
-import { createWebhookNotifier } from '../notify/webhook.js';
+import type { WebhookSecretRef } from '../notify/secret-ref.js';
+import type { Notifier } from '../notify/types.js';
+import { createWebhookNotifier, disabledNotifier } from '../notify/webhook.js';
+import { readWebhookUrl, type SecretReaderOptions } from '../notify/webhook-secret.js';
 import { powertoolsMetrics } from '../observability/metrics.js';
 import { type EventDeps, type EventReport, handleEvent } from './handle-event.js';
 
@@ -57,7 +60,7 @@ export function createLambdaApp(env: Record<string, string | undefined> = proces
   };
   const aws = createAwsClients({
     region,
-    endpoints: Object.fromEntries(Object.entries(endpoints).filter(([, url]) => url)),
+    endpoints: definedOnly(endpoints),
   });
   const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'eks-spot-drainer' });
   const metrics = new Metrics({
@@ -73,7 +76,10 @@ export function createLambdaApp(env: Record<string, string | undefined> = proces
     },
     access: new EksClusterAccess(new ClusterEndpointCache(aws.eks), new EksTokenProvider({ region })),
     autoScaling: aws.autoScaling,
-    notifier: createWebhookNotifier(config.webhookUrl),
+    notifier: webhookNotifier(config.webhookSecret, {
+      region,
+      endpoints: definedOnly({ secretsmanager: endpointOf('SECRETS_MANAGER'), ssm: endpointOf('SSM') }),
+    }),
     logger,
     metrics: powertoolsMetrics(metrics),
     checks: { maxInstancesPerEvent: config.maxInstancesPerEvent },
@@ -123,4 +129,13 @@ export function summarize(report: EventReport) {
 
 function nonZero(counts: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).filter(([, v]) => v > 0));
+}
+
+/** Notifications to the webhook whose URL the secret holds, read on the first one; none without a secret. */
+function webhookNotifier(secret: WebhookSecretRef | undefined, options: SecretReaderOptions): Notifier {
+  return secret ? createWebhookNotifier(() => readWebhookUrl(secret, options)) : disabledNotifier;
+}
+
+function definedOnly<K extends string>(entries: Record<K, string | undefined>): Partial<Record<K, string>> {
+  return Object.fromEntries(Object.entries(entries).filter(([, url]) => url)) as Partial<Record<K, string>>;
 }

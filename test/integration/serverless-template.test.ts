@@ -151,6 +151,29 @@ const expectedPatterns: Record<string, Json> = {
 
 let main: Packaged;
 let switchedOff: Packaged;
+let withSecret: Packaged;
+let withParameter: Packaged;
+
+/** A webhook URL as Slack hands them out: the whole URL is the credential. */
+const WEBHOOK_URL = 'https://hooks.slack.com/services/T0TEST0000/B0TEST0000/webhookTokenMustNotLeak';
+
+/** Runs a package that must fail; returns everything it printed. */
+async function packageFails(params: string[]): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'sls-template-'));
+  workDirs.push(dir);
+  const args = [serverlessBin, 'package', '--stage', 'ci', '--package', dir];
+  for (const param of params) args.push('--param', param);
+  const outcome = await run(process.execPath, args, {
+    cwd: root,
+    env: offlineEnv,
+    maxBuffer: 16 * 1024 * 1024,
+  }).then(
+    () => undefined,
+    (error: { stdout: string; stderr: string }) => `${error.stdout}${error.stderr}`,
+  );
+  if (outcome === undefined) throw new Error(`serverless package ${params.join(' ')} succeeded`);
+  return outcome;
+}
 
 beforeAll(async () => {
   // Sequential: both runs share the service's .esbuild work folder.
@@ -161,7 +184,12 @@ beforeAll(async () => {
     'enableRebalanceMonitoring=false',
     'createAccessEntries=false',
   ]);
-}, 300_000);
+  withSecret = await packageService(['clusters=prod-a', 'webhookUrlSecretName=eks-spot-drainer/webhook']);
+  withParameter = await packageService([
+    'clusters=prod-a',
+    'webhookUrlSecretName=ssm:/eks-spot-drainer/webhook',
+  ]);
+}, 600_000);
 
 afterAll(async () => {
   await Promise.all(workDirs.map((dir) => rm(dir, { recursive: true, force: true })));
@@ -328,6 +356,100 @@ describe('serverless package', () => {
     });
     expect(env.ENABLE_STATE_CHANGE_DRAINING).toBe('false');
     expect(resourcesOfType(switchedOff.template, 'AWS::EKS::AccessEntry')).toEqual([]);
+  });
+
+  it('names the webhook secret and lets the role read that one Secrets Manager secret', () => {
+    // Act
+    const env = withSecret.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+    const policies = resourcesOfType(withSecret.template, 'AWS::IAM::RolePolicy').map(
+      ([, p]) => p.Properties,
+    );
+
+    // Assess
+    expect(env.WEBHOOK_URL_SECRET_NAME).toBe('eks-spot-drainer/webhook');
+    expect(env).not.toHaveProperty('WEBHOOK_URL');
+    expect(policies).toEqual([
+      {
+        RoleName: { Ref: 'IamRoleLambdaExecution' },
+        PolicyName: 'read-webhook-url',
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: 'secretsmanager:GetSecretValue',
+              // Exactly the six random characters Secrets Manager appends: no other secret matches.
+              Resource: {
+                'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:eks-spot-drainer/webhook-??????`,
+              },
+            },
+          ],
+        },
+      },
+    ]);
+  });
+
+  it('lets the role read that one SSM parameter when the secret is a SecureString', () => {
+    // Act
+    const env = withParameter.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+    const [[, policy]] = resourcesOfType(withParameter.template, 'AWS::IAM::RolePolicy') as [
+      [string, Resource],
+    ];
+
+    // Assess
+    expect(env.WEBHOOK_URL_SECRET_NAME).toBe('ssm:/eks-spot-drainer/webhook');
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'ssm:GetParameter',
+        Resource: {
+          'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/eks-spot-drainer/webhook`,
+        },
+      },
+    ]);
+  });
+
+  it('grants no secret at all without a webhook', () => {
+    // Act
+    const env = main.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+    const actions = [
+      ...roleStatements(main.template),
+      ...resourcesOfType(main.template, 'AWS::IAM::RolePolicy').flatMap(
+        ([, p]) => p.Properties.PolicyDocument.Statement,
+      ),
+    ].flatMap((statement) => asList(statement.Action));
+
+    // Assess
+    expect(env.WEBHOOK_URL_SECRET_NAME).toBe('');
+    expect(actions.filter((action: string) => /^(secretsmanager|ssm|kms):/.test(action))).toEqual([]);
+  });
+
+  it('keeps the webhook URL out of the template, the state file and the function environment', async () => {
+    // Prepare: what a reader with ReadOnlyAccess sees of the deployment.
+    const seen = await Promise.all(
+      [withSecret, withParameter].flatMap((packaged) => [
+        readFile(join(packaged.dir, TEMPLATE), 'utf8'),
+        readFile(join(packaged.dir, 'serverless-state.json'), 'utf8'),
+      ]),
+    );
+
+    // Act: the two ways a URL could still be handed to the deployment are refused.
+    const oldParam = await packageFails(['clusters=prod-a', `webhookUrl=${WEBHOOK_URL}`]);
+    const asName = await packageFails(['clusters=prod-a', `webhookUrlSecretName=${WEBHOOK_URL}`]);
+
+    // Assess
+    for (const text of seen) {
+      expect(text).not.toContain('hooks.slack.com');
+      expect(text).toContain('eks-spot-drainer/webhook');
+    }
+    for (const packaged of [withSecret, withParameter]) {
+      const env = packaged.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+      expect(Object.values(env).filter((value) => String(value).includes('://'))).toEqual([]);
+    }
+    expect(oldParam).toContain('param "webhookUrl" is no longer read');
+    expect(asName).toContain('param "webhookUrlSecretName" holds a URL');
+    expect(oldParam).not.toContain('webhookTokenMustNotLeak');
+    expect(asName).not.toContain('webhookTokenMustNotLeak');
   });
 
   it('zips one minified ESM bundle with its source map and no node_modules', async () => {
