@@ -66,11 +66,33 @@ function rulesByName(template: Packaged['template']): Map<string, Resource> {
 
 const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
-/** Every statement of every inline role policy. */
+/** Every statement of every inline role policy, and of the policies attached to the role (AWS::IAM::RolePolicy). */
 function roleStatements(template: Packaged['template']): Json[] {
-  return resourcesOfType(template, 'AWS::IAM::Role').flatMap(([, role]) =>
-    (role.Properties.Policies ?? []).flatMap((policy: Json) => policy.PolicyDocument.Statement),
+  return [
+    ...resourcesOfType(template, 'AWS::IAM::Role').flatMap(([, role]) =>
+      (role.Properties.Policies ?? []).flatMap((policy: Json) => policy.PolicyDocument.Statement),
+    ),
+    ...resourcesOfType(template, 'AWS::IAM::RolePolicy').flatMap(
+      ([, policy]) => policy.Properties.PolicyDocument.Statement,
+    ),
+  ];
+}
+
+/**
+ * Whether an IAM resource pattern (an ARN with * and ?, as a Fn::Sub string) matches an ARN, with
+ * the pseudo parameters of account 123456789012 in us-east-1.
+ */
+function iamMatches(pattern: Json, arn: string): boolean {
+  const pseudo: Record<string, string> = { Partition: 'aws', Region: 'us-east-1', AccountId: '123456789012' };
+  const text = (typeof pattern === 'string' ? pattern : (pattern['Fn::Sub'] as string)).replace(
+    /\$\{AWS::(\w+)\}/g,
+    (_, name: string) => pseudo[name] ?? '',
   );
+  const regex = text
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replaceAll('*', '.*')
+    .replaceAll('?', '.');
+  return new RegExp(`^${regex}$`).test(arn);
 }
 
 interface ZipEntry {
@@ -280,6 +302,79 @@ describe('serverless package', () => {
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
+  it('lets the role complete lifecycle actions only on groups tagged for a managed cluster', () => {
+    // Act
+    const lifecycle = roleStatements(main.template).filter((statement) =>
+      asList(statement.Action).some((action: string) => action.startsWith('autoscaling:')),
+    );
+
+    // Assess: one statement for EKS managed node groups, one per cluster for self-managed groups.
+    const actions = ['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'];
+    const everyGroup = [
+      {
+        'Fn::Sub': `arn:\${AWS::Partition}:autoscaling:\${AWS::Region}:\${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/*`,
+      },
+    ];
+    expect(lifecycle).toEqual([
+      {
+        Sid: 'ManagedNodeGroupsOfManagedClusters',
+        Effect: 'Allow',
+        Action: actions,
+        Resource: everyGroup,
+        Condition: { StringEquals: { 'autoscaling:ResourceTag/eks:cluster-name': CLUSTERS } },
+      },
+      ...CLUSTERS.map((cluster, i) => ({
+        Sid: `GroupsTaggedForCluster${i + 1}`,
+        Effect: 'Allow',
+        Action: actions,
+        Resource: everyGroup,
+        Condition: { Null: { [`autoscaling:ResourceTag/kubernetes.io/cluster/${cluster}`]: 'false' } },
+      })),
+    ]);
+  });
+
+  it('writes logs only to its own log group: no CreateLogGroup, no wildcard reaching another stage', () => {
+    // Prepare: the log group the stack creates, and those of stages whose names start the same.
+    const own = '/aws/lambda/eks-spot-drainer-ci-interruption';
+    const logGroupArn = (group: string) => `arn:aws:logs:us-east-1:123456789012:log-group:${group}`;
+    const others = [
+      '/aws/lambda/eks-spot-drainer-ci-2-interruption',
+      '/aws/lambda/eks-spot-drainer-cix-interruption',
+    ];
+
+    // Act
+    const statements = roleStatements(main.template);
+    const logs = statements.filter((statement) =>
+      asList(statement.Action).some((action: string) => action.startsWith('logs:')),
+    );
+    const [[, logGroup]] = resourcesOfType(main.template, 'AWS::Logs::LogGroup') as [[string, Resource]];
+
+    // Assess
+    expect(logGroup.Properties.LogGroupName).toBe(own);
+    expect(statements.flatMap((statement) => asList(statement.Action))).not.toContain('logs:CreateLogGroup');
+    expect(logs.map((statement) => statement.Action)).toEqual([
+      ['logs:CreateLogStream'],
+      ['logs:PutLogEvents'],
+    ]);
+    const [streams, events] = logs.map((statement) => asList(statement.Resource));
+    expect(streams!.some((pattern) => iamMatches(pattern, `${logGroupArn(own)}:*`))).toBe(true);
+    expect(
+      events!.some((pattern) => iamMatches(pattern, `${logGroupArn(own)}:log-stream:2026/01/01/[$LATEST]ab`)),
+    ).toBe(true);
+    for (const other of others) {
+      for (const arn of [
+        logGroupArn(other),
+        `${logGroupArn(other)}:*`,
+        `${logGroupArn(other)}:log-stream:x`,
+      ]) {
+        expect(
+          [...streams!, ...events!].some((pattern) => iamMatches(pattern, arn)),
+          arn,
+        ).toBe(false);
+      }
+    }
+  });
+
   it('lets the role describe exactly the managed clusters', () => {
     // Act
     const eksStatements = roleStatements(main.template).filter((statement) =>
@@ -361,9 +456,9 @@ describe('serverless package', () => {
   it('names the webhook secret and lets the role read that one Secrets Manager secret', () => {
     // Act
     const env = withSecret.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
-    const policies = resourcesOfType(withSecret.template, 'AWS::IAM::RolePolicy').map(
-      ([, p]) => p.Properties,
-    );
+    const policies = resourcesOfType(withSecret.template, 'AWS::IAM::RolePolicy')
+      .filter(([id]) => id === 'WebhookSecretReadPolicy')
+      .map(([, p]) => p.Properties);
 
     // Assess
     expect(env.WEBHOOK_URL_SECRET_NAME).toBe('eks-spot-drainer/webhook');
@@ -392,9 +487,7 @@ describe('serverless package', () => {
   it('lets the role read that one SSM parameter when the secret is a SecureString', () => {
     // Act
     const env = withParameter.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
-    const [[, policy]] = resourcesOfType(withParameter.template, 'AWS::IAM::RolePolicy') as [
-      [string, Resource],
-    ];
+    const policy = withParameter.template.Resources.WebhookSecretReadPolicy!;
 
     // Assess
     expect(env.WEBHOOK_URL_SECRET_NAME).toBe('ssm:/eks-spot-drainer/webhook');

@@ -55,6 +55,8 @@ describe('eks-spot-drainer rbac', () => {
     expect(objects.map((o) => o.kind)).toEqual([
       'ClusterRole',
       'ClusterRoleBinding',
+      'Role',
+      'RoleBinding',
       'ValidatingAdmissionPolicy',
       'ValidatingAdmissionPolicyBinding',
     ]);
@@ -72,6 +74,8 @@ describe('eks-spot-drainer rbac', () => {
     expect(objects.map((o) => o.metadata?.name)).toEqual([
       'eks-spot-drainer',
       'eks-spot-drainer',
+      'eks-spot-drainer-events',
+      'eks-spot-drainer-events',
       'eks-spot-drainer-node-fence',
       'eks-spot-drainer-node-fence',
       'eks-spot-drainer-force-delete',
