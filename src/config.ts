@@ -5,6 +5,7 @@
  */
 import type { DrainOptions } from './drain/options.js';
 import { ConfigError } from './errors.js';
+import { parseSecretRef, type WebhookSecretRef } from './notify/secret-ref.js';
 import type { PolicyConfig } from './policy.js';
 import * as z from './zod.js';
 
@@ -14,14 +15,16 @@ export interface Config {
   managedClusters: string[];
   policy: PolicyConfig;
   drain: DrainOptions;
-  /** Where to POST a summary of each drain; undefined sends nothing. */
-  webhookUrl: string | undefined;
+  /** The secret that holds the URL to POST a summary of each drain to; undefined sends nothing. */
+  webhookSecret: WebhookSecretRef | undefined;
   /** How long an EC2 DescribeInstances answer is reused (0 = never). */
   instanceCacheTtlMs: number;
   /** Interval between Auto Scaling lifecycle heartbeats while draining (0 = send none). */
   lifecycleHeartbeatMs: number;
   /** How a node's interruption is carried on beyond one drain (src/lifecycle). */
   lifecycle: LifecycleConfig;
+  /** Instances one event may act on; the rest are logged and left alone. */
+  maxInstancesPerEvent: number;
 }
 
 /** What the reconcile and the notices do across a node's whole interruption. */
@@ -55,7 +58,7 @@ export interface ConfigVariable {
 /** EKS cluster names: 1-100 characters, alphanumeric first, then alphanumerics, - and _. */
 export const CLUSTER_NAME_PATTERN = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
 
-/** A value quoted back in an error: short and printable (never used for WEBHOOK_URL, which may hold a secret). */
+/** A value quoted back in an error: short and printable (never used for WEBHOOK_URL_SECRET_NAME, which may hold a URL by mistake). */
 function quote(value: string): string {
   const head = value.length > 40 ? `${value.slice(0, 40)}...` : value;
   return `"${head.replace(/[^\x20-\x7e]/g, '?')}"`;
@@ -109,13 +112,10 @@ const clusters = fromRaw((value, ctx) => {
   return [...new Set(names)];
 });
 
-const url = fromRaw((value, ctx) => {
+const secretRef = fromRaw((value, ctx) => {
   if (value === undefined) return undefined;
-  const parsed = value.length <= 2048 && URL.canParse(value) ? new URL(value) : undefined;
-  if (parsed?.protocol !== 'https:' && parsed?.protocol !== 'http:') {
-    return invalid(ctx, 'expected an http or https URL');
-  }
-  return value;
+  const ref = parseSecretRef(value);
+  return 'error' in ref ? invalid(ctx, ref.error) : ref;
 });
 
 // -1 keeps each pod's own terminationGracePeriodSeconds. 0 is refused: an eviction with a grace of 0
@@ -217,7 +217,11 @@ const variables = {
     'How long a drain may run when the notice sets no hard deadline (rebalance, ASG hook, state change).',
     int(600, 1, 86_400),
   ),
-  WEBHOOK_URL: spec(undefined, 'Optional http(s) URL that receives a JSON summary of each drain.', url),
+  WEBHOOK_URL_SECRET_NAME: spec(
+    undefined,
+    'Secrets Manager secret (or `ssm:<SecureString parameter>`) holding an https URL that receives a JSON summary of each drain.',
+    secretRef,
+  ),
   INSTANCE_CACHE_SECONDS: spec(
     '30',
     'Seconds an EC2 instance lookup is reused; 0 disables the cache.',
@@ -247,6 +251,11 @@ const variables = {
     'true',
     'When EC2 reports the instance gone and its kubelet has stopped, taint the node node.kubernetes.io/out-of-service.',
     bool(true),
+  ),
+  MAX_INSTANCES_PER_EVENT: spec(
+    '50',
+    'Instances one event may act on (a Health event can name many); the rest are logged and left alone.',
+    int(50, 1, 10_000),
   ),
 };
 
@@ -300,7 +309,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       excludeFromLoadBalancers: read('EXCLUDE_FROM_LOAD_BALANCERS'),
       noDeadlineBudgetMs: read('DRAIN_TIMEOUT_SECONDS') * 1000,
     },
-    webhookUrl: read('WEBHOOK_URL'),
+    webhookSecret: read('WEBHOOK_URL_SECRET_NAME'),
     instanceCacheTtlMs: read('INSTANCE_CACHE_SECONDS') * 1000,
     lifecycleHeartbeatMs: read('LIFECYCLE_HEARTBEAT_SECONDS') * 1000,
     lifecycle: {
@@ -309,5 +318,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       scheduledCordonAtNotice: read('SCHEDULED_CORDON_AT_NOTICE'),
       outOfServiceTaint: read('OUT_OF_SERVICE_TAINT'),
     },
+    maxInstancesPerEvent: read('MAX_INSTANCES_PER_EVENT'),
   };
 }

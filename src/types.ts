@@ -76,6 +76,11 @@ export interface InstanceInfo {
   /** Cluster names read from the instance's tags, in order of confidence. */
   clusterNames: string[];
   state: string | undefined;
+  /**
+   * How the instance was bought: EC2's `InstanceLifecycle` (`spot`, `scheduled`, `capacity-block`),
+   * or `on-demand` when EC2 names none. A Spot warning about an instance that is not `spot` is forged.
+   */
+  lifecycle: string;
   tags: Record<string, string>;
 }
 

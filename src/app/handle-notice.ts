@@ -46,6 +46,9 @@ export interface Invocation {
   id: string;
   deadline: number;
   signal?: AbortSignal;
+  /** The function's own account and region (from its ARN): events from elsewhere are dropped. Unset: not checked (local runs). */
+  account?: string;
+  region?: string;
 }
 
 export type LifecycleStatus =

@@ -48,6 +48,7 @@ function toInstanceInfo(instanceId: string, instance: Instance): InstanceInfo {
     availabilityZone: instance.Placement?.AvailabilityZone || undefined,
     clusterNames: clusterNamesFromTags(tags),
     state: instance.State?.Name,
+    lifecycle: instance.InstanceLifecycle ?? 'on-demand',
     tags,
   };
 }
@@ -93,6 +94,15 @@ export class InstanceCache {
       },
     );
     return info;
+  }
+
+  /**
+   * Asks EC2 again, whatever the cache holds, and keeps the answer: for a second look when the first
+   * answer contradicts an event (EC2's reads are eventually consistent).
+   */
+  refresh(instanceId: string, options: AwsCallOptions): Promise<InstanceInfo | undefined> {
+    this.#entries.delete(instanceId);
+    return this.get(instanceId, options);
   }
 
   /** Forgets everything (tests, or a caller that knows the instances changed). */

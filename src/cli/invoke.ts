@@ -50,7 +50,8 @@ export async function runInvoke(options: InvokeOptions, io: CliIo): Promise<Exit
     session.deps.onProgress = progressPrinter(line, { showInstance: notices.length > 1 });
     const report = await session.handle(raw, interrupt.signal);
     writeLines(io.stdout, ['', ...renderReport(report)]);
-    return ExitCode.Ok;
+    // The function drops such an event untouched, as here; for an operator it is bad input.
+    return report.status === 'rejected' ? ExitCode.Usage : ExitCode.Ok;
   } finally {
     process.off('SIGINT', onInterrupt);
     session.close();

@@ -14,15 +14,18 @@ export interface RbacOptions {
 export const kubernetesGroup = 'eks-spot-drainer';
 
 /**
- * `rbac`: deploy/rbac.yaml (and rbac-force-delete.yaml with --force-delete) as it ships, then, as
- * YAML comments, the access-entry command that maps the function's role to its group. The output
- * pipes straight into `kubectl apply -f -`.
+ * `rbac`: deploy/rbac.yaml and node-fence.yaml (and rbac-force-delete.yaml with --force-delete) as
+ * they ship, then, as YAML comments, the access-entry command that maps the function's role to its
+ * group. The output pipes straight into `kubectl apply -f -`.
  */
 export function runRbac(options: RbacOptions, io: CliIo): ExitCode {
   const root = packageRoot();
-  const manifests = ['rbac.yaml', ...(options.forceDelete ? ['rbac-force-delete.yaml'] : [])].map((file) =>
-    readFileSync(join(root, 'deploy', file), 'utf8').trimEnd(),
-  );
+  const shipped = [
+    'rbac.yaml',
+    'node-fence.yaml',
+    ...(options.forceDelete ? ['rbac-force-delete.yaml'] : []),
+  ];
+  const manifests = shipped.map((file) => readFileSync(join(root, 'deploy', file), 'utf8').trimEnd());
   io.stdout(`${manifests.join('\n---\n')}\n`);
   const stack = `eks-spot-drainer-${options.stage ?? 'dev'}`;
   const roleLines = options.roleArn

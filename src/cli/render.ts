@@ -46,6 +46,12 @@ export function renderReport(report: EventReport): string[] {
   if (report.status !== 'handled') return [`event ${id}: ${report.status}: ${report.reason ?? ''}`];
   const lines = [`event ${id}: handled`];
   for (const notice of report.notices) lines.push('', ...renderNotice(notice));
+  if (report.leftAlone?.length) {
+    lines.push(
+      '',
+      `${report.leftAlone.length} more instances left alone (MAX_INSTANCES_PER_EVENT): ${report.leftAlone.join(', ')}`,
+    );
+  }
   return lines;
 }
 

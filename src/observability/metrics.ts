@@ -7,6 +7,8 @@ export interface MetricsSink {
   noticeReceived(kind: NoticeKind): void;
   invalidEvent(): void;
   ignoredEvent(): void;
+  /** Notices dropped untouched (forged, stale, beyond the per-event cap, contradicted by EC2), by reason. */
+  rejected(reason: string, notices: number): void;
   drainFinished(summary: {
     outcome: string;
     podsEvicted: number;
@@ -30,6 +32,7 @@ export const noMetrics: MetricsSink = {
   noticeReceived: () => {},
   invalidEvent: () => {},
   ignoredEvent: () => {},
+  rejected: () => {},
   drainFinished: () => {},
   error: () => {},
   reconciled: () => {},
@@ -51,6 +54,13 @@ export function powertoolsMetrics(metrics: Metrics): MetricsSink {
     ignoredEvent() {
       // Also keeps Powertools from warning about an invocation with nothing to publish.
       metrics.addMetric('IgnoredEvents', MetricUnit.Count, 1);
+    },
+    rejected(reason, notices) {
+      const single = metrics.singleMetric();
+      single.addDimension('reason', reason);
+      single.addMetric('RejectedNotices', MetricUnit.Count, notices);
+      // Also stored, so the invocation's publish is never empty.
+      metrics.addMetric('Rejections', MetricUnit.Count, 1);
     },
     drainFinished(s) {
       if (s.outcome === 'drained') metrics.addMetric('NodesDrained', MetricUnit.Count, 1);

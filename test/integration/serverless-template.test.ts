@@ -70,42 +70,73 @@ function rulesByName(template: Packaged['template']): Map<string, Resource> {
 
 const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
-/** Every statement of every inline role policy. */
+/** Every statement of every inline role policy, and of the policies attached to the role (AWS::IAM::RolePolicy). */
 function roleStatements(template: Packaged['template']): Json[] {
-  return resourcesOfType(template, 'AWS::IAM::Role').flatMap(([, role]) =>
-    (role.Properties.Policies ?? []).flatMap((policy: Json) => policy.PolicyDocument.Statement),
+  return [
+    ...resourcesOfType(template, 'AWS::IAM::Role').flatMap(([, role]) =>
+      (role.Properties.Policies ?? []).flatMap((policy: Json) => policy.PolicyDocument.Statement),
+    ),
+    ...resourcesOfType(template, 'AWS::IAM::RolePolicy').flatMap(
+      ([, policy]) => policy.Properties.PolicyDocument.Statement,
+    ),
+  ];
+}
+
+/**
+ * Whether an IAM resource pattern (an ARN with * and ?, as a Fn::Sub string) matches an ARN, with
+ * the pseudo parameters of account 123456789012 in us-east-1.
+ */
+function iamMatches(pattern: Json, arn: string): boolean {
+  const pseudo: Record<string, string> = { Partition: 'aws', Region: 'us-east-1', AccountId: '123456789012' };
+  const text = (typeof pattern === 'string' ? pattern : (pattern['Fn::Sub'] as string)).replace(
+    /\$\{AWS::(\w+)\}/g,
+    (_, name: string) => pseudo[name] ?? '',
   );
+  const regex = text
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replaceAll('*', '.*')
+    .replaceAll('?', '.');
+  return new RegExp(`^${regex}$`).test(arn);
 }
 
 const CLUSTERS = ['prod-a', 'prod-b'];
 const DLQ_ARN = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
 
+// Every rule matches only this account's and region's events.
+const here = { account: [{ Ref: 'AWS::AccountId' }], region: [{ Ref: 'AWS::Region' }] };
+
 // The rule of each kind, by the name serverless.yml gives it, with the exact pattern it must have.
 const expectedPatterns: Record<string, Json> = {
   'eks-spot-drainer-ci-spot-interruption': {
     source: ['aws.ec2'],
+    ...here,
     'detail-type': ['EC2 Spot Instance Interruption Warning'],
   },
   'eks-spot-drainer-ci-rebalance': {
     source: ['aws.ec2'],
+    ...here,
     'detail-type': ['EC2 Instance Rebalance Recommendation'],
   },
   'eks-spot-drainer-ci-state-change': {
     source: ['aws.ec2'],
+    ...here,
     'detail-type': ['EC2 Instance State-change Notification'],
     detail: { state: ['stopping', 'shutting-down', 'stopped', 'terminated'] },
   },
   'eks-spot-drainer-ci-scheduled-change': {
     source: ['aws.health'],
+    ...here,
     'detail-type': ['AWS Health Event'],
     detail: { service: ['EC2'], eventTypeCategory: ['scheduledChange'] },
   },
   'eks-spot-drainer-ci-asg-terminate': {
     source: ['aws.autoscaling'],
+    ...here,
     'detail-type': ['EC2 Instance-terminate Lifecycle Action'],
   },
   'eks-spot-drainer-ci-capacity-reservation': {
     source: ['aws.ec2'],
+    ...here,
     'detail-type': ['EC2 Capacity Reservation Instance Interruption Warning'],
   },
 };
@@ -114,6 +145,29 @@ const RECONCILE_RULE = 'eks-spot-drainer-ci-reconcile';
 
 let main: Packaged;
 let switchedOff: Packaged;
+let withSecret: Packaged;
+let withParameter: Packaged;
+
+/** A webhook URL as Slack hands them out: the whole URL is the credential. */
+const WEBHOOK_URL = 'https://hooks.slack.com/services/T0TEST0000/B0TEST0000/webhookTokenMustNotLeak';
+
+/** Runs a package that must fail; returns everything it printed. */
+async function packageFails(params: string[]): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'sls-template-'));
+  workDirs.push(dir);
+  const args = [serverlessBin, 'package', '--stage', 'ci', '--package', dir];
+  for (const param of params) args.push('--param', param);
+  const outcome = await run(process.execPath, args, {
+    cwd: root,
+    env: offlineEnv,
+    maxBuffer: 16 * 1024 * 1024,
+  }).then(
+    () => undefined,
+    (error: { stdout: string; stderr: string }) => `${error.stdout}${error.stderr}`,
+  );
+  if (outcome === undefined) throw new Error(`serverless package ${params.join(' ')} succeeded`);
+  return outcome;
+}
 
 beforeAll(async () => {
   // Sequential: both runs share the service's .esbuild work folder.
@@ -126,7 +180,12 @@ beforeAll(async () => {
     'createAccessEntries=false',
     'reconcileIntervalMinutes=0',
   ]);
-}, 300_000);
+  withSecret = await packageService(['clusters=prod-a', 'webhookUrlSecretName=eks-spot-drainer/webhook']);
+  withParameter = await packageService([
+    'clusters=prod-a',
+    'webhookUrlSecretName=ssm:/eks-spot-drainer/webhook',
+  ]);
+}, 600_000);
 
 afterAll(async () => {
   await Promise.all(workDirs.map((dir) => rm(dir, { recursive: true, force: true })));
@@ -220,6 +279,79 @@ describe('serverless package', () => {
     // No VPC was asked for, so no VPC managed policy either.
     const [[, role]] = resourcesOfType(main.template, 'AWS::IAM::Role') as [[string, Resource]];
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('lets the role complete lifecycle actions only on groups tagged for a managed cluster', () => {
+    // Act
+    const lifecycle = roleStatements(main.template).filter((statement) =>
+      asList(statement.Action).some((action: string) => action.startsWith('autoscaling:')),
+    );
+
+    // Assess: one statement for EKS managed node groups, one per cluster for self-managed groups.
+    const actions = ['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'];
+    const everyGroup = [
+      {
+        'Fn::Sub': `arn:\${AWS::Partition}:autoscaling:\${AWS::Region}:\${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/*`,
+      },
+    ];
+    expect(lifecycle).toEqual([
+      {
+        Sid: 'ManagedNodeGroupsOfManagedClusters',
+        Effect: 'Allow',
+        Action: actions,
+        Resource: everyGroup,
+        Condition: { StringEquals: { 'autoscaling:ResourceTag/eks:cluster-name': CLUSTERS } },
+      },
+      ...CLUSTERS.map((cluster, i) => ({
+        Sid: `GroupsTaggedForCluster${i + 1}`,
+        Effect: 'Allow',
+        Action: actions,
+        Resource: everyGroup,
+        Condition: { Null: { [`autoscaling:ResourceTag/kubernetes.io/cluster/${cluster}`]: 'false' } },
+      })),
+    ]);
+  });
+
+  it('writes logs only to its own log group: no CreateLogGroup, no wildcard reaching another stage', () => {
+    // Prepare: the log group the stack creates, and those of stages whose names start the same.
+    const own = '/aws/lambda/eks-spot-drainer-ci-interruption';
+    const logGroupArn = (group: string) => `arn:aws:logs:us-east-1:123456789012:log-group:${group}`;
+    const others = [
+      '/aws/lambda/eks-spot-drainer-ci-2-interruption',
+      '/aws/lambda/eks-spot-drainer-cix-interruption',
+    ];
+
+    // Act
+    const statements = roleStatements(main.template);
+    const logs = statements.filter((statement) =>
+      asList(statement.Action).some((action: string) => action.startsWith('logs:')),
+    );
+    const [[, logGroup]] = resourcesOfType(main.template, 'AWS::Logs::LogGroup') as [[string, Resource]];
+
+    // Assess
+    expect(logGroup.Properties.LogGroupName).toBe(own);
+    expect(statements.flatMap((statement) => asList(statement.Action))).not.toContain('logs:CreateLogGroup');
+    expect(logs.map((statement) => statement.Action)).toEqual([
+      ['logs:CreateLogStream'],
+      ['logs:PutLogEvents'],
+    ]);
+    const [streams, events] = logs.map((statement) => asList(statement.Resource));
+    expect(streams!.some((pattern) => iamMatches(pattern, `${logGroupArn(own)}:*`))).toBe(true);
+    expect(
+      events!.some((pattern) => iamMatches(pattern, `${logGroupArn(own)}:log-stream:2026/01/01/[$LATEST]ab`)),
+    ).toBe(true);
+    for (const other of others) {
+      for (const arn of [
+        logGroupArn(other),
+        `${logGroupArn(other)}:*`,
+        `${logGroupArn(other)}:log-stream:x`,
+      ]) {
+        expect(
+          [...streams!, ...events!].some((pattern) => iamMatches(pattern, arn)),
+          arn,
+        ).toBe(false);
+      }
+    }
   });
 
   it('lets the role describe exactly the managed clusters', () => {
@@ -364,6 +496,98 @@ describe('serverless package', () => {
           cells.add(`${x},${y}`);
         }
     }
+  });
+
+  it('names the webhook secret and lets the role read that one Secrets Manager secret', () => {
+    // Act
+    const env = withSecret.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+    const policies = resourcesOfType(withSecret.template, 'AWS::IAM::RolePolicy')
+      .filter(([id]) => id === 'WebhookSecretReadPolicy')
+      .map(([, p]) => p.Properties);
+
+    // Assess
+    expect(env.WEBHOOK_URL_SECRET_NAME).toBe('eks-spot-drainer/webhook');
+    expect(env).not.toHaveProperty('WEBHOOK_URL');
+    expect(policies).toEqual([
+      {
+        RoleName: { Ref: 'IamRoleLambdaExecution' },
+        PolicyName: 'read-webhook-url',
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: 'secretsmanager:GetSecretValue',
+              // Exactly the six random characters Secrets Manager appends: no other secret matches.
+              Resource: {
+                'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:eks-spot-drainer/webhook-??????`,
+              },
+            },
+          ],
+        },
+      },
+    ]);
+  });
+
+  it('lets the role read that one SSM parameter when the secret is a SecureString', () => {
+    // Act
+    const env = withParameter.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+    const policy = withParameter.template.Resources.WebhookSecretReadPolicy!;
+
+    // Assess
+    expect(env.WEBHOOK_URL_SECRET_NAME).toBe('ssm:/eks-spot-drainer/webhook');
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'ssm:GetParameter',
+        Resource: {
+          'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/eks-spot-drainer/webhook`,
+        },
+      },
+    ]);
+  });
+
+  it('grants no secret at all without a webhook', () => {
+    // Act
+    const env = main.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+    const actions = [
+      ...roleStatements(main.template),
+      ...resourcesOfType(main.template, 'AWS::IAM::RolePolicy').flatMap(
+        ([, p]) => p.Properties.PolicyDocument.Statement,
+      ),
+    ].flatMap((statement) => asList(statement.Action));
+
+    // Assess
+    expect(env.WEBHOOK_URL_SECRET_NAME).toBe('');
+    expect(actions.filter((action: string) => /^(secretsmanager|ssm|kms):/.test(action))).toEqual([]);
+  });
+
+  it('keeps the webhook URL out of the template, the state file and the function environment', async () => {
+    // Prepare: what a reader with ReadOnlyAccess sees of the deployment.
+    const seen = await Promise.all(
+      [withSecret, withParameter].flatMap((packaged) => [
+        readFile(join(packaged.dir, TEMPLATE), 'utf8'),
+        readFile(join(packaged.dir, 'serverless-state.json'), 'utf8'),
+      ]),
+    );
+
+    // Act: the two ways a URL could still be handed to the deployment are refused.
+    const oldParam = await packageFails(['clusters=prod-a', `webhookUrl=${WEBHOOK_URL}`]);
+    const asName = await packageFails(['clusters=prod-a', `webhookUrlSecretName=${WEBHOOK_URL}`]);
+
+    // Assess
+    for (const text of seen) {
+      expect(text).not.toContain('hooks.slack.com');
+      expect(text).toContain('eks-spot-drainer/webhook');
+    }
+    for (const packaged of [withSecret, withParameter]) {
+      const env = packaged.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+      expect(Object.values(env).filter((value) => String(value).includes('://'))).toEqual([]);
+    }
+    expect(oldParam).toContain('param "webhookUrl" is no longer read');
+    expect(asName).toContain('param "webhookUrlSecretName" holds a URL');
+    expect(oldParam).not.toContain('webhookTokenMustNotLeak');
+    expect(asName).not.toContain('webhookTokenMustNotLeak');
   });
 
   it('zips one minified ESM bundle with its source map and no node_modules', async () => {

@@ -29,6 +29,8 @@ export function ec2Instance(instanceId: string, cluster: string | undefined, az 
     PrivateDnsName: `ip-10-0-0-${octet}.ec2.internal`,
     Placement: { AvailabilityZone: az },
     State: { Name: 'running', Code: 16 },
+    // Spot, as the nodes of these tests are: a Spot warning about anything else is refused.
+    InstanceLifecycle: 'spot',
     Tags: cluster ? [{ Key: 'aws:eks:cluster-name', Value: cluster }] : [],
   };
 }
@@ -75,6 +77,7 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     noticeReceived: vi.fn(),
     invalidEvent: vi.fn(),
     ignoredEvent: vi.fn(),
+    rejected: vi.fn(),
     drainFinished: vi.fn(),
     error: vi.fn(),
     reconciled: vi.fn(),
@@ -95,6 +98,8 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
       kind: 'ec2-tags',
       instances: new InstanceCache(new EC2Client({ region: 'us-east-1' }), { ttlMs: 0 }),
       managedClusters: [managedCluster],
+      // EC2's second look comes at once: nothing here is eventually consistent but what a test makes so.
+      recheckDelayMs: 0,
     },
     access: { connect },
     autoScaling: new AutoScalingClient({ region: 'us-east-1' }),

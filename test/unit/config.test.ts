@@ -25,10 +25,11 @@ describe('loadConfig', () => {
       managedClusters: ['prod-a'],
       policy: defaultPolicyConfig,
       drain: defaultDrainOptions,
-      webhookUrl: undefined,
+      webhookSecret: undefined,
       instanceCacheTtlMs: 30_000,
       lifecycleHeartbeatMs: 60_000,
       lifecycle: defaultLifecycleConfig,
+      maxInstancesPerEvent: 50,
     });
   });
 
@@ -53,13 +54,14 @@ describe('loadConfig', () => {
       TAINT_NODE: 'false',
       EXCLUDE_FROM_LOAD_BALANCERS: 'false',
       DRAIN_TIMEOUT_SECONDS: '300',
-      WEBHOOK_URL: 'https://hooks.example.com/T000/B000',
+      WEBHOOK_URL_SECRET_NAME: 'ssm:/eks-spot-drainer/webhook',
       INSTANCE_CACHE_SECONDS: '0',
       LIFECYCLE_HEARTBEAT_SECONDS: '0',
       REBALANCE_CORDON_TTL_MINUTES: '45',
       SCHEDULED_DRAIN_LEAD_MINUTES: '90',
       SCHEDULED_CORDON_AT_NOTICE: 'true',
       OUT_OF_SERVICE_TAINT: 'false',
+      MAX_INSTANCES_PER_EVENT: '5',
     });
 
     expect(config).toEqual({
@@ -86,7 +88,7 @@ describe('loadConfig', () => {
         excludeFromLoadBalancers: false,
         noDeadlineBudgetMs: 300_000,
       },
-      webhookUrl: 'https://hooks.example.com/T000/B000',
+      webhookSecret: { store: 'ssm', name: '/eks-spot-drainer/webhook' },
       instanceCacheTtlMs: 0,
       lifecycleHeartbeatMs: 0,
       lifecycle: {
@@ -95,6 +97,7 @@ describe('loadConfig', () => {
         scheduledCordonAtNotice: true,
         outOfServiceTaint: false,
       },
+      maxInstancesPerEvent: 5,
     });
   });
 
@@ -103,13 +106,13 @@ describe('loadConfig', () => {
       ...base,
       DRY_RUN: '',
       TAINT_NODE: '  ',
-      WEBHOOK_URL: '',
+      WEBHOOK_URL_SECRET_NAME: '',
       DRAIN_TIMEOUT_SECONDS: '',
     });
 
     expect(config.drain.dryRun).toBe(false);
     expect(config.drain.taintNode).toBe(true);
-    expect(config.webhookUrl).toBeUndefined();
+    expect(config.webhookSecret).toBeUndefined();
     expect(config.drain.noDeadlineBudgetMs).toBe(600_000);
   });
 
@@ -127,10 +130,13 @@ describe('loadConfig', () => {
     expect(error.message).toMatch(/force delete/);
   });
 
-  it('accepts a plain http webhook URL', () => {
-    expect(loadConfig({ ...base, WEBHOOK_URL: 'http://localhost:8080/hook' }).webhookUrl).toBe(
-      'http://localhost:8080/hook',
-    );
+  it.each([
+    ['eks-spot-drainer/webhook', { store: 'secretsmanager', name: 'eks-spot-drainer/webhook' }],
+    ['prod_webhook+slack@team=1.x', { store: 'secretsmanager', name: 'prod_webhook+slack@team=1.x' }],
+    ['ssm:/eks-spot-drainer/webhook', { store: 'ssm', name: '/eks-spot-drainer/webhook' }],
+    ['ssm:webhook.url', { store: 'ssm', name: 'webhook.url' }],
+  ])('names the webhook secret %s', (value, expected) => {
+    expect(loadConfig({ ...base, WEBHOOK_URL_SECRET_NAME: value }).webhookSecret).toEqual(expected);
   });
 
   it.each([
@@ -152,8 +158,19 @@ describe('loadConfig', () => {
     [{ ...base, DRAIN_TIMEOUT_SECONDS: 'ten' }, 'DRAIN_TIMEOUT_SECONDS', /got "ten"/],
     [{ ...base, INSTANCE_CACHE_SECONDS: '-5' }, 'INSTANCE_CACHE_SECONDS', /expected an integer/],
     [{ ...base, LIFECYCLE_HEARTBEAT_SECONDS: '9999' }, 'LIFECYCLE_HEARTBEAT_SECONDS', /from 0 to 7200/],
-    [{ ...base, WEBHOOK_URL: 'not a url' }, 'WEBHOOK_URL', /expected an http or https URL/],
-    [{ ...base, WEBHOOK_URL: 'ftp://example.com/x' }, 'WEBHOOK_URL', /expected an http or https URL/],
+    [{ ...base, MAX_INSTANCES_PER_EVENT: '0' }, 'MAX_INSTANCES_PER_EVENT', /from 1 to 10000/],
+    [
+      { ...base, WEBHOOK_URL_SECRET_NAME: 'has space' },
+      'WEBHOOK_URL_SECRET_NAME',
+      /Secrets Manager secret name/,
+    ],
+    [{ ...base, WEBHOOK_URL_SECRET_NAME: 'ssm:bad name' }, 'WEBHOOK_URL_SECRET_NAME', /ssm:<parameter name>/],
+    [{ ...base, WEBHOOK_URL_SECRET_NAME: 'ssm:' }, 'WEBHOOK_URL_SECRET_NAME', /ssm:<parameter name>/],
+    [
+      { ...base, WEBHOOK_URL_SECRET_NAME: 'https://hooks.slack.com/services/T/B/x' },
+      'WEBHOOK_URL_SECRET_NAME',
+      /holds a URL/,
+    ],
   ])('rejects %j naming %s', (env, variable, message) => {
     const error = configError(env);
 
@@ -163,10 +180,21 @@ describe('loadConfig', () => {
     expect(error.message.slice(variable.length + 2)).toMatch(message);
   });
 
-  it('never quotes a webhook URL back: it may carry a secret', () => {
-    const error = configError({ ...base, WEBHOOK_URL: 'gopher://secret-token@example.com' });
+  it('never quotes a webhook URL given in place of a secret name', () => {
+    const error = configError({
+      ...base,
+      WEBHOOK_URL_SECRET_NAME: 'https://hooks.slack.com/services/T000/B000/secret-token',
+    });
 
     expect(error.message).not.toContain('secret-token');
+    expect(error.message).not.toContain('hooks.slack.com');
+  });
+
+  it('reads no WEBHOOK_URL: a URL in the environment is ignored, never sent to', () => {
+    const config = loadConfig({ ...base, WEBHOOK_URL: 'https://hooks.example.com/T000/B000' });
+
+    expect(config.webhookSecret).toBeUndefined();
+    expect(JSON.stringify(config)).not.toContain('hooks.example.com');
   });
 
   it('quotes a bad value short and printable', () => {
@@ -193,7 +221,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(26);
+    expect(names).toHaveLength(27);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 

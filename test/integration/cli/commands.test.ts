@@ -29,6 +29,34 @@ describe('eks-spot-drainer events', () => {
     expect(parsed).toMatchObject({ status: 'notices', notices: [{ instanceId: 'i-0aaaabbbbccccdddd' }] });
   });
 
+  it('dates a sample in the account and region given, for the deployed function', async () => {
+    const run = await runCli([
+      'events',
+      'scheduled-change',
+      '--account',
+      '210987654321',
+      '--region',
+      'eu-west-1',
+    ]);
+
+    expect(run.code).toBe(0);
+    const parsed = parseEvent(JSON.parse(run.stdout));
+    expect(parsed.status === 'notices' && parsed.notices[0]).toMatchObject({
+      account: '210987654321',
+      region: 'eu-west-1',
+    });
+  });
+
+  it('says how to send a sample for real, not with put-events and an aws.* source', async () => {
+    const run = await runCli(['events', '--help']);
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('eks-spot-drainer invoke --event -');
+    expect(run.stdout).toContain('aws lambda invoke --function-name');
+    expect(run.stdout).toContain('`aws events put-events` refuses an aws.* source');
+    expect(run.stdout).not.toContain('or aws events put-events');
+  });
+
   it('asks for a kind when given none', async () => {
     const run = await runCli(['events']);
 
@@ -52,7 +80,15 @@ describe('eks-spot-drainer rbac', () => {
       true,
     );
     const objects = k8s.loadAllYaml(run.stdout) as k8s.KubernetesObject[];
-    expect(objects.map((o) => o.kind)).toEqual(['ClusterRole', 'ClusterRoleBinding']);
+    expect(objects.map((o) => o.kind)).toEqual([
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'Role',
+      'RoleBinding',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+    ]);
+    expect(run.stdout).toContain(readFileSync(join(projectRoot, 'deploy/node-fence.yaml'), 'utf8').trimEnd());
     expect(run.stdout).toContain('# ROLE_ARN=arn:aws:iam::123456789012:role/drainer');
     expect(run.stdout).toContain(
       '# aws eks create-access-entry --cluster-name prod-a --principal-arn "$ROLE_ARN" --kubernetes-groups eks-spot-drainer --type STANDARD',
@@ -66,6 +102,10 @@ describe('eks-spot-drainer rbac', () => {
     expect(objects.map((o) => o.metadata?.name)).toEqual([
       'eks-spot-drainer',
       'eks-spot-drainer',
+      'eks-spot-drainer-events',
+      'eks-spot-drainer-events',
+      'eks-spot-drainer-node-fence',
+      'eks-spot-drainer-node-fence',
       'eks-spot-drainer-force-delete',
       'eks-spot-drainer-force-delete',
     ]);
@@ -99,7 +139,7 @@ describe('the built CLI (scripts/build.mjs)', () => {
     mkdirSync(join(pkg, 'deploy'));
     copyFileSync(binPath, join(pkg, 'bin/eks-spot-drainer.js'));
     copyFileSync(join(projectRoot, 'package.json'), join(pkg, 'package.json'));
-    for (const file of ['rbac.yaml', 'rbac-force-delete.yaml']) {
+    for (const file of ['rbac.yaml', 'node-fence.yaml', 'rbac-force-delete.yaml']) {
       copyFileSync(join(projectRoot, 'deploy', file), join(pkg, 'deploy', file));
     }
     await promisify(execFile)(process.execPath, [
