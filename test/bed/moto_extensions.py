@@ -8,7 +8,8 @@ CloudFormationModel.__subclasses__() when moto's stack parser first lists them.
 - AWS::Lambda::Function drops Architectures (every function becomes x86_64).
 - AWS::IAM::Role stores inline policies as Python dicts, so GetRolePolicy answers with their repr
   ({'Version': ...}) instead of JSON.
-- AWS::SQS::QueuePolicy, AWS::Lambda::EventInvokeConfig and AWS::CloudWatch::Alarm are not modelled:
+- AWS::SQS::QueuePolicy, AWS::Lambda::EventInvokeConfig, AWS::CloudWatch::Alarm and
+  AWS::IAM::RolePolicy are not modelled:
   moto skips them with a warning. Each is mapped onto the API call CloudFormation makes.
 
 Still not modelled, and not added: AWS::EKS::AccessEntry (moto has no access-entry API) and
@@ -25,7 +26,8 @@ from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
 from moto.events.models import EventPattern
 from moto.events.responses import EventsHandler
-from moto.iam.models import Role
+from moto.iam.models import Role, iam_backends
+from moto.utilities.utils import get_partition
 from moto.sqs.models import sqs_backends
 
 # TestEventPattern rejects an event without these (the EventBridge API reference's list).
@@ -277,3 +279,55 @@ class CloudWatchAlarm(_StackOnly, CloudFormationModel):
 
     def delete(self, account_id: str, region_name: str) -> None:
         cloudwatch_backends[account_id][region_name].delete_alarms([self.physical_resource_id])
+
+
+class IamRolePolicy(_StackOnly, CloudFormationModel):
+    """AWS::IAM::RolePolicy: PutRolePolicy on the role (a JSON document), DeleteRolePolicy on delete."""
+
+    # moto files every model under the service named by its module (moto.<service>...).
+    __module__ = "moto.iam.testbed"
+
+    def __init__(self, physical_resource_id: str, role_name: str, policy_name: str) -> None:
+        super().__init__(physical_resource_id)
+        self.role_name = role_name
+        self.policy_name = policy_name
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::IAM::RolePolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc,override]
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> IamRolePolicy:
+        properties = cloudformation_json["Properties"]
+        role_name = properties["RoleName"]
+        policy_name = properties["PolicyName"]
+        document = properties["PolicyDocument"]
+        iam_backends[account_id][get_partition(region_name)].put_role_policy(
+            role_name, policy_name, document if isinstance(document, str) else json.dumps(document)
+        )
+        return cls(f"{role_name}|{policy_name}", role_name, policy_name)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc,override]
+        cls,
+        original_resource: IamRolePolicy,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> IamRolePolicy:
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = iam_backends[account_id][get_partition(region_name)]
+        try:
+            backend.delete_role_policy(self.role_name, self.policy_name)
+        except Exception:  # noqa: BLE001 - the role may be gone first; nothing is left either way
+            pass

@@ -150,7 +150,10 @@ describe('forged events', () => {
     const ids = nodes.map((n) => n.instance.instanceId);
 
     // Act
-    const { report, logs, requestId } = await invoke(sampleEvent('scheduled-change', { instanceIds: ids }));
+    // Starting in ten minutes: within the lead, so drained now rather than recorded for later.
+    const { report, logs, requestId } = await invoke(
+      sampleEvent('scheduled-change', { instanceIds: ids, startTime: new Date(Date.now() + 10 * 60_000) }),
+    );
 
     // Assess
     const after = await Promise.all(nodes.map((n) => admin.core.readNode({ name: n.node.name })));

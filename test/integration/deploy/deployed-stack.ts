@@ -174,8 +174,10 @@ export async function readBack(aws: AwsClients, type: string, physicalId: string
     case 'AWS::IAM::Role': {
       const { Role: role } = await aws.iam.send(new GetRoleCommand({ RoleName: physicalId }));
       const { PolicyNames = [] } = await aws.iam.send(new ListRolePoliciesCommand({ RoleName: physicalId }));
+      // The role's own inline policies; those of AWS::IAM::RolePolicy resources are read with them.
+      const own = new Set((props.Policies ?? []).map((p: { PolicyName: string }) => p.PolicyName));
       const policies = await Promise.all(
-        PolicyNames.map(async (PolicyName) => {
+        PolicyNames.filter((name) => own.has(name)).map(async (PolicyName) => {
           const p = await aws.iam.send(new GetRolePolicyCommand({ RoleName: physicalId, PolicyName }));
           return { PolicyName, PolicyDocument: JSON.parse(decodeURIComponent(p.PolicyDocument ?? '{}')) };
         }),
@@ -185,6 +187,16 @@ export async function readBack(aws: AwsClients, type: string, physicalId: string
         Path: role?.Path,
         AssumeRolePolicyDocument: JSON.parse(decodeURIComponent(role?.AssumeRolePolicyDocument ?? '{}')),
         Policies: policies,
+      };
+    }
+    case 'AWS::IAM::RolePolicy': {
+      const p = await aws.iam.send(
+        new GetRolePolicyCommand({ RoleName: props.RoleName, PolicyName: props.PolicyName }),
+      );
+      return {
+        RoleName: p.RoleName,
+        PolicyName: p.PolicyName,
+        PolicyDocument: JSON.parse(decodeURIComponent(p.PolicyDocument ?? '{}')),
       };
     }
     case 'AWS::SQS::Queue': {

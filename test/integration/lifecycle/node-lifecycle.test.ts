@@ -159,17 +159,23 @@ describe('an AWS Health scheduled change two weeks ahead', () => {
     const { instance, node } = await nodeWithPods('health', 2);
     const start = new Date(Math.floor((Date.now() + 14 * day) / 1000) * 1000);
     const eventArn = `arn:aws:health:us-east-1::event/EC2/AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED/test-${uniqueSuffix()}`;
-    const health = (statusCode: string, startTime = start) =>
+    // Health publishes each update as a new event, dated when it is sent.
+    const health = (statusCode: string, time = new Date()) =>
       sampleEvent('scheduled-change', {
         instanceIds: [instance.instanceId],
-        startTime,
+        time: new Date(Math.floor(time.getTime() / 1000) * 1000),
+        startTime: start,
         detail: { eventArn, statusCode },
       });
 
     // Act 1: the announcement, and a republication a day later.
     const announced = await app.handle(health('upcoming'), lambdaContext(`health-${randomUUID()}`));
     const nextDay = at(day);
-    const republished = await handleEvent(health('upcoming'), nextDay.deps, nextDay.invocation);
+    const republished = await handleEvent(
+      health('upcoming', new Date(nextDay.now())),
+      nextDay.deps,
+      nextDay.invocation,
+    );
 
     // Assess 1: recorded, nothing drained or cordoned
     expect(outcomeOf(announced.notices[0])).toBe('scheduled');
@@ -199,14 +205,18 @@ describe('an AWS Health scheduled change two weeks ahead', () => {
 
     // Act 3: Health republishes it as open, its start now in the past.
     const open = at(14 * day + 60_000);
-    const reopened = await handleEvent(health('open'), open.deps, open.invocation);
+    const reopened = await handleEvent(health('open', new Date(open.now())), open.deps, open.invocation);
 
     // Assess 3: the same change: no second drain
     expect(outcomeOf(reopened.notices[0])).toBe('already-done');
 
     // Act 4: Health closes it; the node is Ready.
     const closed = at(14 * day + 3_600_000);
-    const closing = await handleEvent(health('closed'), closed.deps, closed.invocation);
+    const closing = await handleEvent(
+      health('closed', new Date(closed.now())),
+      closed.deps,
+      closed.invocation,
+    );
 
     // Assess 4: the cordon, taint, label and lease are gone
     expect(outcomeOf(closing.notices[0])).toBe('released');
