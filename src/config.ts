@@ -25,6 +25,8 @@ export interface Config {
   lifecycle: LifecycleConfig;
   /** Instances one event may act on; the rest are logged and left alone. */
   maxInstancesPerEvent: number;
+  /** Each instance of a multi-instance Health event gets an invocation of its own. */
+  fanOutEvents: boolean;
 }
 
 /** What the reconcile and the notices do across a node's whole interruption. */
@@ -252,6 +254,11 @@ const variables = {
     'When EC2 reports the instance gone and its kubelet has stopped, taint the node node.kubernetes.io/out-of-service.',
     bool(true),
   ),
+  FAN_OUT_EVENTS: spec(
+    'true',
+    'Hand each instance of a Health event that names several to an invocation of its own (an asynchronous self-invoke).',
+    bool(true),
+  ),
   MAX_INSTANCES_PER_EVENT: spec(
     '50',
     'Instances one event may act on (a Health event can name many); the rest are logged and left alone.',
@@ -319,5 +326,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       outOfServiceTaint: read('OUT_OF_SERVICE_TAINT'),
     },
     maxInstancesPerEvent: read('MAX_INSTANCES_PER_EVENT'),
+    fanOutEvents: read('FAN_OUT_EVENTS'),
   };
 }

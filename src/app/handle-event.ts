@@ -1,7 +1,9 @@
 import { TransientError } from '../errors.js';
 import { parseEvent } from '../events/parse-event.js';
+import { eventForInstance } from '../events/scheduled-change.js';
 import { describeError } from '../observability/redact.js';
-import type { InterruptionNotice } from '../types.js';
+import { decideAction } from '../policy.js';
+import { type InterruptionNotice, NoticeKind } from '../types.js';
 import { type AppDeps, handleNotice, type Invocation, type NoticeReport } from './handle-notice.js';
 import { type ClusterReconcileReport, reconcileAll } from './reconcile-all.js';
 import { capNotices, Rejection, verifyEvent } from './verify-notice.js';
@@ -29,7 +31,16 @@ export const defaultEventChecks: EventChecks = { maxInstancesPerEvent: 50 };
 
 export interface EventDeps extends AppDeps {
   checks?: EventChecks;
+  /**
+   * Hands a one-instance copy of an event to another invocation of the function (in Lambda: an
+   * asynchronous self-invoke), so that each instance of a Health event gets its own invocation,
+   * timeout and deadline. Undefined: every notice is handled here.
+   */
+  fanOut?: (event: unknown, call: { deadline: number; signal?: AbortSignal }) => Promise<void>;
 }
+
+/** How long handing the instances of an event to invocations of their own may take. */
+const handOffBudgetMs = 5_000;
 
 /** Ids per log line when an event names more instances than it may act on: lines stay far below CloudWatch's 256 KB. */
 const idsPerLogLine = 500;
@@ -100,11 +111,12 @@ export async function handleEvent(
   const { acted, leftAlone } = capNotices(parsed.notices, limit);
   if (leftAlone.length > 0) reportLeftAlone(deps, eventId, limit, leftAlone);
 
-  const settled = await Promise.allSettled(acted.map((notice) => handleNotice(notice, deps, invocation)));
+  const { delegated, local } = await fanOut(raw, acted, deps, invocation);
+  const settled = await Promise.allSettled(local.map((notice) => handleNotice(notice, deps, invocation)));
   const reports: NoticeReport[] = [];
   const failures: string[] = [];
   settled.forEach((outcome, index) => {
-    const notice = acted[index]!;
+    const notice = local[index]!;
     if (outcome.status === 'fulfilled') {
       reports.push(outcome.value);
       if (outcome.value.status === 'skipped' && outcome.value.reason === Rejection.Ec2Disagrees) {
@@ -134,7 +146,60 @@ export async function handleEvent(
     );
   }
   const left = leftAlone.length > 0 ? { leftAlone: leftAlone.map((n) => n.instanceId) } : {};
-  return { eventId, status: 'handled', notices: reports, ...left };
+  return { eventId, status: 'handled', notices: [...delegated, ...reports], ...left };
+}
+
+/**
+ * A Health event that names several instances: each gets an invocation of its own (its own timeout,
+ * deadline, retries and dead-letter queue), instead of sharing this one's time and connection pool.
+ * An instance that could not be handed on is handled here: nothing is lost.
+ */
+async function fanOut(
+  raw: unknown,
+  acted: InterruptionNotice[],
+  deps: EventDeps,
+  invocation: Invocation,
+): Promise<{ delegated: NoticeReport[]; local: InterruptionNotice[] }> {
+  if (!deps.fanOut || acted.length < 2 || acted[0]?.kind !== NoticeKind.ScheduledChange) {
+    return { delegated: [], local: acted };
+  }
+  // A few seconds at most: an instance that cannot be handed on must still have time to be drained here.
+  const now = deps.now ?? Date.now;
+  const call = {
+    deadline: Math.min(invocation.deadline, now() + handOffBudgetMs),
+    ...(invocation.signal ? { signal: invocation.signal } : {}),
+  };
+  const handedOn = await Promise.allSettled(
+    acted.map((notice) =>
+      deps.fanOut!(eventForInstance(raw as Record<string, unknown>, notice.instanceId), call),
+    ),
+  );
+  const delegated: NoticeReport[] = [];
+  const local: InterruptionNotice[] = [];
+  handedOn.forEach((outcome, index) => {
+    const notice = acted[index]!;
+    if (outcome.status === 'fulfilled') {
+      delegated.push({
+        kind: notice.kind,
+        instanceId: notice.instanceId,
+        action: decideAction(notice, deps.config.policy),
+        status: 'delegated',
+      });
+    } else {
+      deps.logger.warn('could not hand the instance to an invocation of its own; handling it here', {
+        eventId: notice.eventId,
+        instanceId: notice.instanceId,
+        error: describeError(outcome.reason),
+      });
+      local.push(notice);
+    }
+  });
+  deps.logger.info('event fanned out: one invocation per instance', {
+    eventId: acted[0]?.eventId,
+    delegated: delegated.length,
+    here: local.length,
+  });
+  return { delegated, local };
 }
 
 /** Logs, by id, the instances an event named beyond the cap: someone must look at them. */

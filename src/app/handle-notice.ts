@@ -65,6 +65,8 @@ export type NoticeReport = {
   lifecycle?: LifecycleStatus;
 } & (
   | { status: 'no-action' }
+  /** Handed to an invocation of its own (a Health event naming several instances is fanned out). */
+  | { status: 'delegated' }
   | { status: 'skipped'; reason: string; detail: string }
   | { status: 'done'; target: DrainTarget; result: DrainResult }
 );

@@ -6,6 +6,7 @@ import { ClusterEndpointCache } from '../aws/eks-cluster.js';
 import { EksTokenProvider } from '../aws/eks-token.js';
 import { InstanceCache } from '../aws/instance-lookup.js';
 import { ec2InstanceStates } from '../aws/instance-states.js';
+import { selfInvoker } from '../aws/self-invoke.js';
 import { loadConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { EksClusterAccess } from '../kube/cluster-access.js';
@@ -85,6 +86,16 @@ export function createLambdaApp(env: Record<string, string | undefined> = proces
     logger,
     metrics: powertoolsMetrics(metrics),
     checks: { maxInstancesPerEvent: config.maxInstancesPerEvent },
+    // Only in Lambda, which names the function: the role may invoke this function and no other.
+    ...(config.fanOutEvents && env.AWS_LAMBDA_FUNCTION_NAME
+      ? {
+          fanOut: selfInvoker({
+            functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+            region,
+            endpoint: endpointOf('LAMBDA'),
+          }),
+        }
+      : {}),
   };
   return {
     deps,

@@ -61,6 +61,8 @@ function renderNotice(notice: NoticeReport): string[] {
   switch (notice.status) {
     case 'no-action':
       return [`${head}: nothing to do, the policy switches this kind off`, ...lifecycle];
+    case 'delegated':
+      return [`${head}: handed to an invocation of its own`];
     case 'skipped':
       return [`${head}: nothing to drain: ${notice.reason} (${notice.detail})`, ...lifecycle];
     case 'done':

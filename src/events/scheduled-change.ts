@@ -101,3 +101,21 @@ export const scheduledChangeParser: EventParser = {
     );
   },
 };
+
+/**
+ * The same Health event naming only `instanceId` (in affectedEntities and resources): what one
+ * invocation of a fanned-out event receives. Everything else, the EventBridge id included, is kept,
+ * so duplicates and republications stay recognisable on the node's lease.
+ */
+export function eventForInstance(
+  event: Record<string, unknown>,
+  instanceId: string,
+): Record<string, unknown> {
+  const detail = isPlainObject(event.detail) ? event.detail : {};
+  const resources = Array.isArray(event.resources) ? event.resources : [];
+  return {
+    ...event,
+    resources: resources.filter((r) => typeof r === 'string' && r.endsWith(`/${instanceId}`)),
+    detail: { ...detail, affectedEntities: [{ entityValue: instanceId }] },
+  };
+}

@@ -281,6 +281,27 @@ describe('serverless package', () => {
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
+  it('lets the function invoke itself, and no other function, for the fan-out of Health events', () => {
+    // Act
+    const invoke = roleStatements(main.template).filter((statement) =>
+      asList(statement.Action).some((action: string) => action.startsWith('lambda:')),
+    );
+    const env = main.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+    const name = main.template.Resources.InterruptionLambdaFunction?.Properties.FunctionName;
+
+    // Assess
+    expect(invoke).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['lambda:InvokeFunction'],
+        Resource: {
+          'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${name}`,
+        },
+      },
+    ]);
+    expect(env.FAN_OUT_EVENTS).toBe('true');
+  });
+
   it('lets the role complete lifecycle actions only on groups tagged for a managed cluster', () => {
     // Act
     const lifecycle = roleStatements(main.template).filter((statement) =>
