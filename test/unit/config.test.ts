@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       lifecycleHeartbeatMs: 60_000,
       lifecycle: defaultLifecycleConfig,
       maxInstancesPerEvent: 50,
+      fanOutEvents: true,
     });
   });
 
@@ -62,6 +63,7 @@ describe('loadConfig', () => {
       SCHEDULED_CORDON_AT_NOTICE: 'true',
       OUT_OF_SERVICE_TAINT: 'false',
       MAX_INSTANCES_PER_EVENT: '5',
+      FAN_OUT_EVENTS: 'false',
     });
 
     expect(config).toEqual({
@@ -98,6 +100,7 @@ describe('loadConfig', () => {
         outOfServiceTaint: false,
       },
       maxInstancesPerEvent: 5,
+      fanOutEvents: false,
     });
   });
 
@@ -221,7 +224,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(27);
+    expect(names).toHaveLength(28);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 
