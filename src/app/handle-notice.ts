@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import { type DrainContext, type DrainProgress, type DrainRequest, drainNode } from '../drain/drain-node.js';
 import { isNodeReady } from '../drain/lease.js';
 import { removeHooks } from '../drain/lease-store.js';
-import { countOutcomes, type DrainResult } from '../drain/result.js';
+import { type DrainResult, drainResult, noTimings } from '../drain/result.js';
 import { TransientError } from '../errors.js';
 import type { ClusterAccess } from '../kube/cluster-access.js';
 import type { KubeApis } from '../kube/connection.js';
@@ -303,19 +303,7 @@ function scheduledPart(
 
 /** A result for notices that drained nothing themselves (a closed change, an instance gone). */
 function plainResult(request: DrainRequest, outcome: DrainResult['outcome'], now: () => number): DrainResult {
-  const empty = { evictOrdinaryMs: 0, evictCriticalMs: 0, listMs: 0, markMs: 0, totalMs: 0 };
-  return {
-    nodeName: request.nodeName,
-    kind: request.kind,
-    eventId: request.eventId,
-    action: request.action,
-    outcome,
-    pods: [],
-    counts: countOutcomes([]),
-    timings: empty,
-    deadline: new Date(request.deadline).toISOString(),
-    timeLeftMs: request.deadline - now(),
-  };
+  return drainResult(request, outcome, [], noTimings(), request.deadline, now());
 }
 
 /**

@@ -28,7 +28,7 @@ import { NodeEventReason, NodeEventRecorder } from './node-events.js';
 import { type PlannedPod, planDrain } from './plan.js';
 import { PodTracker } from './pod-tracker.js';
 import { outcomeOf, recordOutcome, reportPlanned } from './report.js';
-import { countOutcomes, type DrainOutcome, type DrainResult, type PodReport } from './result.js';
+import { type DrainOutcome, type DrainResult, drainResult, noTimings, type PodReport } from './result.js';
 import { sweepArrivals } from './sweep.js';
 
 export type { DrainContext, DrainProgress, DrainRequest, HookHandler } from './drain-types.js';
@@ -67,7 +67,7 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
     now,
     ...(context.signal ? { signal: context.signal } : {}),
   });
-  const timings = { markMs: 0, listMs: 0, evictOrdinaryMs: 0, evictCriticalMs: 0, totalMs: 0 };
+  const timings = noTimings();
   let deadline = request.deadline;
   const finish = (
     outcome: DrainOutcome,
@@ -75,19 +75,7 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
     extra: Partial<DrainResult> = {},
   ): DrainResult => {
     timings.totalMs = now() - started;
-    return {
-      nodeName: request.nodeName,
-      kind: request.kind,
-      eventId: request.eventId,
-      action: request.action,
-      outcome,
-      pods,
-      counts: countOutcomes(pods),
-      timings,
-      deadline: new Date(deadline).toISOString(),
-      timeLeftMs: deadline - now(),
-      ...extra,
-    };
+    return { ...drainResult(request, outcome, pods, timings, deadline, now()), ...extra };
   };
 
   if (options.dryRun) {

@@ -118,3 +118,31 @@ export function countOutcomes(pods: PodReport[]): Record<PodOutcome, number> {
   for (const pod of pods) counts[pod.outcome]++;
   return counts;
 }
+
+/** Zero for every phase: the timings of a result before (or without) a drain. */
+export function noTimings(): DrainTimings {
+  return { markMs: 0, listMs: 0, evictOrdinaryMs: 0, evictCriticalMs: 0, totalMs: 0 };
+}
+
+/** The result of one request for a node: who, what, how it ended, and the time left. */
+export function drainResult(
+  request: { nodeName: string; kind: NoticeKind; eventId: string; action: Action },
+  outcome: DrainOutcome,
+  pods: PodReport[],
+  timings: DrainTimings,
+  deadline: number,
+  now: number,
+): DrainResult {
+  return {
+    nodeName: request.nodeName,
+    kind: request.kind,
+    eventId: request.eventId,
+    action: request.action,
+    outcome,
+    pods,
+    counts: countOutcomes(pods),
+    timings,
+    deadline: new Date(deadline).toISOString(),
+    timeLeftMs: deadline - now,
+  };
+}

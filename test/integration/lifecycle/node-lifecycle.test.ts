@@ -85,6 +85,33 @@ async function marksOf(nodeName: string) {
   };
 }
 
+/** Writes a draining lease as a holder would have, renewed last at `renewedAt`. */
+async function leaveDrainingLease(
+  nodeName: string,
+  fields: { kind: string; eventId: string; holder: string; renewedAt: string },
+): Promise<void> {
+  await admin.core.patchNode({
+    name: nodeName,
+    body: [
+      {
+        op: 'add',
+        path: '/metadata/annotations/eks-spot-drainer~1drain',
+        value: JSON.stringify({
+          v: 2,
+          state: 'draining',
+          action: 'drain',
+          ...fields,
+          deadline: new Date(Date.now() + 600_000).toISOString(),
+          since: fields.renewedAt,
+          updatedAt: fields.renewedAt,
+          marks: { cordoned: true, taints: [], lbLabel: false },
+          hooks: [],
+        }),
+      },
+    ],
+  });
+}
+
 function scheduledEvent(): Record<string, unknown> {
   return {
     version: '0',
@@ -302,29 +329,11 @@ describe('a drain whose invocation died', () => {
   it("is taken over and finished by the next notice, before that notice's deadline", async () => {
     // Prepare: a lease left "draining" by a holder that stopped renewing it a minute ago.
     const { instance, node } = await nodeWithPods('dead', 2);
-    const minuteAgo = new Date(Date.now() - 60_000).toISOString();
-    await admin.core.patchNode({
-      name: node.name,
-      body: [
-        {
-          op: 'add',
-          path: '/metadata/annotations/eks-spot-drainer~1drain',
-          value: JSON.stringify({
-            v: 2,
-            state: 'draining',
-            kind: 'rebalance-recommendation',
-            action: 'drain',
-            eventId: 'rebalance-1',
-            holder: 'oom-killed-invocation',
-            renewedAt: minuteAgo,
-            deadline: new Date(Date.now() + 600_000).toISOString(),
-            since: minuteAgo,
-            updatedAt: minuteAgo,
-            marks: { cordoned: true, taints: [], lbLabel: false },
-            hooks: [],
-          }),
-        },
-      ],
+    await leaveDrainingLease(node.name, {
+      kind: 'rebalance-recommendation',
+      eventId: 'rebalance-1',
+      holder: 'oom-killed-invocation',
+      renewedAt: new Date(Date.now() - 60_000).toISOString(),
     });
     const event = sampleEvent('spot-interruption', { instanceId: instance.instanceId });
 
@@ -342,29 +351,11 @@ describe('a drain whose invocation died', () => {
   it('is taken over by a notice standing by when its live holder stops renewing mid-drain', async () => {
     // Prepare: a live holder (renewed just now) that will never renew again; short lease timing.
     const { instance, node } = await nodeWithPods('standby', 2);
-    const now = new Date().toISOString();
-    await admin.core.patchNode({
-      name: node.name,
-      body: [
-        {
-          op: 'add',
-          path: '/metadata/annotations/eks-spot-drainer~1drain',
-          value: JSON.stringify({
-            v: 2,
-            state: 'draining',
-            kind: 'asg-terminate',
-            action: 'drain',
-            eventId: 'asg-1',
-            holder: 'about-to-crash',
-            renewedAt: now,
-            deadline: new Date(Date.now() + 600_000).toISOString(),
-            since: now,
-            updatedAt: now,
-            marks: { cordoned: true, taints: [], lbLabel: false },
-            hooks: [],
-          }),
-        },
-      ],
+    await leaveDrainingLease(node.name, {
+      kind: 'asg-terminate',
+      eventId: 'asg-1',
+      holder: 'about-to-crash',
+      renewedAt: new Date().toISOString(),
     });
     const { deps, invocation } = at(0, { timing: { staleAfterMs: 3_000, renewIntervalMs: 1_000 } });
     invocation.deadline = Date.now() + 60_000;
