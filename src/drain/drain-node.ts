@@ -273,6 +273,7 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
           outcome,
           context.hooks?.complete ?? (async () => []),
           now,
+          keeper.lease,
         ),
       retrying(Math.max(clock.deadline, now() + 10_000)),
     );

@@ -28,6 +28,9 @@ import type { DrainOptions } from './options.js';
 /** client-node sends JSON Patch unless told otherwise; these patches are merge patches. */
 export const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 const jsonPatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch);
+/** JSON Patch paths (RFC 6901: "/" in a key is written "~1"). */
+const annotationPath = `/metadata/annotations/${leaseAnnotation.replace('/', '~1')}`;
+const stateLabelPath = `/metadata/labels/${stateLabel.replace('/', '~1')}`;
 
 export type MarkOptions = Pick<DrainOptions, 'taintNode' | 'excludeFromLoadBalancers'>;
 
@@ -134,7 +137,7 @@ export async function renewLease(
   now: () => number = Date.now,
 ): Promise<RenewResult> {
   const renewed = (lease: DrainLease): DrainLease => ({ ...lease, renewedAt: new Date(now()).toISOString() });
-  const path = `/metadata/annotations/${leaseAnnotation.replace('/', '~1')}`;
+  const path = annotationPath;
   try {
     const next = renewed(mine);
     const node = await core.patchNode(
@@ -185,6 +188,8 @@ export async function finishLease(
   state: LeaseState,
   completeHooks: (hooks: HookRecord[]) => Promise<HookRecord[]>,
   now: () => number = Date.now,
+  /** The lease as the holder last wrote it: when nobody changed it since, one request writes the end. */
+  known?: DrainLease,
 ): Promise<FinishResult> {
   const completed: HookRecord[] = [];
   const isDone = (h: HookRecord) =>
@@ -194,6 +199,39 @@ export async function finishLease(
         c.lifecycleHookName === h.lifecycleHookName &&
         c.instanceId === h.instanceId,
     );
+  const ended = (current: DrainLease): DrainLease => {
+    // The holder stays on a finished lease: it tells readers of the node who drained it.
+    const { renewedAt: _, ...rest } = current;
+    return {
+      ...rest,
+      state,
+      hooks: current.hooks.filter((h) => !isDone(h)),
+      updatedAt: new Date(now()).toISOString(),
+    };
+  };
+  if (known) {
+    if (known.hooks.length > 0) completed.push(...(await completeHooks(known.hooks)));
+    const lease = ended(known);
+    try {
+      await core.patchNode(
+        {
+          name: nodeName,
+          body: [
+            { op: 'test', path: annotationPath, value: JSON.stringify(known) },
+            { op: 'replace', path: annotationPath, value: JSON.stringify(lease) },
+            { op: 'add', path: stateLabelPath, value: lease.state },
+          ],
+        },
+        jsonPatch,
+      );
+      return { status: 'finished', lease, completed };
+    } catch (error) {
+      const status = httpStatusOf(error);
+      if (status === 404) return { status: 'lost', lease: undefined };
+      // Someone amended the lease since (a hook, a deadline) or took it over: read and decide.
+      if (status !== 422 && status !== 409) throw error;
+    }
+  }
   for (let attempt = 0; ; attempt++) {
     let node: k8s.V1Node;
     try {
@@ -208,14 +246,7 @@ export async function finishLease(
     }
     const pending = current.hooks.filter((h) => !isDone(h));
     if (pending.length > 0) completed.push(...(await completeHooks(pending)));
-    // The holder stays on a finished lease: it tells readers of the node who drained it.
-    const { renewedAt: _, ...rest } = current;
-    const lease: DrainLease = {
-      ...rest,
-      state,
-      hooks: current.hooks.filter((h) => !isDone(h)),
-      updatedAt: new Date(now()).toISOString(),
-    };
+    const lease = ended(current);
     try {
       const body = leaseOnlyPatch(lease);
       body.metadata.resourceVersion = node.metadata?.resourceVersion;
