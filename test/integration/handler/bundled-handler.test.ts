@@ -128,6 +128,8 @@ describe('the bundled handler, run as Lambda runs it', () => {
     LIFECYCLE_HEARTBEAT_SECONDS: '1',
     // The sample's maintenance starts in an hour: within this lead it is drained now, not recorded.
     SCHEDULED_DRAIN_LEAD_MINUTES: '120',
+    // Both instances of the Health sample drained by this one invocation (fan-out: fan-out.test.ts).
+    FAN_OUT_EVENTS: 'false',
     POWERTOOLS_SERVICE_NAME: 'eks-spot-drainer',
     POWERTOOLS_METRICS_NAMESPACE: 'EksSpotDrainer',
     POWERTOOLS_LOG_LEVEL: 'INFO',
