@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: an EC2 Spot Instance Interruption Warning drains a node of a real Kubernetes
  * control plane, through the same code the Lambda function runs (createLambdaApp + handle), with
- * AWS played by moto. Starts everything, shows the drain live, cleans up.
+ * AWS played by moto; then an instance dies with a pod still bound to its node, freed by the
+ * out-of-service taint. Starts everything, shows both live, cleans up.
  *
  *   npm run demo [-- --verbose]
  */
@@ -16,6 +17,7 @@ import { readLease } from '../src/drain/lease.js';
 import { sampleEvent } from '../src/events/samples.js';
 import { adminClients } from '../test/bed/kube.js';
 import { startTestBed, type TestBed, testCredentials } from '../test/bed/testbed.js';
+import { instanceGoneAct } from './instance-gone.js';
 import { buildScene, podsByNode, type Scene } from './scene.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -53,7 +55,7 @@ async function main(): Promise<void> {
     say(
       'First run: building kube-apiserver, etcd, KWOK & co. from source with Go (scripts/control-plane.sh).',
     );
-    say('This takes about 5 minutes, once; the binaries are cached in .cache/control-plane/.');
+    say('This takes about 10 minutes on 2 cores, once; the binaries are cached in .cache/control-plane/.');
   }
   if (!existsSync(join(root, '.cache/venv/bin/python'))) {
     say('First run: installing moto into a Python venv (scripts/python-venv.sh), once.');
@@ -62,7 +64,11 @@ async function main(): Promise<void> {
     'Starting moto (EC2, EKS, STS) and a control plane: etcd, kube-apiserver, controller-manager, scheduler, KWOK',
   );
   const started = Date.now();
-  const bed = await startTestBed({ log: verbose ? (line) => say(`  ${line}`) : () => {} });
+  const bed = await startTestBed({
+    log: verbose ? (line) => say(`  ${line}`) : () => {},
+    // A first build runs for minutes: its progress (which binary, time elapsed) is always shown.
+    buildProgress: (line) => say(`  ${line}`),
+  });
   dataDir = bed.controlPlane.dataDir;
   try {
     say(
@@ -118,6 +124,7 @@ async function drainDemo(bed: TestBed): Promise<void> {
   say();
   for (const line of renderReport(report)) say(line);
   await showAftermath(admin, scene);
+  await instanceGoneAct(bed.info, admin, app, scene, say);
 }
 
 async function showAftermath(admin: ReturnType<typeof adminClients>, scene: Scene): Promise<void> {

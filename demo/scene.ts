@@ -25,6 +25,8 @@ import {
 
 export interface Scene {
   namespace: string;
+  /** The label value `pool` of the scene's nodes, which the scene's pods select. */
+  pool: string;
   nodes: SpotNode[];
   /** The node whose instance gets the interruption warning. */
   doomed: SpotNode;
@@ -97,7 +99,7 @@ export async function buildScene(
       `  node ${node.name}  instance ${node.instanceId}  ${node.availabilityZone}  (room for replacements)`,
     );
   }
-  return { namespace, nodes: [doomed, ...spares], doomed };
+  return { namespace, pool, nodes: [doomed, ...spares], doomed };
 }
 
 /** The demo's pods (and coredns) by node, for a before/after picture. */

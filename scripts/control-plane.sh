@@ -21,6 +21,32 @@ needed=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok)
 log() { printf 'control-plane: %s\n' "$*" >&2; }
 die() { printf 'control-plane: ERROR: %s\n' "$*" >&2; exit 1; }
 
+# A first build takes about 10 minutes on 2 cores and go prints nothing meanwhile: every step says
+# what it builds, and a long one says every PROGRESS_SECONDS that it is still at it.
+PROGRESS_SECONDS="${CONTROL_PLANE_PROGRESS_SECONDS:-30}"
+duration() { local s="$1"; if ((s >= 60)); then printf '%dm%02ds' $((s / 60)) $((s % 60)); else printf '%ds' "$s"; fi; }
+since() { duration $(($(date +%s) - $1)); }
+# with_progress "<what>" command...: runs the command, logging its start, its progress and its end.
+with_progress() {
+  local what="$1" began next pid status
+  shift
+  began=$(date +%s)
+  next=$((began + PROGRESS_SECONDS))
+  log "$what ..."
+  "$@" &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if (($(date +%s) >= next)) && kill -0 "$pid" 2>/dev/null; then
+      log "  ... still $what: $(since "$began") (build running for $(since "$start"))"
+      next=$((next + PROGRESS_SECONDS))
+    fi
+  done
+  wait "$pid" && status=0 || status=$?
+  ((status == 0)) && log "  done: $what in $(since "$began")"
+  return "$status"
+}
+
 has_all() {
   local dir="$1" b
   for b in "${needed[@]}"; do [[ -x "$dir/$b" ]] || return 1; done
@@ -65,11 +91,20 @@ export CGO_ENABLED=0
 # Go 1.26 builds these releases; don't let the go command fetch another toolchain behind our back.
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 start=$(date +%s)
+missing=()
+for b in "${needed[@]}"; do [[ -x "$bin/$b" ]] || missing+=("$b"); done
+if ((${#missing[@]} == ${#needed[@]})); then
+  log "first run: building ${missing[*]} from the Go module proxy."
+  log "This takes about 10 minutes on 2 cores, once; the binaries are then cached in $bin"
+else
+  log "building ${missing[*]} from the Go module proxy (cached in $bin)"
+fi
 
 build_kubernetes() {
   local dir="$cache/src/kubernetes" staging_version gomod
   staging_version="v0.${K8S_VERSION#v1.}"
   mkdir -p "$dir"
+  log "downloading k8s.io/kubernetes@${K8S_VERSION} from the Go module proxy"
   gomod=$(cd "$dir" && go mod download -json "k8s.io/kubernetes@${K8S_VERSION}" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
   [[ -f "$gomod" ]] || die "could not download k8s.io/kubernetes@${K8S_VERSION} from the Go module proxy"
   {
@@ -101,12 +136,12 @@ GO
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ldflags+=" -X $pkg.gitVersion=${K8S_VERSION} -X $pkg.gitMajor=${major} -X $pkg.gitMinor=${minor} -X $pkg.gitTreeState=clean"
   done
-  (cd "$dir" && go mod tidy -e >/dev/null 2>&1 || true)
+  tidy() { (cd "$dir" && go mod tidy -e >/dev/null 2>&1 || true); }
+  with_progress "downloading the modules of Kubernetes ${K8S_VERSION}" tidy
   for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
     [[ -x "$bin/$cmd" ]] && continue
-    log "building $cmd ${K8S_VERSION}"
-    (cd "$dir" && go build -tags tools -trimpath -ldflags "$ldflags" -o "$bin/$cmd" "k8s.io/kubernetes/cmd/$cmd") \
-      || die "building $cmd ${K8S_VERSION} failed"
+    build() { (cd "$dir" && go build -tags tools -trimpath -ldflags "$ldflags" -o "$bin/$cmd" "k8s.io/kubernetes/cmd/$cmd"); }
+    with_progress "building $cmd ${K8S_VERSION}" build || die "building $cmd ${K8S_VERSION} failed"
   done
 }
 
@@ -127,16 +162,16 @@ package tools
 
 import _ "go.etcd.io/etcd/server/v3"
 GO
-  log "building etcd ${ETCD_VERSION}"
-  (cd "$dir" && go mod tidy -e >/dev/null 2>&1 || true)
-  (cd "$dir" && go build -tags tools -trimpath -ldflags "-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3) \
-    || die "building etcd ${ETCD_VERSION} failed"
+  build() {
+    (cd "$dir" && go mod tidy -e >/dev/null 2>&1 || true)
+    (cd "$dir" && go build -tags tools -trimpath -ldflags "-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3)
+  }
+  with_progress "building etcd ${ETCD_VERSION}" build || die "building etcd ${ETCD_VERSION} failed"
 }
 
 build_kwok() {
-  log "building kwok ${KWOK_VERSION}"
-  GOBIN="$bin" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}" \
-    || die "building kwok ${KWOK_VERSION} failed"
+  build() { GOBIN="$bin" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}"; }
+  with_progress "building kwok ${KWOK_VERSION}" build || die "building kwok ${KWOK_VERSION} failed"
 }
 
 [[ -x "$bin/kwok" ]] || build_kwok
@@ -156,5 +191,5 @@ if command -v kubectl >/dev/null; then
     log "note: kubectl on PATH is 1.$path_minor, outside the supported skew with ${K8S_VERSION}; use $bin/kubectl"
   fi
 fi
-log "built in $(( $(date +%s) - start ))s into $bin"
+log "built in $(since "$start") into $bin"
 echo "$bin"

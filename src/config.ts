@@ -5,6 +5,7 @@
  */
 import type { DrainOptions } from './drain/options.js';
 import { ConfigError } from './errors.js';
+import { parseSecretRef, type WebhookSecretRef } from './notify/secret-ref.js';
 import type { PolicyConfig } from './policy.js';
 import * as z from './zod.js';
 
@@ -14,13 +15,38 @@ export interface Config {
   managedClusters: string[];
   policy: PolicyConfig;
   drain: DrainOptions;
-  /** Where to POST a summary of each drain; undefined sends nothing. */
-  webhookUrl: string | undefined;
+  /** The secret that holds the URL to POST a summary of each drain to; undefined sends nothing. */
+  webhookSecret: WebhookSecretRef | undefined;
   /** How long an EC2 DescribeInstances answer is reused (0 = never). */
   instanceCacheTtlMs: number;
   /** Interval between Auto Scaling lifecycle heartbeats while draining (0 = send none). */
   lifecycleHeartbeatMs: number;
+  /** How a node's interruption is carried on beyond one drain (src/lifecycle). */
+  lifecycle: LifecycleConfig;
+  /** Instances one event may act on; the rest are logged and left alone. */
+  maxInstancesPerEvent: number;
+  /** Each instance of a multi-instance Health event gets an invocation of its own. */
+  fanOutEvents: boolean;
 }
+
+/** What the reconcile and the notices do across a node's whole interruption. */
+export interface LifecycleConfig {
+  /** A rebalance cordon with no interruption after it is lifted after this long; 0 keeps it. */
+  rebalanceCordonTtlMs: number;
+  /** A Health scheduled change is drained this long before it starts (recorded until then). */
+  scheduledDrainLeadMs: number;
+  /** Cordon a node as soon as its scheduled change is announced, not only when it is drained. */
+  scheduledCordonAtNotice: boolean;
+  /** Taint nodes whose instance is gone node.kubernetes.io/out-of-service (non-graceful shutdown). */
+  outOfServiceTaint: boolean;
+}
+
+export const defaultLifecycleConfig: LifecycleConfig = {
+  rebalanceCordonTtlMs: 0,
+  scheduledDrainLeadMs: 30 * 60_000,
+  scheduledCordonAtNotice: false,
+  outOfServiceTaint: true,
+};
 
 /** One documented environment variable. */
 export interface ConfigVariable {
@@ -34,7 +60,7 @@ export interface ConfigVariable {
 /** EKS cluster names: 1-100 characters, alphanumeric first, then alphanumerics, - and _. */
 export const CLUSTER_NAME_PATTERN = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
 
-/** A value quoted back in an error: short and printable (never used for WEBHOOK_URL, which may hold a secret). */
+/** A value quoted back in an error: short and printable (never used for WEBHOOK_URL_SECRET_NAME, which may hold a URL by mistake). */
 function quote(value: string): string {
   const head = value.length > 40 ? `${value.slice(0, 40)}...` : value;
   return `"${head.replace(/[^\x20-\x7e]/g, '?')}"`;
@@ -88,19 +114,23 @@ const clusters = fromRaw((value, ctx) => {
   return [...new Set(names)];
 });
 
-const url = fromRaw((value, ctx) => {
+const secretRef = fromRaw((value, ctx) => {
   if (value === undefined) return undefined;
-  const parsed = value.length <= 2048 && URL.canParse(value) ? new URL(value) : undefined;
-  if (parsed?.protocol !== 'https:' && parsed?.protocol !== 'http:') {
-    return invalid(ctx, 'expected an http or https URL');
-  }
-  return value;
+  const ref = parseSecretRef(value);
+  return 'error' in ref ? invalid(ctx, ref.error) : ref;
 });
 
-// -1 keeps each pod's own terminationGracePeriodSeconds.
+// -1 keeps each pod's own terminationGracePeriodSeconds. 0 is refused: an eviction with a grace of 0
+// is a force delete, which kills the container at once and never waits for the kubelet.
 const gracePeriod = z.pipe(
   int(-1, -1, 86_400),
-  z.transform((n: number) => (n === -1 ? undefined : n)),
+  z.transform((n: number, ctx) =>
+    n === 0
+      ? invalid(ctx, '0 would make every eviction a force delete; use -1 (each pod its own) or 1 and up')
+      : n === -1
+        ? undefined
+        : n,
+  ),
 );
 
 interface Spec<T> {
@@ -189,7 +219,11 @@ const variables = {
     'How long a drain may run when the notice sets no hard deadline (rebalance, ASG hook, state change).',
     int(600, 1, 86_400),
   ),
-  WEBHOOK_URL: spec(undefined, 'Optional http(s) URL that receives a JSON summary of each drain.', url),
+  WEBHOOK_URL_SECRET_NAME: spec(
+    undefined,
+    'Secrets Manager secret (or `ssm:<SecureString parameter>`) holding an https URL that receives a JSON summary of each drain.',
+    secretRef,
+  ),
   INSTANCE_CACHE_SECONDS: spec(
     '30',
     'Seconds an EC2 instance lookup is reused; 0 disables the cache.',
@@ -199,6 +233,36 @@ const variables = {
     '60',
     'Seconds between Auto Scaling lifecycle heartbeats while a hooked drain runs; 0 sends none.',
     int(60, 0, 7_200),
+  ),
+  REBALANCE_CORDON_TTL_MINUTES: spec(
+    '0',
+    'Minutes after which the reconcile lifts a rebalance cordon that no interruption followed; 0 keeps it.',
+    int(0, 0, 10_080),
+  ),
+  SCHEDULED_DRAIN_LEAD_MINUTES: spec(
+    '30',
+    'A Health scheduled change further ahead than this is recorded, and drained by the reconcile this long before it starts.',
+    int(30, 0, 10_080),
+  ),
+  SCHEDULED_CORDON_AT_NOTICE: spec(
+    'false',
+    'Cordon a node as soon as its scheduled change is announced (otherwise only when it is drained).',
+    bool(false),
+  ),
+  OUT_OF_SERVICE_TAINT: spec(
+    'true',
+    'When EC2 reports the instance gone and its kubelet has stopped, taint the node node.kubernetes.io/out-of-service.',
+    bool(true),
+  ),
+  FAN_OUT_EVENTS: spec(
+    'true',
+    'Hand each instance of a Health event that names several to an invocation of its own (an asynchronous self-invoke).',
+    bool(true),
+  ),
+  MAX_INSTANCES_PER_EVENT: spec(
+    '50',
+    'Instances one event may act on (a Health event can name many); the rest are logged and left alone.',
+    int(50, 1, 10_000),
   ),
 };
 
@@ -252,8 +316,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       excludeFromLoadBalancers: read('EXCLUDE_FROM_LOAD_BALANCERS'),
       noDeadlineBudgetMs: read('DRAIN_TIMEOUT_SECONDS') * 1000,
     },
-    webhookUrl: read('WEBHOOK_URL'),
+    webhookSecret: read('WEBHOOK_URL_SECRET_NAME'),
     instanceCacheTtlMs: read('INSTANCE_CACHE_SECONDS') * 1000,
     lifecycleHeartbeatMs: read('LIFECYCLE_HEARTBEAT_SECONDS') * 1000,
+    lifecycle: {
+      rebalanceCordonTtlMs: read('REBALANCE_CORDON_TTL_MINUTES') * 60_000,
+      scheduledDrainLeadMs: read('SCHEDULED_DRAIN_LEAD_MINUTES') * 60_000,
+      scheduledCordonAtNotice: read('SCHEDULED_CORDON_AT_NOTICE'),
+      outOfServiceTaint: read('OUT_OF_SERVICE_TAINT'),
+    },
+    maxInstancesPerEvent: read('MAX_INSTANCES_PER_EVENT'),
+    fanOutEvents: read('FAN_OUT_EVENTS'),
   };
 }

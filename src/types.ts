@@ -44,6 +44,18 @@ export interface InterruptionNotice {
   /** A short human detail, e.g. the Spot instance-action or the EC2 state. */
   detail?: string;
   lifecycle?: LifecycleAction;
+  /** AWS Health scheduled changes: the event's own identity and status (Health republishes it as it moves on). */
+  health?: HealthEventInfo;
+}
+
+/** What identifies an AWS Health event across its republications, and where it stands. */
+export interface HealthEventInfo {
+  /** The same for every publication of one event (unlike the EventBridge id). */
+  eventArn: string;
+  /** upcoming: announced; open: under way; closed: done or cancelled. */
+  status: 'upcoming' | 'open' | 'closed';
+  /** When the maintenance window ends, if Health says. */
+  end?: Date;
 }
 
 /** The outcome of parsing one raw event. Never throws for bad input. */
@@ -52,7 +64,9 @@ export type ParseOutcome =
   /** A well-formed event we deliberately do not act on (e.g. state "running", a TEST_NOTIFICATION). */
   | { status: 'ignored'; eventId: string | undefined; reason: string }
   /** Malformed or unknown input: logged and dropped; a retry cannot fix it. */
-  | { status: 'invalid'; eventId: string | undefined; reason: string };
+  | { status: 'invalid'; eventId: string | undefined; reason: string }
+  /** The stack's schedule: reconcile every managed cluster's marked nodes (src/lifecycle). */
+  | { status: 'reconcile'; eventId: string; account: string; region: string; time: Date };
 
 /** What EC2 says about an instance, enough to find its cluster and its node. */
 export interface InstanceInfo {
@@ -62,6 +76,11 @@ export interface InstanceInfo {
   /** Cluster names read from the instance's tags, in order of confidence. */
   clusterNames: string[];
   state: string | undefined;
+  /**
+   * How the instance was bought: EC2's `InstanceLifecycle` (`spot`, `scheduled`, `capacity-block`),
+   * or `on-demand` when EC2 names none. A Spot warning about an instance that is not `spot` is forged.
+   */
+  lifecycle: string;
   tags: Record<string, string>;
 }
 

@@ -62,6 +62,8 @@ async function clusterNames(resolveVariable) {
 
 // Each key is resolved on demand: osls calls the function a `${file(...):key}` address names.
 module.exports = {
+  /** For the other resolvers of this folder (not a `${file()}` key): the validated cluster names. */
+  clusterNames,
   /** MANAGED_CLUSTERS: the names, comma-separated. */
   managedClusters: async ({ resolveVariable }) => (await clusterNames(resolveVariable)).join(','),
   /** eks:DescribeCluster resources: exactly the managed clusters. */

@@ -1,8 +1,8 @@
 'use strict';
 /**
  * serverless.yml values computed from params where YAML alone cannot: which EventBridge rules are
- * enabled, the function timeout, the optional VPC attachment and reserved concurrency, the alarm
- * actions and the Auto Scaling group ARNs the role may complete lifecycle actions on.
+ * enabled, the function timeout, the optional VPC attachment and reserved concurrency, and the
+ * alarm actions (the lifecycle action permissions are deploy/serverless/lifecycle.cjs).
  *
  * Used as `${file(./deploy/serverless/settings.cjs):<key>}`.
  */
@@ -84,15 +84,17 @@ async function alarmActions(resolveVariable) {
 }
 
 /**
- * Auto Scaling groups whose terminate lifecycle actions the role may complete. The default `*`
- * means every group of this account and region; name them (wildcards allowed) to narrow it.
+ * The reconcile schedule: every reconcileIntervalMinutes (1 to 1440); 0 disables its rule (a rate
+ * expression still has to be valid, so a disabled rule keeps a placeholder of one hour).
  */
-async function lifecycleAsgArns(resolveVariable) {
-  const names = await readList(resolveVariable, 'lifecycleAsgNames');
-  if (names.length === 0) throw new Error('param "lifecycleAsgNames" must name at least one group or *');
-  return names.map((name) => ({
-    'Fn::Sub': `arn:\${AWS::Partition}:autoscaling:\${AWS::Region}:\${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/${name}`,
-  }));
+async function reconcileSchedule(resolveVariable) {
+  const minutes = await readInt(resolveVariable, 'reconcileIntervalMinutes', 0, 1440);
+  if (minutes === 0) return 'rate(1 hour)';
+  return minutes === 1 ? 'rate(1 minute)' : `rate(${minutes} minutes)`;
+}
+
+async function reconcileEnabled(resolveVariable) {
+  return (await readInt(resolveVariable, 'reconcileIntervalMinutes', 0, 1440)) > 0;
 }
 
 // Each key is resolved on demand: osls calls the function a `${file(...):key}` address names.
@@ -102,5 +104,6 @@ module.exports = {
   functionVpc: ({ resolveVariable }) => functionVpc(resolveVariable),
   functionReservedConcurrency: ({ resolveVariable }) => functionReservedConcurrency(resolveVariable),
   alarmActions: ({ resolveVariable }) => alarmActions(resolveVariable),
-  lifecycleAsgArns: ({ resolveVariable }) => lifecycleAsgArns(resolveVariable),
+  reconcileSchedule: ({ resolveVariable }) => reconcileSchedule(resolveVariable),
+  reconcileEnabled: ({ resolveVariable }) => reconcileEnabled(resolveVariable),
 };

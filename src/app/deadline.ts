@@ -13,6 +13,12 @@ export function drainDeadline(
   noDeadlineBudgetMs: number,
   invocationDeadline: number,
 ): number {
-  const own = notice.deadline?.getTime() ?? now + noDeadlineBudgetMs;
+  // A maintenance window that has begun sets no end of its own: the drain gets the budget, not the
+  // few seconds a past start would leave (Health republishes its events as they move on).
+  const start = notice.deadline?.getTime();
+  const own =
+    start === undefined || (notice.kind === 'scheduled-change' && start <= now)
+      ? now + noDeadlineBudgetMs
+      : start;
   return Math.min(Math.max(own, now + minimumDrainWindowMs), invocationDeadline);
 }

@@ -1,24 +1,83 @@
 import { TransientError } from '../errors.js';
 import { parseEvent } from '../events/parse-event.js';
+import { eventForInstance } from '../events/scheduled-change.js';
 import { describeError } from '../observability/redact.js';
+import { decideAction } from '../policy.js';
+import { type InterruptionNotice, NoticeKind } from '../types.js';
 import { type AppDeps, handleNotice, type Invocation, type NoticeReport } from './handle-notice.js';
+import { type ClusterReconcileReport, reconcileAll } from './reconcile-all.js';
+import { capNotices, Rejection, verifyEvent } from './verify-notice.js';
 
 export interface EventReport {
   eventId: string | undefined;
-  status: 'invalid' | 'ignored' | 'handled';
+  /** `rejected`: well-formed, but forged or stale (see verify-notice.ts); nothing was touched. */
+  status: 'invalid' | 'ignored' | 'rejected' | 'handled' | 'reconciled';
   reason?: string;
   notices: NoticeReport[];
+  /** Instances the event named beyond MAX_INSTANCES_PER_EVENT: reported, not acted on. */
+  leftAlone?: string[];
+  /** The schedule's reconcile pass, per managed cluster. */
+  reconcile?: ClusterReconcileReport[];
 }
 
+/** What one event may do, besides the app's dependencies. */
+export interface EventChecks {
+  /** Notices of one event acted on (MAX_INSTANCES_PER_EVENT); the rest are logged and left alone. */
+  maxInstancesPerEvent: number;
+}
+
+/** The defaults of the environment variables behind {@link EventChecks}. */
+export const defaultEventChecks: EventChecks = { maxInstancesPerEvent: 50 };
+
+export interface EventDeps extends AppDeps {
+  checks?: EventChecks;
+  /**
+   * Hands a one-instance copy of an event to another invocation of the function (in Lambda: an
+   * asynchronous self-invoke), so that each instance of a Health event gets its own invocation,
+   * timeout and deadline. Undefined: every notice is handled here.
+   */
+  fanOut?: (event: unknown, call: { deadline: number; signal?: AbortSignal }) => Promise<void>;
+}
+
+/** How long handing the instances of an event to invocations of their own may take. */
+const handOffBudgetMs = 5_000;
+
+/** Ids per log line when an event names more instances than it may act on: lines stay far below CloudWatch's 256 KB. */
+const idsPerLogLine = 500;
+
 /**
- * The whole job for one EventBridge event: parse it, act on each notice it carries (a Health event
- * can name many instances, drained in parallel), and report. Bad or irrelevant input is logged and
- * returned, never thrown: no retry can fix it. If any notice failed in a way a retry may fix, this
- * throws a TransientError after every notice was tried, so Lambda retries the event and, last, the
- * dead-letter queue keeps it; notices that succeeded are no-ops on the retry, thanks to the node lease.
+ * The whole job for one EventBridge event: parse it, check it (account, region, age, number of
+ * instances), act on each notice it carries (a Health event can name many instances, drained in
+ * parallel), and report. Bad, forged or irrelevant input is logged and returned, never thrown: no
+ * retry can fix it. If any notice failed in a way a retry may fix, this throws a TransientError
+ * after every notice was tried, so Lambda retries the event and, last, the dead-letter queue keeps
+ * it; notices that succeeded are no-ops on the retry, thanks to the node lease.
  */
-export async function handleEvent(raw: unknown, deps: AppDeps, invocation: Invocation): Promise<EventReport> {
+export async function handleEvent(
+  raw: unknown,
+  deps: EventDeps,
+  invocation: Invocation,
+): Promise<EventReport> {
   const parsed = parseEvent(raw);
+  if (parsed.status === 'reconcile') {
+    // Only the function's own schedule: a reconcile from elsewhere would be harmless (it only moves
+    // nodes on from the world as it is), but it is not ours to run.
+    const foreign =
+      (invocation.account !== undefined && parsed.account !== invocation.account) ||
+      (invocation.region !== undefined && parsed.region !== invocation.region);
+    if (foreign) {
+      deps.metrics.rejected(Rejection.WrongAccount, 0);
+      deps.logger.warn('event dropped: a schedule of another account or region', { eventId: parsed.eventId });
+      return {
+        eventId: parsed.eventId,
+        status: 'rejected',
+        reason: 'schedule of another account or region',
+        notices: [],
+      };
+    }
+    const reconcile = await reconcileAll(deps, invocation);
+    return { eventId: parsed.eventId, status: 'reconciled', notices: [], reconcile };
+  }
   if (parsed.status !== 'notices') {
     if (parsed.status === 'invalid') {
       deps.metrics.invalidEvent();
@@ -31,17 +90,46 @@ export async function handleEvent(raw: unknown, deps: AppDeps, invocation: Invoc
   }
 
   const eventId = parsed.notices[0]?.eventId;
-  const settled = await Promise.allSettled(
-    parsed.notices.map((notice) => handleNotice(notice, deps, invocation)),
+  const now = deps.now ?? Date.now;
+  const verdict = verifyEvent(
+    parsed.notices,
+    { account: invocation.account, region: invocation.region },
+    now(),
   );
+  if (!verdict.ok) {
+    deps.metrics.rejected(verdict.reason, parsed.notices.length);
+    deps.logger.warn(`event dropped: ${verdict.reason}`, {
+      eventId,
+      reason: verdict.reason,
+      detail: verdict.detail,
+      instanceIds: parsed.notices.slice(0, idsPerLogLine).map((n) => n.instanceId),
+    });
+    return { eventId, status: 'rejected', reason: `${verdict.reason}: ${verdict.detail}`, notices: [] };
+  }
+
+  const limit = (deps.checks ?? defaultEventChecks).maxInstancesPerEvent;
+  const { acted, leftAlone } = capNotices(parsed.notices, limit);
+  if (leftAlone.length > 0) reportLeftAlone(deps, eventId, limit, leftAlone);
+
+  const { delegated, local } = await fanOut(raw, acted, deps, invocation);
+  const settled = await Promise.allSettled(local.map((notice) => handleNotice(notice, deps, invocation)));
   const reports: NoticeReport[] = [];
   const failures: string[] = [];
   settled.forEach((outcome, index) => {
+    const notice = local[index]!;
     if (outcome.status === 'fulfilled') {
       reports.push(outcome.value);
+      if (outcome.value.status === 'skipped' && outcome.value.reason === Rejection.Ec2Disagrees) {
+        deps.metrics.rejected(Rejection.Ec2Disagrees, 1);
+        deps.logger.warn('notice dropped: EC2 disagrees with the event', {
+          eventId: notice.eventId,
+          kind: notice.kind,
+          instanceId: notice.instanceId,
+          detail: outcome.value.detail,
+        });
+      }
       return;
     }
-    const notice = parsed.notices[index]!;
     const error = describeError(outcome.reason);
     deps.metrics.error();
     deps.logger.error('notice failed; the event will be retried', {
@@ -57,5 +145,78 @@ export async function handleEvent(raw: unknown, deps: AppDeps, invocation: Invoc
       `event ${eventId}: ${failures.length} of ${settled.length} notices failed: ${failures.join('; ')}`,
     );
   }
-  return { eventId, status: 'handled', notices: reports };
+  const left = leftAlone.length > 0 ? { leftAlone: leftAlone.map((n) => n.instanceId) } : {};
+  return { eventId, status: 'handled', notices: [...delegated, ...reports], ...left };
+}
+
+/**
+ * A Health event that names several instances: each gets an invocation of its own (its own timeout,
+ * deadline, retries and dead-letter queue), instead of sharing this one's time and connection pool.
+ * An instance that could not be handed on is handled here: nothing is lost.
+ */
+async function fanOut(
+  raw: unknown,
+  acted: InterruptionNotice[],
+  deps: EventDeps,
+  invocation: Invocation,
+): Promise<{ delegated: NoticeReport[]; local: InterruptionNotice[] }> {
+  if (!deps.fanOut || acted.length < 2 || acted[0]?.kind !== NoticeKind.ScheduledChange) {
+    return { delegated: [], local: acted };
+  }
+  // A few seconds at most: an instance that cannot be handed on must still have time to be drained here.
+  const now = deps.now ?? Date.now;
+  const call = {
+    deadline: Math.min(invocation.deadline, now() + handOffBudgetMs),
+    ...(invocation.signal ? { signal: invocation.signal } : {}),
+  };
+  const handedOn = await Promise.allSettled(
+    acted.map((notice) =>
+      deps.fanOut!(eventForInstance(raw as Record<string, unknown>, notice.instanceId), call),
+    ),
+  );
+  const delegated: NoticeReport[] = [];
+  const local: InterruptionNotice[] = [];
+  handedOn.forEach((outcome, index) => {
+    const notice = acted[index]!;
+    if (outcome.status === 'fulfilled') {
+      delegated.push({
+        kind: notice.kind,
+        instanceId: notice.instanceId,
+        action: decideAction(notice, deps.config.policy),
+        status: 'delegated',
+      });
+    } else {
+      deps.logger.warn('could not hand the instance to an invocation of its own; handling it here', {
+        eventId: notice.eventId,
+        instanceId: notice.instanceId,
+        error: describeError(outcome.reason),
+      });
+      local.push(notice);
+    }
+  });
+  deps.logger.info('event fanned out: one invocation per instance', {
+    eventId: acted[0]?.eventId,
+    delegated: delegated.length,
+    here: local.length,
+  });
+  return { delegated, local };
+}
+
+/** Logs, by id, the instances an event named beyond the cap: someone must look at them. */
+function reportLeftAlone(
+  deps: EventDeps,
+  eventId: string | undefined,
+  limit: number,
+  leftAlone: InterruptionNotice[],
+): void {
+  deps.metrics.rejected(Rejection.TooManyInstances, leftAlone.length);
+  for (let start = 0; start < leftAlone.length; start += idsPerLogLine) {
+    deps.logger.warn('instances left alone: the event names more than MAX_INSTANCES_PER_EVENT', {
+      eventId,
+      kind: leftAlone[0]?.kind,
+      limit,
+      leftAloneCount: leftAlone.length,
+      instanceIds: leftAlone.slice(start, start + idsPerLogLine).map((n) => n.instanceId),
+    });
+  }
 }

@@ -5,23 +5,42 @@ import { createAwsClients } from '../aws/clients.js';
 import { ClusterEndpointCache } from '../aws/eks-cluster.js';
 import { EksTokenProvider } from '../aws/eks-token.js';
 import { InstanceCache } from '../aws/instance-lookup.js';
+import { ec2InstanceStates } from '../aws/instance-states.js';
+import { selfInvoker } from '../aws/self-invoke.js';
 import { loadConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { EksClusterAccess } from '../kube/cluster-access.js';
-import { createWebhookNotifier } from '../notify/webhook.js';
+import type { WebhookSecretRef } from '../notify/secret-ref.js';
+import type { Notifier } from '../notify/types.js';
+import { createWebhookNotifier, disabledNotifier } from '../notify/webhook.js';
+import { readWebhookUrl, type SecretReaderOptions } from '../notify/webhook-secret.js';
 import { powertoolsMetrics } from '../observability/metrics.js';
-import { type EventReport, handleEvent } from './handle-event.js';
-import type { AppDeps } from './handle-notice.js';
+import { type EventDeps, type EventReport, handleEvent } from './handle-event.js';
 
 /** Time kept back from the Lambda timeout to log the report, publish metrics and return. */
 export const invocationReserveMs = 5_000;
 
+/**
+ * The part of the Lambda context the app reads. `invokedFunctionArn` names the function's own account
+ * and region, which every event must come from; Lambda always sets it. A local run without it (the
+ * CLI's `invoke --aws`) checks the region it was configured with and no account.
+ */
+export type LambdaContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'> &
+  Partial<Pick<Context, 'invokedFunctionArn'>>;
+
 export interface LambdaApp {
-  deps: AppDeps;
-  handle(
-    event: unknown,
-    context: Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>,
-  ): Promise<EventReport>;
+  deps: EventDeps;
+  handle(event: unknown, context: LambdaContext): Promise<EventReport>;
+}
+
+const FUNCTION_ARN =
+  /^arn:aws[a-z-]*:lambda:([a-z]{2,4}(?:-[a-z]+)+-\d{1,2}):(\d{12}):function:[^:]+(?::[^:]+)?$/;
+
+/** The account and region of a Lambda function ARN (`arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`). */
+export function functionOrigin(arn: string): { account: string; region: string } {
+  const match = FUNCTION_ARN.exec(arn);
+  if (!match) throw new ConfigError('invokedFunctionArn', 'is not a Lambda function ARN');
+  return { region: match[1]!, account: match[2]! };
 }
 
 /**
@@ -43,14 +62,14 @@ export function createLambdaApp(env: Record<string, string | undefined> = proces
   };
   const aws = createAwsClients({
     region,
-    endpoints: Object.fromEntries(Object.entries(endpoints).filter(([, url]) => url)),
+    endpoints: definedOnly(endpoints),
   });
   const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'eks-spot-drainer' });
   const metrics = new Metrics({
     namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'EksSpotDrainer',
     serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'eks-spot-drainer',
   });
-  const deps: AppDeps = {
+  const deps: EventDeps = {
     config,
     source: {
       kind: 'ec2-tags',
@@ -59,18 +78,35 @@ export function createLambdaApp(env: Record<string, string | undefined> = proces
     },
     access: new EksClusterAccess(new ClusterEndpointCache(aws.eks), new EksTokenProvider({ region })),
     autoScaling: aws.autoScaling,
-    notifier: createWebhookNotifier(config.webhookUrl),
+    instanceStates: ec2InstanceStates(aws.ec2),
+    notifier: webhookNotifier(config.webhookSecret, {
+      region,
+      endpoints: definedOnly({ secretsmanager: endpointOf('SECRETS_MANAGER'), ssm: endpointOf('SSM') }),
+    }),
     logger,
     metrics: powertoolsMetrics(metrics),
+    checks: { maxInstancesPerEvent: config.maxInstancesPerEvent },
+    // Only in Lambda, which names the function: the role may invoke this function and no other.
+    ...(config.fanOutEvents && env.AWS_LAMBDA_FUNCTION_NAME
+      ? {
+          fanOut: selfInvoker({
+            functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+            region,
+            endpoint: endpointOf('LAMBDA'),
+          }),
+        }
+      : {}),
   };
   return {
     deps,
     async handle(event, context) {
       const remaining = context.getRemainingTimeInMillis() - invocationReserveMs;
+      const origin = context.invokedFunctionArn ? functionOrigin(context.invokedFunctionArn) : { region };
       const invocation = {
         id: context.awsRequestId,
         deadline: Date.now() + remaining,
         signal: AbortSignal.timeout(Math.max(1, remaining)),
+        ...origin,
       };
       logger.addContext(context as Context);
       try {
@@ -90,6 +126,18 @@ export function summarize(report: EventReport) {
     eventId: report.eventId,
     status: report.status,
     ...(report.reason ? { reason: report.reason } : {}),
+    ...(report.reconcile
+      ? {
+          reconcile: report.reconcile.map((c) => ({
+            cluster: c.cluster,
+            nodes: c.nodes.length,
+            acted: c.nodes
+              .filter((n) => n.step !== 'wait')
+              .map((n) => ({ node: n.node, step: n.step, result: n.result ?? n.error })),
+            ...(c.error ? { error: c.error } : {}),
+          })),
+        }
+      : {}),
     notices: report.notices.map((n) => ({
       instanceId: n.instanceId,
       kind: n.kind,
@@ -106,4 +154,13 @@ export function summarize(report: EventReport) {
 
 function nonZero(counts: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).filter(([, v]) => v > 0));
+}
+
+/** Notifications to the webhook whose URL the secret holds, read on the first one; none without a secret. */
+function webhookNotifier(secret: WebhookSecretRef | undefined, options: SecretReaderOptions): Notifier {
+  return secret ? createWebhookNotifier(() => readWebhookUrl(secret, options)) : disabledNotifier;
+}
+
+function definedOnly<K extends string>(entries: Record<K, string | undefined>): Partial<Record<K, string>> {
+  return Object.fromEntries(Object.entries(entries).filter(([, url]) => url)) as Partial<Record<K, string>>;
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type * as k8s from '@kubernetes/client-node';
 import type { AwsCallOptions } from '../aws/aws-retry.js';
 import type { InstanceCache } from '../aws/instance-lookup.js';
@@ -7,6 +8,7 @@ import type { KubeApis } from '../kube/connection.js';
 import { findNodeForInstance } from '../kube/node-lookup.js';
 import { retryKube } from '../kube/retry-kube.js';
 import type { DrainTarget, InstanceInfo, InterruptionNotice } from '../types.js';
+import { ec2Contradiction } from './verify-notice.js';
 
 export type Resolution =
   | {
@@ -17,18 +19,32 @@ export type Resolution =
       instance: InstanceInfo | undefined;
       via: string;
     }
-  /** Nothing of ours to act on; `clusterName` is set when the instance is ours but its node is gone. */
+  /**
+   * Nothing of ours to act on; `clusterName` is set when the instance is ours but its node is gone.
+   * `ec2-disagrees`: EC2 contradicts the notice (a Spot warning for an On-Demand instance): forged.
+   */
   | {
       status: 'skipped';
-      reason: 'instance-gone' | 'not-managed' | 'node-not-found';
+      reason: 'instance-gone' | 'not-managed' | 'node-not-found' | 'ec2-disagrees';
       detail: string;
       clusterName?: string;
     };
 
-/** Where to look: EC2 tags pick the cluster, or one fixed cluster (a kubeconfig context). */
+/**
+ * Where to look: EC2 tags pick the cluster, or one fixed cluster (a kubeconfig context).
+ * `recheckDelayMs`: the pause before EC2 is asked again when its answer contradicts a notice.
+ */
 export type ClusterSource =
-  | { kind: 'ec2-tags'; instances: InstanceCache; managedClusters: readonly string[] }
-  | { kind: 'fixed'; clusterName: string; instances?: InstanceCache };
+  | {
+      kind: 'ec2-tags';
+      instances: InstanceCache;
+      managedClusters: readonly string[];
+      recheckDelayMs?: number;
+    }
+  | { kind: 'fixed'; clusterName: string; instances?: InstanceCache; recheckDelayMs?: number };
+
+/** EC2's reads are eventually consistent: one second, then one uncached look, before a contradiction stands. */
+export const defaultRecheckDelayMs = 1_000;
 
 /**
  * From an instance id to the node to drain: EC2 says which cluster (only the managed ones count)
@@ -40,7 +56,12 @@ export async function resolveTarget(
   access: ClusterAccess,
   call: AwsCallOptions,
 ): Promise<Resolution> {
-  const instance = source.instances ? await source.instances.get(notice.instanceId, call) : undefined;
+  let instance = source.instances ? await source.instances.get(notice.instanceId, call) : undefined;
+  if (instance && source.instances) {
+    const checked = await checkWithEc2(notice, instance, source.instances, source.recheckDelayMs, call);
+    if (typeof checked === 'string') return { status: 'skipped', reason: 'ec2-disagrees', detail: checked };
+    instance = checked;
+  }
   if (source.kind === 'ec2-tags' && !instance) {
     return {
       status: 'skipped',
@@ -68,7 +89,11 @@ export async function resolveTarget(
         privateDnsName: instance?.privateDnsName,
         availabilityZone: instance?.availabilityZone,
       }),
-    { deadline: call.deadline, ...(call.signal ? { signal: call.signal } : {}) },
+    // Retried until the notice's own deadline at most: past it there is nothing left to drain.
+    {
+      deadline: Math.min(call.deadline, notice.deadline?.getTime() ?? Number.POSITIVE_INFINITY),
+      ...(call.signal ? { signal: call.signal } : {}),
+    },
   );
   if (!lookup.node?.metadata?.name) {
     return {
@@ -91,4 +116,23 @@ export async function resolveTarget(
     instance,
     via: lookup.via,
   };
+}
+
+/**
+ * The instance as EC2 describes it once it agrees with the notice, or the contradiction when it still
+ * does not after one uncached look (a stale cache entry or EC2's eventual consistency must not drop a
+ * real warning; a contradiction that survives the second look is not a matter of timing).
+ */
+async function checkWithEc2(
+  notice: InterruptionNotice,
+  instance: InstanceInfo,
+  instances: InstanceCache,
+  recheckDelayMs: number | undefined,
+  call: AwsCallOptions,
+): Promise<InstanceInfo | undefined | string> {
+  if (ec2Contradiction(notice, instance) === undefined) return instance;
+  await sleep(recheckDelayMs ?? defaultRecheckDelayMs, undefined, call.signal ? { signal: call.signal } : {});
+  const fresh = await instances.refresh(notice.instanceId, call);
+  if (!fresh) return undefined;
+  return ec2Contradiction(notice, fresh) ?? fresh;
 }

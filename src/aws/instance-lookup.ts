@@ -7,8 +7,8 @@ import { clusterNamesFromTags } from './instance-tags.js';
 const instanceGoneCodes = new Set(['InvalidInstanceID.NotFound', 'InvalidInstanceID.Malformed']);
 
 /**
- * What EC2 knows about an instance, or undefined when it no longer exists (unknown id, or
- * terminated: its node is gone too). Throttling, 5xx and timeouts are retried until the deadline,
+ * What EC2 knows about an instance (terminated ones included, while EC2 still lists them), or
+ * undefined when it no longer knows it. Throttling, 5xx and timeouts are retried until the deadline,
  * then thrown as a TransientError.
  */
 export async function describeInstance(
@@ -30,7 +30,9 @@ export async function describeInstance(
     if (error instanceof Error && instanceGoneCodes.has(error.name)) return undefined;
     throw error;
   }
-  if (!instance || instance.State?.Name === 'terminated') return undefined;
+  // A terminated instance is still known for about an hour, with its tags: its node may still hold
+  // pods (the state-change "terminated" event is the second chance to free them).
+  if (!instance) return undefined;
   return toInstanceInfo(instanceId, instance);
 }
 
@@ -46,6 +48,7 @@ function toInstanceInfo(instanceId: string, instance: Instance): InstanceInfo {
     availabilityZone: instance.Placement?.AvailabilityZone || undefined,
     clusterNames: clusterNamesFromTags(tags),
     state: instance.State?.Name,
+    lifecycle: instance.InstanceLifecycle ?? 'on-demand',
     tags,
   };
 }
@@ -91,6 +94,15 @@ export class InstanceCache {
       },
     );
     return info;
+  }
+
+  /**
+   * Asks EC2 again, whatever the cache holds, and keeps the answer: for a second look when the first
+   * answer contradicts an event (EC2's reads are eventually consistent).
+   */
+  refresh(instanceId: string, options: AwsCallOptions): Promise<InstanceInfo | undefined> {
+    this.#entries.delete(instanceId);
+    return this.get(instanceId, options);
   }
 
   /** Forgets everything (tests, or a caller that knows the instances changed). */

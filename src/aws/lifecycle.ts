@@ -21,9 +21,13 @@ export type LifecycleCallOutcome = 'done' | 'not-active';
  * perhaps an earlier delivery of the same event, already ended it. Throttling, 5xx and timeouts are
  * retried until the deadline, then thrown as a TransientError.
  */
+/** A lifecycle action to act on: the token is optional, as the instance id identifies it too. */
+export type LifecycleActionRef = Pick<LifecycleAction, 'autoScalingGroupName' | 'lifecycleHookName'> &
+  Partial<Pick<LifecycleAction, 'lifecycleActionToken'>>;
+
 export async function completeLifecycleAction(
   asg: AutoScalingClient,
-  lifecycle: LifecycleAction,
+  lifecycle: LifecycleActionRef,
   instanceId: string,
   result: LifecycleResult,
   options: AwsCallOptions,
@@ -31,7 +35,7 @@ export async function completeLifecycleAction(
   const command = new CompleteLifecycleActionCommand({
     AutoScalingGroupName: lifecycle.autoScalingGroupName,
     LifecycleHookName: lifecycle.lifecycleHookName,
-    LifecycleActionToken: lifecycle.lifecycleActionToken,
+    ...(lifecycle.lifecycleActionToken ? { LifecycleActionToken: lifecycle.lifecycleActionToken } : {}),
     LifecycleActionResult: result,
     InstanceId: instanceId,
   });
@@ -41,14 +45,14 @@ export async function completeLifecycleAction(
 /** Extends the hook's heartbeat timeout while a drain runs. Same contract as completeLifecycleAction. */
 export async function recordLifecycleHeartbeat(
   asg: AutoScalingClient,
-  lifecycle: LifecycleAction,
+  lifecycle: LifecycleActionRef,
   instanceId: string,
   options: AwsCallOptions,
 ): Promise<LifecycleCallOutcome> {
   const command = new RecordLifecycleActionHeartbeatCommand({
     AutoScalingGroupName: lifecycle.autoScalingGroupName,
     LifecycleHookName: lifecycle.lifecycleHookName,
-    LifecycleActionToken: lifecycle.lifecycleActionToken,
+    ...(lifecycle.lifecycleActionToken ? { LifecycleActionToken: lifecycle.lifecycleActionToken } : {}),
     InstanceId: instanceId,
   });
   return callLifecycle(`RecordLifecycleActionHeartbeat ${instanceId}`, asg, command, options);
@@ -96,7 +100,7 @@ export interface HeartbeatOptions {
  */
 export function startHeartbeats(
   asg: AutoScalingClient,
-  lifecycle: LifecycleAction,
+  lifecycle: LifecycleActionRef,
   instanceId: string,
   intervalMs: number,
   options: HeartbeatOptions = {},

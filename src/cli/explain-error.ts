@@ -18,10 +18,27 @@ const fetchFailure = /(?:FetchError: )?request to (https?:\/\/[^\s/]+)\S* failed
 /** The error as one line (no newline, no stack, no token) and the exit code it calls for. */
 export function explainError(error: unknown, server?: string): ExplainedError {
   if (error instanceof UsageError || error instanceof ConfigError) {
-    return { message: oneLine(error.message), exitCode: ExitCode.Usage };
+    return { message: oneLine(withoutQuotedFile(error)), exitCode: ExitCode.Usage };
   }
   return { message: oneLine(describeFailure(error, server)), exitCode: ExitCode.Failure };
 }
+
+/**
+ * A YAML parser quotes the lines around a syntax error (js-yaml: numbered, under the reason and
+ * position): in a kubeconfig those lines hold tokens and private keys. Only the first line is kept,
+ * the reason and position, which is enough to find the mistake in the file.
+ */
+function withoutQuotedFile(error: UsageError | ConfigError): string {
+  const cause = (error as { cause?: { name?: unknown } }).cause;
+  const quotesFile = cause?.name === 'YAMLException' || error.message.startsWith('cannot read kubeconfig ');
+  const [reason = ''] = error.message.split('\n', 1);
+  if (!quotesFile || reason === error.message) return error.message;
+  return `${reason.trimEnd()} (the file's content is not shown)`;
+}
+
+/** kubeconfig fields that hold credentials, wherever a message quotes them. */
+const credentialFields =
+  /\b(token|id-token|refresh-token|access-token|client-key-data|client-certificate-data|password|secret)("?\s*[:=]\s*)("?)[^\s",}]+/gi;
 
 /** Rewrites client-node's connection failures inside any message into "cannot reach ..." phrases. */
 export function readableKubeMessage(message: string): string {
@@ -39,6 +56,9 @@ function describeFailure(error: unknown, server: string | undefined): string {
   if (status !== undefined) {
     const detail = kubeStatusOf(error).message ?? message;
     if (status === 401) return `the Kubernetes API${at} rejected the credentials (HTTP 401): ${detail}`;
+    if (status === 403 && detail.includes('ValidatingAdmissionPolicy')) {
+      return `the Kubernetes API${at} refused (HTTP 403): ${detail} (deploy/node-fence.yaml fences what eks-spot-drainer may change on a node)`;
+    }
     if (status === 403) {
       return `the Kubernetes API${at} refused (HTTP 403): ${detail}; is deploy/rbac.yaml applied? (eks-spot-drainer rbac)`;
     }
@@ -55,6 +75,7 @@ function describeFailure(error: unknown, server: string | undefined): string {
 
 function oneLine(text: string): string {
   return redact(text)
+    .replace(credentialFields, '$1$2$3[REDACTED]')
     .replace(/\s*\n\s*/g, ' ')
     .trim();
 }

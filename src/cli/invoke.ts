@@ -42,13 +42,16 @@ export async function runInvoke(options: InvokeOptions, io: CliIo): Promise<Exit
     interrupt.abort();
   };
   if (!options.aws) process.on('SIGINT', onInterrupt);
+  const notices = parsed.status === 'notices' ? parsed.notices : [];
   try {
-    for (const notice of parsed.notices) line(noticeLine(notice));
+    if (parsed.status === 'reconcile') line(`event ${parsed.eventId}: the reconcile schedule`);
+    for (const notice of notices) line(noticeLine(notice));
     line(`-> ${session.where}${session.deps.config.drain.dryRun ? ' (dry run: nothing will change)' : ''}`);
-    session.deps.onProgress = progressPrinter(line, { showInstance: parsed.notices.length > 1 });
+    session.deps.onProgress = progressPrinter(line, { showInstance: notices.length > 1 });
     const report = await session.handle(raw, interrupt.signal);
     writeLines(io.stdout, ['', ...renderReport(report)]);
-    return ExitCode.Ok;
+    // The function drops such an event untouched, as here; for an operator it is bad input.
+    return report.status === 'rejected' ? ExitCode.Usage : ExitCode.Ok;
   } finally {
     process.off('SIGINT', onInterrupt);
     session.close();

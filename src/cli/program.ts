@@ -15,6 +15,18 @@ DELETE_EMPTYDIR_DATA, EVICT_UNMANAGED_PODS, POD_TERMINATION_GRACE_PERIOD, ...; s
 Exit codes: 0 done; 1 a failure while acting (cluster unreachable, drain failed);
 2 bad input or local configuration (invalid event, no kubeconfig, unknown node, bad option).`;
 
+const eventsHelp = `
+Send one for real (the event is dated now: a Spot warning means something for two minutes):
+  through the handler's code, here:
+    eks-spot-drainer events spot-interruption -i i-0abc123def4567890 | eks-spot-drainer invoke --event - --context prod-a
+  to the deployed function, as EventBridge would invoke it (asynchronously):
+    eks-spot-drainer events spot-interruption -i i-0abc123def4567890 --account 123456789012 --region eu-west-1 > event.json
+    aws lambda invoke --function-name eks-spot-drainer-prod-interruption --invocation-type Event \\
+      --cli-binary-format raw-in-base64-out --payload file://event.json /dev/null
+  through EventBridge: \`aws events put-events\` refuses an aws.* source, so put the sample in the
+  detail of an event of your own on a custom bus whose rule passes "$.detail" to the function
+  (README: "Sending a sample event").`;
+
 /** Builds the program; `setExit` receives the exit code of the command that ran. */
 export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
   const program = new Command('eks-spot-drainer')
@@ -78,11 +90,55 @@ Examples:
     });
 
   program
+    .command('reconcile')
+    .description(
+      "Run one pass of the function's periodic reconcile: lift cordons whose reason is over, free the pods " +
+        'of instances that are gone, drain scheduled changes that are due, take over abandoned drains',
+    )
+    .option('--kubeconfig <path>', kubeconfigHelp)
+    .option('--context <name>', contextHelp)
+    .option('--dry-run', 'show, per marked node, what it would do and why; change nothing')
+    .option(
+      '--ec2',
+      "with a kubeconfig: ask EC2 (AWS_REGION, your credentials) what each node's instance is doing",
+    )
+    .option(
+      '-l, --selector <labels>',
+      'only marked nodes that also match this label selector, e.g. pool=spot-a',
+    )
+    .option(
+      '--aws',
+      'every managed cluster, found as the function does (AWS_REGION, MANAGED_CLUSTERS; no kubeconfig)',
+    )
+    .option('-v, --verbose', "also print the handler's JSON logs")
+    .addHelpText(
+      'after',
+      `
+Without EC2 (no --ec2 or --aws) the steps that need its word (the instance is gone, or came back)
+wait: only due scheduled drains, rebalance cordons past their TTL, closed Health changes and abandoned
+drains are acted on.
+
+Examples:
+  eks-spot-drainer reconcile --context prod-a --dry-run
+  AWS_REGION=eu-west-1 eks-spot-drainer reconcile --context prod-a --ec2`,
+    )
+    .action(async (options) => {
+      const { runReconcile } = await import('./reconcile.js');
+      setExit(await runReconcile(options, io));
+    });
+
+  program
     .command('events')
-    .description('Print a sample EventBridge event (for invoke --event - or aws events put-events)')
+    .description('Print a sample EventBridge event (for invoke --event -, or the deployed function)')
     .argument('[kind]', 'sample kind, e.g. spot-interruption')
     .option('-l, --list', 'list the sample kinds')
     .option('-i, --instance <id>', 'the instance the event names')
+    .option(
+      '--account <id>',
+      "the event's account (default 123456789012): the function drops other accounts'",
+    )
+    .option('--region <region>', "the event's region (default us-east-1): the function drops other regions'")
+    .addHelpText('after', eventsHelp)
     .action((kind: string | undefined, options) => setExit(runEvents(kind, options, io)));
 
   program
@@ -95,7 +151,12 @@ Examples:
     .option('--cluster <name>', 'the EKS cluster of the access entry')
     .option('--stage <stage>', 'the serverless stage, for the stack name', 'dev')
     .option('--force-delete', 'also print deploy/rbac-force-delete.yaml (FORCE_AT_DEADLINE=true)')
-    .addHelpText('after', '\nExample:\n  eks-spot-drainer rbac | kubectl --context prod-a apply -f -')
+    .addHelpText(
+      'after',
+      '\nExample:\n  eks-spot-drainer rbac | kubectl --context prod-a apply -f -\n\n' +
+        'node-fence.yaml (a ValidatingAdmissionPolicy) needs Kubernetes 1.30 or newer; on older clusters\n' +
+        'apply deploy/rbac.yaml alone: the drainer works the same, without the fence (see the README).',
+    )
     .action((options) => setExit(runRbac(options, io)));
 
   return program;

@@ -17,6 +17,8 @@ export const kubernetesGroup = 'eks-spot-drainer';
 export const clusterManifests = [
   // What the group may do: exactly what a drain needs.
   'rbac.yaml',
+  // What the group may change on a Node: its cordon, taints, labels and annotations only.
+  'node-fence.yaml',
   // The group's own lane at the API server (API Priority and Fairness); grants nothing.
   'flowcontrol.yaml',
 ] as const;

@@ -4,6 +4,7 @@
  */
 import type { EventReport } from '../app/handle-event.js';
 import type { NoticeReport } from '../app/handle-notice.js';
+import type { ClusterReconcileReport } from '../app/reconcile-all.js';
 import type { DrainProgress } from '../drain/drain-node.js';
 import type { DrainResult, DrainTimings, PodOutcome, PodReport } from '../drain/result.js';
 import type { InterruptionNotice } from '../types.js';
@@ -13,6 +14,7 @@ import { duration, table } from './text.js';
 export function formatProgress(progress: DrainProgress, elapsedMs: number, instanceId?: string): string {
   const clock = `[${(elapsedMs / 1_000).toFixed(1).padStart(5)}s]${instanceId ? ` ${instanceId}` : ''}`;
   if (progress.type === 'phase') return `${clock} ${progress.phase.padEnd(15)} ${progress.detail}`;
+  if (progress.type === 'lease') return `${clock} ${'lease'.padEnd(15)} ${progress.detail}`;
   const detail = progress.detail ? `  ${progress.detail}` : '';
   return `${clock}   ${progress.status.padEnd(13)} ${progress.pod}${detail}`;
 }
@@ -39,9 +41,17 @@ export function progressPrinter(
 /** The report of one event: what became of each notice, and for each drain its pods and times. */
 export function renderReport(report: EventReport): string[] {
   const id = report.eventId ?? '(no id)';
+  if (report.status === 'reconciled')
+    return [`event ${id}: reconciled`, ...renderReconcile(report.reconcile ?? [])];
   if (report.status !== 'handled') return [`event ${id}: ${report.status}: ${report.reason ?? ''}`];
   const lines = [`event ${id}: handled`];
   for (const notice of report.notices) lines.push('', ...renderNotice(notice));
+  if (report.leftAlone?.length) {
+    lines.push(
+      '',
+      `${report.leftAlone.length} more instances left alone (MAX_INSTANCES_PER_EVENT): ${report.leftAlone.join(', ')}`,
+    );
+  }
   return lines;
 }
 
@@ -51,6 +61,8 @@ function renderNotice(notice: NoticeReport): string[] {
   switch (notice.status) {
     case 'no-action':
       return [`${head}: nothing to do, the policy switches this kind off`, ...lifecycle];
+    case 'delegated':
+      return [`${head}: handed to an invocation of its own`];
     case 'skipped':
       return [`${head}: nothing to drain: ${notice.reason} (${notice.detail})`, ...lifecycle];
     case 'done':
@@ -121,4 +133,30 @@ export function timingsLine(timings: DrainTimings): string {
   ];
   const spent = phases.filter(([, ms]) => ms > 0).map(([name, ms]) => `${name} ${duration(ms)}`);
   return [...spent, `total ${duration(timings.totalMs)}`].join(', ');
+}
+
+/** One reconcile pass: per cluster, each marked node, the step decided and why, and what came of it. */
+export function renderReconcile(clusters: ClusterReconcileReport[], dryRun = false): string[] {
+  const lines: string[] = [];
+  for (const cluster of clusters) {
+    lines.push(
+      '',
+      `cluster ${cluster.cluster}: ${cluster.error ? `failed: ${cluster.error}` : `${cluster.nodes.length} marked nodes`}`,
+    );
+    if (cluster.nodes.length === 0) continue;
+    lines.push(
+      ...table(
+        ['node', 'instance', 'state', dryRun ? 'would' : 'step', 'why', ...(dryRun ? [] : ['result'])],
+        cluster.nodes.map((n) => [
+          n.node,
+          n.instanceId ?? '-',
+          n.leaseState,
+          n.step,
+          n.why,
+          ...(dryRun ? [] : [n.error ? `error: ${n.error}` : (n.result ?? '-')]),
+        ]),
+      ),
+    );
+  }
+  return lines;
 }

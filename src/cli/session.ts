@@ -5,9 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { EventReport } from '../app/handle-event.js';
+import type { EventDeps, EventReport } from '../app/handle-event.js';
 import { handleEvent } from '../app/handle-event.js';
-import type { AppDeps } from '../app/handle-notice.js';
 import { type Config, loadConfig } from '../config.js';
 import { UsageError } from '../errors.js';
 import { FixedClusterAccess } from '../kube/cluster-access.js';
@@ -23,10 +22,12 @@ export interface SessionOptions extends KubeconfigChoice {
 
 /** The handler's dependencies, built for this run, and a way to hand it one event. */
 export interface DrainSession {
-  deps: AppDeps;
+  deps: EventDeps;
   /** Where drains go, for the header line. */
   where: string;
   handle(event: unknown, signal: AbortSignal): Promise<EventReport>;
+  /** Who acts and until when, for a call that is not an event (the reconcile). */
+  invocation(): { id: string; deadline: number };
   close(): void;
 }
 
@@ -60,7 +61,7 @@ export async function localSession(options: SessionOptions, io: CliIo): Promise<
     target.apis.close();
     throw error;
   }
-  const deps: AppDeps = {
+  const deps: EventDeps = {
     config,
     source: { kind: 'fixed', clusterName: target.clusterName },
     access: new FixedClusterAccess(target.apis),
@@ -72,13 +73,22 @@ export async function localSession(options: SessionOptions, io: CliIo): Promise<
       logLevel: options.verbose ? undefined : 'SILENT',
     }),
     metrics: noMetrics,
+    checks: { maxInstancesPerEvent: config.maxInstancesPerEvent },
   };
   const id = cliRunId();
   return {
     deps,
     where: `cluster ${target.clusterName} (context ${target.contextName}, ${target.server}), as ${id}`,
+    // No AWS here: the event's account and region cannot be checked against anything (its age is).
     handle: (event, signal) =>
-      handleEvent(event, deps, { id, deadline: Date.now() + invocationBudgetMs(config), signal }),
+      handleEvent(event, deps, {
+        id,
+        deadline: Date.now() + invocationBudgetMs(config),
+        signal,
+        account: undefined,
+        region: undefined,
+      }),
+    invocation: () => ({ id, deadline: Date.now() + invocationBudgetMs(config) }),
     close: () => target.apis.close(),
   };
 }
@@ -104,10 +114,12 @@ export async function awsSession(options: SessionOptions, io: CliIo): Promise<Dr
   return {
     deps: app.deps,
     where: `clusters ${clusters} through EC2 and EKS (region ${io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION}), as ${id}`,
+    // No function ARN: the app checks the event's region against AWS_REGION; the account is unknown.
     handle: (event) => {
       const deadline = Date.now() + invocationBudgetMs(app.deps.config);
       return app.handle(event, { awsRequestId: id, getRemainingTimeInMillis: () => deadline - Date.now() });
     },
+    invocation: () => ({ id, deadline: Date.now() + invocationBudgetMs(app.deps.config) }),
     close: () => {},
   };
 }

@@ -1,5 +1,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import { httpStatusOf } from '../kube/api-errors.js';
+import type { BudgetWaiter } from './budget-waiter.js';
+import { type DeadlineClock, graceWithin } from './deadline-clock.js';
 import type { DrainContext, DrainProgress } from './drain-types.js';
 import { evictPod } from './evict.js';
 import type { DrainOptions } from './options.js';
@@ -7,50 +9,110 @@ import type { PlannedPod } from './plan.js';
 import type { PodTracker } from './pod-tracker.js';
 import type { PodReport } from './result.js';
 
-/** Evicts one pod (or waits for one already terminating) and reports how it went. */
-export async function drainOnePod(
-  planned: PlannedPod,
-  tracker: PodTracker,
-  context: DrainContext & { now: () => number; progress: (p: DrainProgress) => void },
-  stopAt: number,
-  started: number,
-): Promise<PodReport> {
+/**
+ * How long a pod may stay past the end of its grace period (its deletionTimestamp) before it is
+ * reported stuck and no longer waited for: its kubelet is gone or hung, and waiting helps nobody.
+ */
+export const stuckAfterMs = 15_000;
+/** A grace that ends this much after stopAt is cut by evicting the terminating pod again. */
+const recutToleranceMs = 1_000;
+
+/** What one pod's drain shares with the others of its node. */
+export interface PodDrainContext extends DrainContext {
+  now: () => number;
+  progress: (p: DrainProgress) => void;
+  clock: DeadlineClock;
+  tracker: PodTracker;
+  budgets: BudgetWaiter;
+  /** When the drain started (goneAfterMs counts from it). */
+  started: number;
+}
+
+/**
+ * Evicts one pod (or waits for one already terminating) and reports how it went. Each eviction
+ * attempt asks for the grace then left before the deadline; a pod whose grace would outlast a
+ * deadline that moved is evicted again with the shorter grace.
+ */
+export async function drainOnePod(planned: PlannedPod, context: PodDrainContext): Promise<PodReport> {
   const { pod, key, decision } = planned;
-  const { now, progress } = context;
+  const { now, progress, clock, tracker } = context;
   const base = {
     namespace: pod.metadata?.namespace ?? '',
     name: pod.metadata?.name ?? '',
     tier: decision.tier,
   };
-  const gone = async (outcomeIfGone: 'evicted' | 'already-terminating', extra: Partial<PodReport>) => {
-    progress({ type: 'pod', pod: key, status: 'terminating' });
-    const left = await tracker.waitForGone([key], stopAt, context.signal);
-    if (left.length > 0) {
-      progress({ type: 'pod', pod: key, status: 'still-there' });
-      return {
-        ...base,
-        ...extra,
-        outcome: 'still-terminating' as const,
-        reason: 'still terminating at the deadline',
-      };
-    }
+  const ownGrace = ownGraceSeconds(pod, context.options);
+  const goneReport = (outcome: PodReport['outcome'], extra: Partial<PodReport>): PodReport => {
     progress({ type: 'pod', pod: key, status: 'gone' });
-    return {
-      ...base,
-      ...extra,
-      outcome: outcomeIfGone,
-      goneAfterMs: (tracker.goneTime(key) ?? now()) - started,
-    };
+    return { ...base, ...extra, outcome, goneAfterMs: (tracker.goneTime(key) ?? now()) - context.started };
   };
 
-  if (decision.action === 'wait') return gone('already-terminating', {});
+  /** Waits for the pod to go, cutting its grace if it would outlast the deadline; reports stuck pods. */
+  const waitGone = async (
+    outcomeIfGone: 'evicted' | 'already-terminating' | 'gone',
+    extra: Partial<PodReport>,
+  ): Promise<PodReport> => {
+    progress({ type: 'pod', pod: key, status: 'terminating' });
+    for (let recuts = 0; ; ) {
+      // The API server's clock, read on ours (the same in production; a test may move ours).
+      const stamped = deletionEnd(tracker.latestOf(key) ?? pod);
+      const ends = stamped === undefined ? undefined : stamped + (now() - Date.now());
+      if (
+        ends !== undefined &&
+        ends > clock.stopAt + recutToleranceMs &&
+        clock.left() > 1_000 &&
+        recuts < 3
+      ) {
+        recuts++;
+        await evictPod(context.apis.core, pod, {
+          gracePeriodSeconds: () => graceWithin(ownGrace, clock.stopAt, now()),
+          stopAt: () => Math.min(clock.stopAt, now() + 5_000),
+          now,
+          ...(context.signal ? { signal: context.signal } : {}),
+        });
+      }
+      const stuckAt = ends === undefined ? Number.POSITIVE_INFINITY : ends + stuckAfterMs;
+      const left = await tracker.waitForGone(
+        [key],
+        () => Math.min(clock.stopAt, stuckAt),
+        context.signal,
+        (wake) => clock.onChange(wake),
+      );
+      if (left.length === 0) return goneReport(outcomeIfGone, extra);
+      const at = now();
+      if (at >= stuckAt) {
+        progress({ type: 'pod', pod: key, status: 'stuck' });
+        return {
+          ...base,
+          ...extra,
+          outcome: 'stuck',
+          reason: `still terminating ${Math.round((at - (ends ?? at)) / 1000)} s after its grace period ended (kubelet gone or hung?)`,
+        };
+      }
+      if (at >= clock.stopAt || context.signal?.aborted) {
+        progress({ type: 'pod', pod: key, status: 'still-there' });
+        return {
+          ...base,
+          ...extra,
+          outcome: 'still-terminating',
+          reason: 'still terminating at the deadline',
+        };
+      }
+      // Woken by a deadline that moved earlier: look at the grace again.
+    }
+  };
+
+  if (decision.action === 'wait') return waitGone('already-terminating', {});
   const warning = decision.action === 'evict' ? decision.warning : undefined;
   progress({ type: 'pod', pod: key, status: 'evicting', detail: warning });
   let told = false;
+  // Stop trying as soon as the pod is gone by other hands (its namespace deleted, say).
+  const goneSignal = tracker.goneSignal(key);
+  const signal = context.signal ? AbortSignal.any([context.signal, goneSignal]) : goneSignal;
   const eviction = await evictPod(context.apis.core, pod, {
-    gracePeriodSeconds: gracePeriodFor(pod, context.options, stopAt, now()),
-    stopAt,
-    signal: context.signal,
+    gracePeriodSeconds: () => graceWithin(ownGrace, clock.stopAt, now()),
+    stopAt: () => clock.stopAt,
+    signal,
     now,
     onBlocked: (pdb) => {
       if (told) return;
@@ -62,14 +124,25 @@ export async function drainOnePod(
         detail: pdb ? `PodDisruptionBudget ${pdb}` : undefined,
       });
     },
+    waitForBudget: (pdb, until, waitSignal) =>
+      context.budgets.waitForAllowance(base.namespace, pdb, until, waitSignal),
   });
   const extra = { evictionAttempts: eviction.attempts, ...(warning ? { reason: warning } : {}) };
+  if (eviction.status !== 'evicted' && tracker.goneTime(key) !== undefined) {
+    // The eviction did not (or not yet) succeed, but the pod is gone: report the node as it is.
+    return goneReport('gone', {
+      ...extra,
+      reason: `gone without our eviction${warning ? `; ${warning}` : ''}`,
+    });
+  }
   switch (eviction.status) {
     case 'evicted':
-      return gone('evicted', extra);
+      return waitGone('evicted', extra);
     case 'gone':
       progress({ type: 'pod', pod: key, status: 'gone' });
-      return { ...base, ...extra, outcome: 'evicted', goneAfterMs: now() - started };
+      return { ...base, ...extra, outcome: 'evicted', goneAfterMs: now() - context.started };
+    case 'namespace-terminating':
+      return waitGone('gone', { ...extra, reason: 'its namespace is being deleted' });
     case 'blocked':
       return { ...base, ...extra, outcome: 'blocked', pdb: eviction.pdb, reason: eviction.message };
     case 'failed':
@@ -78,36 +151,62 @@ export async function drainOnePod(
   }
 }
 
+/** When the pod's grace period ends (its deletionTimestamp), if it is terminating. */
+export function deletionEnd(pod: k8s.V1Pod): number | undefined {
+  const stamp = pod.metadata?.deletionTimestamp as Date | string | undefined;
+  if (!stamp) return undefined;
+  const ms = new Date(stamp).getTime();
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** The grace the pod would get with no deadline: the configured one, else its own, else 30 s. */
+export function ownGraceSeconds(pod: k8s.V1Pod, options: DrainOptions): number {
+  return options.podGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+}
+
 /** The pod's own grace period (or the configured one), cut so that it ends before the deadline. */
 export function gracePeriodFor(pod: k8s.V1Pod, options: DrainOptions, stopAt: number, now: number): number {
-  const own = options.podGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
-  return Math.min(own, Math.max(1, Math.floor((stopAt - now) / 1_000)));
+  return graceWithin(ownGraceSeconds(pod, options), stopAt, now);
 }
 
 export function maxGrace(pods: PlannedPod[], options: DrainOptions): number {
-  return Math.max(
-    0,
-    ...pods.map((p) => options.podGracePeriodSeconds ?? p.pod.spec?.terminationGracePeriodSeconds ?? 30),
-  );
+  return Math.max(0, ...pods.map((p) => ownGraceSeconds(p.pod, options)));
 }
 
-/** FORCE_AT_DEADLINE: deletes the pods a budget still protected when time ran out. */
+/**
+ * FORCE_AT_DEADLINE: deletes the pods a budget still protected when time ran out, and only those:
+ * with a UID precondition (never a replacement of the same name) and a grace of at least 1 s.
+ */
 export async function forceDeleteBlocked(
   core: k8s.CoreV1Api,
   reports: PodReport[],
+  uids: Map<string, string | undefined>,
+  graceSeconds: (report: PodReport) => number,
   progress: (p: DrainProgress) => void,
 ): Promise<void> {
   await Promise.all(
     reports
-      .filter((r) => r.outcome === 'blocked' || r.outcome === 'failed')
+      .filter((r) => r.outcome === 'blocked')
       .map(async (r) => {
+        const uid = uids.get(`${r.namespace}/${r.name}`);
         try {
-          await core.deleteNamespacedPod({ name: r.name, namespace: r.namespace, gracePeriodSeconds: 0 });
+          // With a body, the API server reads the grace from it, not from the query.
+          const gracePeriodSeconds = Math.max(1, graceSeconds(r));
+          await core.deleteNamespacedPod({
+            name: r.name,
+            namespace: r.namespace,
+            gracePeriodSeconds,
+            body: { gracePeriodSeconds, ...(uid ? { preconditions: { uid } } : {}) },
+          });
         } catch (error) {
-          if (httpStatusOf(error) !== 404) {
-            r.reason = `${r.reason ?? ''}; force delete failed: HTTP ${httpStatusOf(error) ?? '?'}`;
+          const status = httpStatusOf(error);
+          // 404: gone; 409: a namesake replaced it. Either way nothing of ours is left to delete.
+          if (status === 404 || status === 409) {
+            r.outcome = 'gone';
             return;
           }
+          r.reason = `${r.reason ?? ''}; force delete failed: HTTP ${status ?? '?'}`;
+          return;
         }
         r.outcome = 'force-deleted';
         progress({ type: 'pod', pod: `${r.namespace}/${r.name}`, status: 'force-deleted', detail: r.pdb });

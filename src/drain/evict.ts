@@ -12,6 +12,8 @@ export type EvictionOutcome =
   | { status: 'evicted'; attempts: number }
   /** The pod (this pod, by UID) no longer exists: nothing to do. */
   | { status: 'gone'; attempts: number }
+  /** Its namespace is being deleted: the pod goes anyway (kubectl waits for it too). */
+  | { status: 'namespace-terminating'; attempts: number }
   /** A PodDisruptionBudget still refused it when time ran out. */
   | { status: 'blocked'; attempts: number; pdb: string | undefined; message: string }
   | { status: 'failed'; attempts: number; message: string };
@@ -23,19 +25,27 @@ export type EvictionOutcome =
 export const forbiddenGraceMs = 5_000;
 
 export interface EvictOptions {
-  gracePeriodSeconds: number;
-  /** No attempt starts after this time. */
-  stopAt: number;
+  /** The grace period to ask for, computed at each attempt (the time left shrinks, the deadline may move). */
+  gracePeriodSeconds: () => number;
+  /** No attempt starts after this time (re-read at each attempt). */
+  stopAt: () => number;
   signal?: AbortSignal;
   now?: () => number;
   /** Told each time a budget refuses, so a live view can show "blocked by PDB". */
   onBlocked?: (pdb: string | undefined, attempt: number) => void;
+  /**
+   * Waits after a budget's refusal until the budget may allow the eviction (see BudgetWaiter);
+   * without it, a backoff of at most 2 s.
+   */
+  waitForBudget?: (pdb: string | undefined, until: () => number, signal?: AbortSignal) => Promise<void>;
 }
 
 /**
  * Evicts one pod through the policy/v1 Eviction subresource, retrying while a PodDisruptionBudget
  * refuses (429) or the API server is throttled or failing, until `stopAt`. The UID precondition
  * makes sure a retry never evicts a StatefulSet's replacement pod that took the same name elsewhere.
+ * An eviction of a pod already terminating deletes it at once with the grace asked for, which is
+ * how a grace period that would outlast the deadline is cut (kubectl re-evicts such pods too).
  */
 export async function evictPod(
   core: k8s.CoreV1Api,
@@ -45,61 +55,99 @@ export async function evictPod(
   const now = options.now ?? Date.now;
   const name = pod.metadata?.name ?? '';
   const namespace = pod.metadata?.namespace ?? '';
-  const body: k8s.V1Eviction = {
-    apiVersion: 'policy/v1',
-    kind: 'Eviction',
-    metadata: { name, namespace },
-    deleteOptions: {
-      gracePeriodSeconds: options.gracePeriodSeconds,
-      preconditions: pod.metadata?.uid ? { uid: pod.metadata.uid } : undefined,
-    },
-  };
   const never = options.signal?.aborted
     ? 'never attempted: the drain was stopped'
     : 'never attempted: no time left';
   let last: EvictionOutcome = { status: 'failed', attempts: 0, message: never };
   let forbiddenSince: number | undefined;
-  for (let attempt = 1; now() < options.stopAt && !options.signal?.aborted; attempt++) {
+  for (let attempt = 1; now() < options.stopAt() && !options.signal?.aborted; attempt++) {
+    const body: k8s.V1Eviction = {
+      apiVersion: 'policy/v1',
+      kind: 'Eviction',
+      metadata: { name, namespace },
+      deleteOptions: {
+        gracePeriodSeconds: options.gracePeriodSeconds(),
+        preconditions: pod.metadata?.uid ? { uid: pod.metadata.uid } : undefined,
+      },
+    };
     try {
       await core.createNamespacedPodEviction({ name, namespace, body });
       return { status: 'evicted', attempts: attempt };
     } catch (error) {
+      const verdict = classifyEvictionError(error);
+      if (verdict.kind === 'gone') return { status: 'gone', attempts: attempt };
+      if (verdict.kind === 'namespace-terminating')
+        return { status: 'namespace-terminating', attempts: attempt };
       const status = httpStatusOf(error);
-      if (status === 403) forbiddenSince ??= now();
-      // 404: already gone. 409: the UID precondition failed, so this pod is gone and a namesake replaced it.
-      if (status === 404 || status === 409) return { status: 'gone', attempts: attempt };
-      const kube = kubeStatusOf(error);
-      const budgetCause = kube.causes.find((c) => c.reason === 'DisruptionBudget');
-      if (status === 429 && budgetCause) {
-        const pdb = /disruption budget (\S+)/i.exec(budgetCause.message ?? '')?.[1];
-        last = {
-          status: 'blocked',
-          attempts: attempt,
-          pdb,
-          message: budgetCause.message ?? kube.message ?? '',
-        };
-        options.onBlocked?.(pdb, attempt);
-      } else if (isMultiplePdbError(error)) {
-        return {
-          status: 'failed',
-          attempts: attempt,
-          message: kube.message ?? 'more than one PodDisruptionBudget',
-        };
-      } else if (isTransientKubeError(error)) {
-        last = { status: 'failed', attempts: attempt, message: describe(status, kube.message, error) };
-      } else if (status === 403 && now() - (forbiddenSince ?? now()) < forbiddenGraceMs) {
-        last = { status: 'failed', attempts: attempt, message: describe(status, kube.message, error) };
+      const message = describe(status, kubeStatusOf(error).message, error);
+      if (verdict.kind === 'budget') {
+        last = { status: 'blocked', attempts: attempt, pdb: verdict.pdb, message: verdict.message };
+        options.onBlocked?.(verdict.pdb, attempt);
+        if (options.waitForBudget) {
+          await options.waitForBudget(verdict.pdb, options.stopAt, options.signal);
+          continue;
+        }
+      } else if (verdict.kind === 'final') {
+        return { status: 'failed', attempts: attempt, message: verdict.message ?? message };
+      } else if (verdict.kind === 'forbidden') {
+        forbiddenSince ??= now();
+        last = { status: 'failed', attempts: attempt, message };
+        if (now() - forbiddenSince >= forbiddenGraceMs) return last;
       } else {
-        return { status: 'failed', attempts: attempt, message: describe(status, kube.message, error) };
+        last = { status: 'failed', attempts: attempt, message };
       }
       // The disruption controller needs a moment to count a replacement as healthy; polling
       // faster than ~250 ms only adds load, and kubectl's 5 s wastes a Spot notice's time.
       const backoff = Math.min(2_000, 250 * 1.5 ** Math.min(attempt - 1, 8)) * (0.75 + Math.random() * 0.5);
-      const delay = Math.min(Math.max(backoff, retryAfterMsOf(error) ?? 0), options.stopAt - now());
+      const delay = Math.min(Math.max(backoff, retryAfterMsOf(error) ?? 0), options.stopAt() - now());
       if (delay > 0) await sleep(delay, options.signal);
     }
   }
   return last;
+}
+
+export type EvictionErrorKind =
+  | { kind: 'gone' }
+  | { kind: 'namespace-terminating' }
+  | { kind: 'budget'; pdb: string | undefined; message: string }
+  /** Worth another attempt: throttling, 5xx, a conflict on the budget's own status, a budget's transient 403. */
+  | { kind: 'retry' }
+  /** A 403 that is final unless the API server just restarted (its RBAC caches not yet synced). */
+  | { kind: 'forbidden' }
+  | { kind: 'final'; message?: string };
+
+const uidPreconditionFailed = /UID in (the )?precondition/i;
+const budgetForbidden = /poddisruptionbudget|disruption budget|DisruptedPods/i;
+
+/** Pure: what an error of the Eviction API means for the pod (table-tested against real answers). */
+export function classifyEvictionError(error: unknown): EvictionErrorKind {
+  const status = httpStatusOf(error);
+  const kube = kubeStatusOf(error);
+  if (status === 404) return { kind: 'gone' };
+  if (status === 409) {
+    // Only a failed UID precondition says the pod was replaced; any other conflict (the budget's
+    // status written by two evictions at once) is worth another attempt.
+    return uidPreconditionFailed.test(kube.message ?? '') ? { kind: 'gone' } : { kind: 'retry' };
+  }
+  if (status === 403 && kube.causes.some((c) => c.reason === 'NamespaceTerminating')) {
+    return { kind: 'namespace-terminating' };
+  }
+  const budgetCause = kube.causes.find((c) => c.reason === 'DisruptionBudget');
+  if (status === 429 && budgetCause) {
+    const text = budgetCause.message ?? kube.message ?? '';
+    // Names may hold dots but never end with one: "The disruption budget web.v2 is still being processed."
+    const pdb = /disruption budget (\S+)/i.exec(text)?.[1]?.replace(/\.$/, '');
+    return { kind: 'budget', pdb, message: text };
+  }
+  if (isMultiplePdbError(error)) {
+    return { kind: 'final', message: kube.message ?? 'more than one PodDisruptionBudget' };
+  }
+  if (isTransientKubeError(error)) return { kind: 'retry' };
+  // "pdb disruptions allowed is negative", "DisruptedPods map too big": the disruption controller
+  // catches up within seconds.
+  if (status === 403 && budgetForbidden.test(kube.message ?? '')) return { kind: 'retry' };
+  if (status === 403) return { kind: 'forbidden' };
+  return { kind: 'final' };
 }
 
 function describe(status: number | undefined, message: string | undefined, error: unknown): string {

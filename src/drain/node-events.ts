@@ -15,6 +15,12 @@ export const NodeEventReason = {
   Drain: 'Drain',
   DrainComplete: 'DrainComplete',
   DrainBlocked: 'DrainBlocked',
+  /** A Health scheduled change recorded, to be drained when it is due. */
+  DrainScheduled: 'DrainScheduled',
+  /** The interruption is over (the instance stayed or came back): this project's marks removed. */
+  Uncordon: 'Uncordon',
+  /** The instance is gone and its kubelet stopped: the out-of-service taint frees its pods. */
+  OutOfService: 'OutOfService',
 } as const;
 export type NodeEventReason = (typeof NodeEventReason)[keyof typeof NodeEventReason];
 

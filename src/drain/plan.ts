@@ -1,6 +1,7 @@
 import type * as k8s from '@kubernetes/client-node';
+import { httpStatusOf } from '../kube/api-errors.js';
 import { matchesSelector } from '../kube/label-selector.js';
-import { decidePod, type PodDecision } from './filters.js';
+import { controllerOf, decidePod, isFinished, type PodDecision, type PodFacts } from './filters.js';
 import type { DrainOptions } from './options.js';
 import { podKey } from './pod-tracker.js';
 
@@ -28,22 +29,41 @@ export interface DrainPlan {
   pods: PlannedPod[];
 }
 
-/** Lists the node's pods and decides each; with `withBudgets`, also which budgets cover them. */
+export interface PlanApis {
+  core: k8s.CoreV1Api;
+  policy: k8s.PolicyV1Api;
+  /** Asks whether DaemonSets still exist; without it, every DaemonSet is assumed to. */
+  apps?: k8s.AppsV1Api;
+}
+
+/**
+ * Lists the node's pods and decides each; with `withBudgets`, also which budgets cover them. With
+ * `fromCache` the list is served from the API server's watch cache (resourceVersion=0: cheap, maybe
+ * a moment stale), which a drain can afford because its watch from that version sees pods that
+ * arrive after it.
+ */
 export async function planDrain(
-  apis: { core: k8s.CoreV1Api; policy: k8s.PolicyV1Api },
+  apis: PlanApis,
   nodeName: string,
   options: DrainOptions,
   withBudgets: boolean,
+  fromCache = false,
 ): Promise<DrainPlan> {
-  const list = await apis.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` });
-  const budgets = withBudgets ? await listBudgets(apis.policy) : [];
+  const list = await apis.core.listPodForAllNamespaces({
+    fieldSelector: `spec.nodeName=${nodeName}`,
+    ...(fromCache ? { resourceVersion: '0' } : {}),
+  });
+  const [budgets, facts] = await Promise.all([
+    withBudgets ? listBudgets(apis.policy) : [],
+    podFacts(apis.apps, list.items),
+  ]);
   return {
     nodeName,
     resourceVersion: list.metadata?.resourceVersion,
     pods: list.items.map((pod) => ({
       key: podKey(pod),
       pod,
-      decision: decidePod(pod, options),
+      decision: decidePod(pod, options, facts),
       budgets: budgets
         .filter(
           (b) =>
@@ -71,4 +91,31 @@ async function listBudgets(policy: k8s.PolicyV1Api) {
           : undefined,
     };
   });
+}
+
+/**
+ * What the filters need to know besides the pods: which of the DaemonSets they name still exist (one
+ * GET per DaemonSet, not per pod). A DaemonSet that cannot be read is assumed to exist: the pod is
+ * then left alone, as before.
+ */
+export async function podFacts(apps: k8s.AppsV1Api | undefined, pods: k8s.V1Pod[]): Promise<PodFacts> {
+  if (!apps) return { daemonSetExists: () => true };
+  const named = new Set<string>();
+  for (const pod of pods) {
+    const owner = controllerOf(pod);
+    if (owner?.kind === 'DaemonSet' && !isFinished(pod))
+      named.add(`${pod.metadata?.namespace}/${owner.name}`);
+  }
+  const missing = new Set<string>();
+  await Promise.all(
+    [...named].map(async (key) => {
+      const [namespace, name] = key.split('/') as [string, string];
+      try {
+        await apps.readNamespacedDaemonSet({ namespace, name });
+      } catch (error) {
+        if (httpStatusOf(error) === 404) missing.add(key);
+      }
+    }),
+  );
+  return { daemonSetExists: (namespace, name) => !missing.has(`${namespace}/${name}`) };
 }

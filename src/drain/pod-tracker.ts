@@ -9,6 +9,10 @@ export const watchStartTimeoutMs = 10_000;
  */
 export const resyncAfterQuietMs = 5_000;
 
+function isTerminal(pod: k8s.V1Pod): boolean {
+  return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+}
+
 /** namespace/name: how the tracker and the drain name pods. */
 export function podKey(pod: k8s.V1Pod): string {
   return `${pod.metadata?.namespace}/${pod.metadata?.name}`;
@@ -24,6 +28,13 @@ export function podKey(pod: k8s.V1Pod): string {
 export class PodTracker {
   private readonly tracked = new Map<string, string | undefined>();
   private readonly goneAt = new Map<string, number>();
+  /** The last version seen of each tracked pod (its deletionTimestamp tells when its grace ends). */
+  private readonly latest = new Map<string, k8s.V1Pod>();
+  /** Pods bound to the node after the list, by UID: a pod that tolerates the cordon lands back. */
+  private readonly arrived = new Map<string, k8s.V1Pod>();
+  private readonly goneSignals = new Map<string, AbortController>();
+  /** UIDs of pods already accounted for (listed at the start, skipped or followed). */
+  private readonly known = new Set<string>();
   private readonly waiters = new Set<() => void>();
   private controller: AbortController | undefined;
   private stopped = false;
@@ -56,11 +67,53 @@ export class PodTracker {
     now: () => number = Date.now,
   ): Promise<PodTracker> {
     const tracker = new PodTracker(kc, core, nodeName, now);
-    for (const pod of pods) tracker.tracked.set(podKey(pod), pod.metadata?.uid);
+    tracker.track(pods);
     tracker.lastHeard = now();
     tracker.startWatch(resourceVersion);
     tracker.scheduleResync(resyncAfterQuietMs);
     return tracker;
+  }
+
+  /** Follows more pods (found after the list) until they are gone. */
+  track(pods: k8s.V1Pod[]): void {
+    for (const pod of pods) {
+      const key = podKey(pod);
+      this.tracked.set(key, pod.metadata?.uid);
+      this.latest.set(key, pod);
+      this.goneAt.delete(key);
+      if (pod.metadata?.uid) this.arrived.delete(pod.metadata.uid);
+    }
+    this.accountFor(pods);
+  }
+
+  /** Pods the drain knows of and leaves alone (skipped by a filter): they are not arrivals. */
+  accountFor(pods: k8s.V1Pod[]): void {
+    for (const pod of pods) {
+      if (!pod.metadata?.uid) continue;
+      this.known.add(pod.metadata.uid);
+      this.arrived.delete(pod.metadata.uid);
+    }
+  }
+
+  /** The pod as last seen, while it is tracked. */
+  latestOf(key: string): k8s.V1Pod | undefined {
+    return this.latest.get(key);
+  }
+
+  /** Pods that arrived on the node since the list and are still there (not yet tracked). */
+  arrivals(): k8s.V1Pod[] {
+    return [...this.arrived.values()];
+  }
+
+  /** Aborts when the pod is seen gone: an eviction still retrying for it can stop. */
+  goneSignal(key: string): AbortSignal {
+    let controller = this.goneSignals.get(key);
+    if (!controller) {
+      controller = new AbortController();
+      this.goneSignals.set(key, controller);
+      if (this.goneAt.has(key)) controller.abort();
+    }
+    return controller.signal;
   }
 
   /** When the pod was seen gone (epoch ms), or undefined while it is still there. */
@@ -68,23 +121,45 @@ export class PodTracker {
     return this.goneAt.get(key);
   }
 
-  /** Resolves when every pod in `keys` is gone, or at `deadline`; returns the pods still there. */
-  async waitForGone(keys: string[], deadline: number, signal?: AbortSignal): Promise<string[]> {
+  /**
+   * Resolves when every pod in `keys` is gone, or at `deadline` (a number, or a function re-read
+   * each time something happens, e.g. when a drain's deadline moves), or when `interrupt` fires;
+   * returns the pods still there.
+   */
+  async waitForGone(
+    keys: string[],
+    deadline: number | (() => number),
+    signal?: AbortSignal,
+    interrupt?: (wake: () => void) => () => void,
+  ): Promise<string[]> {
+    const limit = typeof deadline === 'number' ? () => deadline : deadline;
     const remaining = () => keys.filter((k) => !this.goneAt.has(k));
-    while (remaining().length > 0 && this.now() < deadline && !signal?.aborted) {
+    let interrupted = false;
+    while (remaining().length > 0 && this.now() < limit() && !signal?.aborted && !interrupted) {
       await new Promise<void>((resolve) => {
         const wake = () => {
           this.waiters.delete(wake);
           clearTimeout(timer);
           signal?.removeEventListener('abort', wake);
+          unsubscribe?.();
           resolve();
         };
-        const timer = setTimeout(wake, Math.max(0, deadline - this.now()));
+        const timer = setTimeout(wake, Math.max(0, limit() - this.now()));
         signal?.addEventListener('abort', wake, { once: true });
+        const unsubscribe = interrupt?.(() => {
+          interrupted = true;
+          wake();
+        });
         this.waiters.add(wake);
       });
     }
     return remaining();
+  }
+
+  /** A consistent list of the node's pods now: settles what is gone and returns what arrived. */
+  async relist(): Promise<k8s.V1Pod[]> {
+    await this.settle();
+    return this.arrivals();
   }
 
   stop(): void {
@@ -98,16 +173,24 @@ export class PodTracker {
   private markGone(key: string): void {
     if (!this.tracked.has(key) || this.goneAt.has(key)) return;
     this.goneAt.set(key, this.now());
+    this.goneSignals.get(key)?.abort();
     for (const wake of [...this.waiters]) wake();
   }
 
   private onEvent(type: string, pod: k8s.V1Pod): void {
     const key = podKey(pod);
-    if (!this.tracked.has(key)) return;
     const uid = this.tracked.get(key);
-    if (type === 'DELETED' && pod.metadata?.uid === uid) this.markGone(key);
-    else if ((type === 'ADDED' || type === 'MODIFIED') && uid && pod.metadata?.uid !== uid)
-      this.markGone(key);
+    const podUid = pod.metadata?.uid;
+    if (this.tracked.has(key) && podUid === uid) {
+      if (type === 'DELETED') this.markGone(key);
+      else this.latest.set(key, pod);
+      return;
+    }
+    // Not a pod we follow (or a namesake that replaced it): a pod bound to the node after the list.
+    if (this.tracked.has(key) && uid && (type === 'ADDED' || type === 'MODIFIED')) this.markGone(key);
+    if (!podUid || this.known.has(podUid)) return;
+    if (type === 'DELETED' || isTerminal(pod)) this.arrived.delete(podUid);
+    else this.arrived.set(podUid, pod);
   }
 
   private async watch(resourceVersion: string | undefined): Promise<void> {
@@ -180,6 +263,14 @@ export class PodTracker {
     const present = new Map(list.items.map((p) => [podKey(p), p.metadata?.uid]));
     for (const [key, uid] of this.tracked) {
       if (!present.has(key) || (uid && present.get(key) !== uid)) this.markGone(key);
+    }
+    const uids = new Set(list.items.map((p) => p.metadata?.uid));
+    for (const uid of this.arrived.keys()) if (!uids.has(uid)) this.arrived.delete(uid);
+    for (const pod of list.items) {
+      const key = podKey(pod);
+      const uid = pod.metadata?.uid;
+      if (this.tracked.get(key) === uid) this.latest.set(key, pod);
+      else if (uid && !this.known.has(uid) && !isTerminal(pod)) this.arrived.set(uid, pod);
     }
     return list.metadata?.resourceVersion;
   }

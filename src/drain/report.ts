@@ -32,11 +32,12 @@ export function reportPlanned(planned: PlannedPod): PodReport {
   };
 }
 
-/** How a drain ended, from its pods. */
+/** How a drain ended, from its pods: `drained` only when no pod it would evict is left. */
 export function outcomeOf(reports: PodReport[]): 'drained' | 'deadline-reached' | 'incomplete' {
   if (reports.some((r) => r.outcome === 'blocked' || r.outcome === 'still-terminating'))
     return 'deadline-reached';
-  if (reports.some((r) => r.outcome === 'failed')) return 'incomplete';
+  if (reports.some((r) => r.outcome === 'failed' || r.outcome === 'stuck' || r.outcome === 'returned'))
+    return 'incomplete';
   return 'drained';
 }
 
@@ -50,12 +51,14 @@ export function recordOutcome(
   if (outcome === 'drained') {
     events.record(
       NodeEventReason.DrainComplete,
-      `Drained in ${(tookMs / 1000).toFixed(1)} s: ${counts.evicted + counts['already-terminating']} pods gone, ${counts.skipped} skipped`,
+      `Drained in ${(tookMs / 1000).toFixed(1)} s: ${counts.evicted + counts['already-terminating'] + counts.gone + counts['force-deleted']} pods gone, ${counts.skipped} skipped`,
     );
     return;
   }
   const left = reports
-    .filter((r) => !['evicted', 'already-terminating', 'skipped', 'force-deleted'].includes(r.outcome))
+    .filter(
+      (r) => !['evicted', 'already-terminating', 'skipped', 'force-deleted', 'gone'].includes(r.outcome),
+    )
     .map((r) => `${r.namespace}/${r.name} (${r.outcome}${r.pdb ? ` by PodDisruptionBudget ${r.pdb}` : ''})`);
   events.record(NodeEventReason.DrainBlocked, `Drain ${outcome}; pods left: ${left.join(', ')}`, 'Warning');
 }

@@ -7,6 +7,7 @@ import { capacityReservationInterruptionParser } from './capacity-reservation-in
 import type { EventParser } from './parser.js';
 import { rebalanceRecommendationParser } from './rebalance-recommendation.js';
 import { scheduledChangeParser } from './scheduled-change.js';
+import { scheduledReconcileParser } from './scheduled-reconcile.js';
 import { spotInterruptionParser } from './spot-interruption.js';
 import { stateChangeParser } from './state-change.js';
 
@@ -20,9 +21,12 @@ export const eventParsers: readonly EventParser[] = [
   capacityReservationInterruptionParser,
 ];
 
+/** Events that are not notices but triggers: the reconcile schedule. */
+export const triggerParsers: readonly EventParser[] = [scheduledReconcileParser];
+
 // Nested maps: no string joining, so no (source, detail-type) pair can collide with another.
 const registry = new Map<string, Map<string, EventParser>>();
-for (const parser of eventParsers) {
+for (const parser of [...eventParsers, ...triggerParsers]) {
   const byDetailType = registry.get(parser.source) ?? new Map<string, EventParser>();
   if (byDetailType.has(parser.detailType)) {
     throw new Error(`two parsers for ${parser.source} / ${parser.detailType}`);

@@ -29,7 +29,9 @@ export interface SampleOverrides {
   instanceId?: string;
   /** scheduled-change only: the affected instances (default: instanceId and i-0fedcba9876543210). */
   instanceIds?: string[];
+  /** The event's region (default us-east-1, the test bed's): the function drops events of other regions. */
   region?: string;
+  /** The event's account (default 123456789012, moto's and the test bed's): the function drops other accounts'. */
   account?: string;
   /** state-change kinds: the EC2 state. */
   state?: string;

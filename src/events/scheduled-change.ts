@@ -5,13 +5,16 @@
  * detail: { service: "EC2", eventTypeCategory: "scheduledChange", eventTypeCode: "AWS_EC2_…",
  *           startTime: "Sat, 05 Jun 2021 07:00:00 GMT", affectedEntities: [{ entityValue: "i-…" }, …] }
  *
+ * detail.eventArn identifies the event across the republications Health makes as its statusCode
+ * moves from upcoming to open to closed; each notice carries both (see HealthEventInfo).
+ *
  * One notice per affected instance. Every notice carries the EventBridge event id unchanged (a
  * redelivery stays recognisable in logs), so the idempotency key of a notice is (eventId, instanceId):
  * see noticeKey.
  */
-import { type InterruptionNotice, NoticeKind } from '../types.js';
+import { type HealthEventInfo, type InterruptionNotice, NoticeKind } from '../types.js';
 import * as z from '../zod.js';
-import { INSTANCE_ID_PATTERN, isPlainObject, parseHealthTime } from './envelope.js';
+import { type EventEnvelope, INSTANCE_ID_PATTERN, isPlainObject, parseHealthTime } from './envelope.js';
 import { type EventParser, ignored, invalidDetail, noticeBase, notices } from './parser.js';
 
 const headSchema = z.object({
@@ -27,7 +30,29 @@ const detailSchema = z.object({
     ),
   affectedEntities: z.array(z.unknown(), { error: 'expected an array' }),
   eventTypeCode: z.optional(z.unknown()),
+  eventArn: z.optional(z.unknown()),
+  statusCode: z.optional(z.unknown()),
+  endTime: z.optional(z.unknown()),
 });
+
+const EVENT_ARN = /^arn:aws[a-z-]*:health:[a-z0-9-]*:\d{0,12}:event\/[A-Za-z0-9_/.-]{1,300}$/;
+const STATUS_CODES = ['upcoming', 'open', 'closed'] as const;
+
+/**
+ * The Health event's identity across republications (its eventArn; the EventBridge id changes each
+ * time) and its status. Health's examples always carry both; an event without a usable ARN is its
+ * own identity.
+ */
+function healthInfo(
+  event: EventEnvelope,
+  detail: { eventArn?: unknown; statusCode?: unknown; endTime?: unknown },
+): HealthEventInfo {
+  const arn =
+    typeof detail.eventArn === 'string' && EVENT_ARN.test(detail.eventArn) ? detail.eventArn : undefined;
+  const status = STATUS_CODES.find((s) => s === detail.statusCode) ?? 'upcoming';
+  const end = parseHealthTime(detail.endTime);
+  return { eventArn: arn ?? `event/${event.id}`, status, ...(end ? { end } : {}) };
+}
 
 const EVENT_TYPE_CODE = /^[A-Z0-9_]{1,100}$/;
 
@@ -61,6 +86,7 @@ export const scheduledChangeParser: EventParser = {
     const deadline = parseHealthTime(result.data.startTime)!;
     const code = result.data.eventTypeCode;
     const detail = typeof code === 'string' && EVENT_TYPE_CODE.test(code) ? code : undefined;
+    const health = healthInfo(event, result.data);
     return notices(
       ...instanceIds.map(
         (instanceId): InterruptionNotice => ({
@@ -69,8 +95,27 @@ export const scheduledChangeParser: EventParser = {
           ...noticeBase(event),
           deadline: new Date(deadline.getTime()),
           ...(detail === undefined ? {} : { detail }),
+          health: { ...health, ...(health.end ? { end: new Date(health.end.getTime()) } : {}) },
         }),
       ),
     );
   },
 };
+
+/**
+ * The same Health event naming only `instanceId` (in affectedEntities and resources): what one
+ * invocation of a fanned-out event receives. Everything else, the EventBridge id included, is kept,
+ * so duplicates and republications stay recognisable on the node's lease.
+ */
+export function eventForInstance(
+  event: Record<string, unknown>,
+  instanceId: string,
+): Record<string, unknown> {
+  const detail = isPlainObject(event.detail) ? event.detail : {};
+  const resources = Array.isArray(event.resources) ? event.resources : [];
+  return {
+    ...event,
+    resources: resources.filter((r) => typeof r === 'string' && r.endsWith(`/${instanceId}`)),
+    detail: { ...detail, affectedEntities: [{ entityValue: instanceId }] },
+  };
+}

@@ -10,6 +10,8 @@ export interface KubeApis {
   kc: k8s.KubeConfig;
   core: k8s.CoreV1Api;
   policy: k8s.PolicyV1Api;
+  /** Only to ask whether a DaemonSet pod's DaemonSet still exists. */
+  apps: k8s.AppsV1Api;
   /** Closes the pooled connections (a warm Lambda container keeps them between invocations). */
   close(): void;
 }
@@ -111,6 +113,7 @@ export function createKubeApis(kc: k8s.KubeConfig, options: ConnectionOptions = 
     kc,
     core: new k8s.CoreV1Api(configuration),
     policy: new k8s.PolicyV1Api(configuration),
+    apps: new k8s.AppsV1Api(configuration),
     close: () => auth.close(),
   };
 }

@@ -28,6 +28,11 @@ export async function findNodeForInstance(core: k8s.CoreV1Api, ref: InstanceRef)
     requests++;
     const node = await readNodeOrUndefined(core, name);
     if (node && belongsTo(node, ref.instanceId)) return { node, via: `name ${name}`, requests };
+    // A node still joining has no providerID yet (the cloud provider sets it a moment later): the
+    // private DNS name EC2 gave for this very instance is then the only name it can have.
+    if (node && !node.spec?.providerID && name === ref.privateDnsName) {
+      return { node, via: `name ${name} (no providerID yet)`, requests };
+    }
   }
   const selectors = unique([
     ref.privateDnsName && `kubernetes.io/hostname=${ref.privateDnsName}`,

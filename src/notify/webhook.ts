@@ -1,10 +1,12 @@
 /**
- * Optional drain notifications to a Slack-compatible incoming webhook (WEBHOOK_URL).
+ * Optional drain notifications to a Slack-compatible incoming webhook, whose URL is kept in a secret
+ * (WEBHOOK_URL_SECRET_NAME, see webhook-secret.ts) and read on the first notification.
  * A notification is a courtesy: it is bounded by a short timeout, never throws, and reports what
  * happened as a {@link NotifyStatus} for the caller to log. It never delays a drain by more than
  * the timeout, and carries no credential: the body holds only the facts in DrainInfo/DrainSummary.
  */
 import { drainFinishedMessage, drainStartedMessage, type SlackMessage } from './message.js';
+import { isHttpsUrl, WebhookSecretError } from './secret-ref.js';
 import type { DrainInfo, DrainSummary, Notifier, NotifyStatus } from './types.js';
 
 /** How long one post may take, answer included. */
@@ -28,12 +30,6 @@ export const disabledNotifier: Notifier = {
 /** Raised into the abort signal when the timer fires, so the failure can be told apart. */
 class WebhookTimeout extends Error {
   override name = 'WebhookTimeout';
-}
-
-function isHttpUrl(url: string): boolean {
-  if (!URL.canParse(url)) return false;
-  const { protocol } = new URL(url);
-  return protocol === 'https:' || protocol === 'http:';
 }
 
 /** Why a post failed, without the URL (a Slack webhook URL is itself the secret). */
@@ -98,24 +94,46 @@ async function post(
   }
 }
 
+/** Where the URL comes from: the URL itself, or a reader of its secret (called once, on first use). */
+export type WebhookUrlSource = string | (() => Promise<string>);
+
 /**
  * Creates the notifier for a webhook URL; an empty or missing URL gives {@link disabledNotifier}.
+ * A reader is called on the first notification and its URL kept for the container's life; a failed
+ * read is reported as that notification's failure and tried again on the next one.
  *
  * @example
- * const notifier = createWebhookNotifier(config.webhookUrl);
+ * const notifier = createWebhookNotifier(() => readWebhookUrl(ref, { region }));
  * const status = await notifier.drainStarted(info);
  * if (status.status === 'failed') logger.warn('notification failed', { reason: status.reason });
  */
 export function createWebhookNotifier(
-  url: string | undefined,
+  source: WebhookUrlSource | undefined,
   fetchImpl: FetchLike = fetch,
   options: WebhookOptions = {},
 ): Notifier {
-  const target = url?.trim() ?? '';
-  if (target === '') return disabledNotifier;
+  const read = typeof source === 'function' ? source : undefined;
+  const fixed = typeof source === 'string' ? source.trim() : '';
+  if (!read && fixed === '') return disabledNotifier;
   const timeoutMs = options.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
+  let cached: Promise<string> | undefined;
+  const url = (): Promise<string> => {
+    if (!read) return Promise.resolve(fixed);
+    cached ??= read().catch((error: unknown) => {
+      cached = undefined;
+      throw error;
+    });
+    return cached;
+  };
   const send = async (build: () => SlackMessage): Promise<NotifyStatus> => {
-    if (!isHttpUrl(target)) return { status: 'failed', reason: 'WEBHOOK_URL is not an http(s) URL' };
+    let target: string;
+    try {
+      target = await url();
+    } catch (error) {
+      const reason = error instanceof WebhookSecretError ? error.message : 'cannot read the webhook URL';
+      return { status: 'failed', reason };
+    }
+    if (!isHttpsUrl(target)) return { status: 'failed', reason: 'the webhook URL is not an https URL' };
     return post(target, build, fetchImpl, timeoutMs);
   };
   return {

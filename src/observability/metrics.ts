@@ -7,6 +7,8 @@ export interface MetricsSink {
   noticeReceived(kind: NoticeKind): void;
   invalidEvent(): void;
   ignoredEvent(): void;
+  /** Notices dropped untouched (forged, stale, beyond the per-event cap, contradicted by EC2), by reason. */
+  rejected(reason: string, notices: number): void;
   drainFinished(summary: {
     outcome: string;
     podsEvicted: number;
@@ -16,14 +18,24 @@ export interface MetricsSink {
     timeLeftMs: number;
   }): void;
   error(): void;
+  /** One reconcile pass: how many marked nodes it found, and what it did with them. */
+  reconciled(summary: {
+    nodes: number;
+    released: number;
+    outOfService: number;
+    drained: number;
+    failed: number;
+  }): void;
 }
 
 export const noMetrics: MetricsSink = {
   noticeReceived: () => {},
   invalidEvent: () => {},
   ignoredEvent: () => {},
+  rejected: () => {},
   drainFinished: () => {},
   error: () => {},
+  reconciled: () => {},
 };
 
 /** MetricsSink over Powertools Metrics; the handler publishes once per invocation. */
@@ -43,6 +55,13 @@ export function powertoolsMetrics(metrics: Metrics): MetricsSink {
       // Also keeps Powertools from warning about an invocation with nothing to publish.
       metrics.addMetric('IgnoredEvents', MetricUnit.Count, 1);
     },
+    rejected(reason, notices) {
+      const single = metrics.singleMetric();
+      single.addDimension('reason', reason);
+      single.addMetric('RejectedNotices', MetricUnit.Count, notices);
+      // Also stored, so the invocation's publish is never empty.
+      metrics.addMetric('Rejections', MetricUnit.Count, 1);
+    },
     drainFinished(s) {
       if (s.outcome === 'drained') metrics.addMetric('NodesDrained', MetricUnit.Count, 1);
       if (s.outcome === 'cordoned') metrics.addMetric('NodesCordoned', MetricUnit.Count, 1);
@@ -55,6 +74,13 @@ export function powertoolsMetrics(metrics: Metrics): MetricsSink {
     },
     error() {
       metrics.addMetric('Errors', MetricUnit.Count, 1);
+    },
+    reconciled(s) {
+      metrics.addMetric('ReconcileNodes', MetricUnit.Count, s.nodes);
+      metrics.addMetric('NodesReleased', MetricUnit.Count, s.released);
+      metrics.addMetric('NodesOutOfService', MetricUnit.Count, s.outOfService);
+      metrics.addMetric('ReconcileDrains', MetricUnit.Count, s.drained);
+      metrics.addMetric('ReconcileFailures', MetricUnit.Count, s.failed);
     },
   };
 }

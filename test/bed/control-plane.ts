@@ -1,12 +1,12 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { freePort, type ManagedProcess, removeOnExit, startProcess, waitUntil } from './processes.js';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -24,6 +24,8 @@ export interface ControlPlaneOptions {
   auditLog?: boolean;
   /** Print progress lines here. */
   log?: (line: string) => void;
+  /** Progress of a first build of the binaries (about 10 minutes); default: `log`. */
+  buildProgress?: (line: string) => void;
 }
 
 /** A running local control plane: etcd, kube-apiserver, controller-manager, scheduler and KWOK. */
@@ -44,31 +46,39 @@ export interface ControlPlane {
 
 /**
  * Builds (or finds) the binaries via scripts/control-plane.sh, which honours KUBEBUILDER_ASSETS,
- * and returns the folder that holds them.
+ * and returns the folder that holds them. A first build takes about 10 minutes: the script's progress
+ * lines (which binary, time elapsed) go to `onProgress` as they come.
  */
-export async function controlPlaneBinaries(): Promise<string> {
-  try {
-    const { stdout } = await promisify(execFile)('bash', [join(projectRoot, 'scripts/control-plane.sh')], {
-      maxBuffer: 64 * 1024 * 1024,
-      timeout: 40 * 60_000,
-    });
-    const dir = stdout.trim().split('\n').at(-1) ?? '';
-    if (!existsSync(join(dir, 'kube-apiserver'))) throw new Error(`no kube-apiserver in "${dir}"`);
-    return dir;
-  } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr ?? '';
-    throw new Error(
-      `The Kubernetes control plane binaries could not be built (scripts/control-plane.sh): ${String(
-        (error as Error).message,
-      )}\n${stderr.split('\n').slice(-20).join('\n')}`,
-    );
-  }
+export async function controlPlaneBinaries(onProgress: (line: string) => void = () => {}): Promise<string> {
+  const child = spawn('bash', [join(projectRoot, 'scripts/control-plane.sh')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => stdout.push(chunk));
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    stderr.push(line);
+    // A cached run says so in one line, which nobody waiting needs to see.
+    if (!/^control-plane: using /.test(line)) onProgress(line);
+  });
+  const killer = setTimeout(() => child.kill('SIGTERM'), 40 * 60_000);
+  const code = await new Promise<number | string>((resolveExit) => {
+    child.once('error', (error) => resolveExit(error.message));
+    child.once('close', (exitCode, signal) => resolveExit(exitCode ?? signal ?? 'unknown'));
+  }).finally(() => clearTimeout(killer));
+  const dir = stdout.join('').trim().split('\n').at(-1) ?? '';
+  if (code === 0 && existsSync(join(dir, 'kube-apiserver'))) return dir;
+  throw new Error(
+    `The Kubernetes control plane binaries could not be built (scripts/control-plane.sh): ${
+      code === 0 ? `no kube-apiserver in "${dir}"` : `exit ${code}`
+    }\n${stderr.slice(-20).join('\n')}`,
+  );
 }
 
 /** Starts a fresh control plane on free loopback ports with a new data dir. */
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const log = options.log ?? (() => {});
-  const binDir = await controlPlaneBinaries();
+  const binDir = await controlPlaneBinaries(options.buildProgress ?? log);
   const dataDir = await mkdtemp(join(tmpdir(), 'eks-spot-drainer-cp-'));
   const forget = removeOnExit(dataDir);
   const processes: ManagedProcess[] = [];

@@ -14,7 +14,14 @@ export type KubeFault =
   /** Accept the request and never answer: only the client's own timeout ends it. */
   | 'stall'
   /** Pass the request on, let the API server act on it, then drop the connection without an answer. */
-  | 'lost-response';
+  | 'lost-response'
+  /**
+   * 409 as the eviction subresource answers when two evictions write one budget's status at once
+   * (its own retries exhausted): "Operation cannot be fulfilled on poddisruptionbudgets.policy".
+   */
+  | 'budget-conflict'
+  /** 403 as the eviction subresource answers while the disruption controller catches up. */
+  | 'budget-forbidden';
 
 export const kubeFaults: readonly KubeFault[] = [
   'too-many-requests',
@@ -22,6 +29,8 @@ export const kubeFaults: readonly KubeFault[] = [
   'unavailable',
   'stall',
   'lost-response',
+  'budget-conflict',
+  'budget-forbidden',
 ];
 
 /** One request as the plan sees it; `n` counts every request the proxy received, from 1. */
@@ -147,6 +156,22 @@ export async function startKubeFaultProxy(
           503,
           'ServiceUnavailable',
           'injected: the server is currently unavailable',
+        );
+      case 'budget-conflict':
+        return answer(
+          res,
+          record,
+          409,
+          'Conflict',
+          'Operation cannot be fulfilled on poddisruptionbudgets.policy "injected": the object has been modified; please apply your changes to the latest version and try again',
+        );
+      case 'budget-forbidden':
+        return answer(
+          res,
+          record,
+          403,
+          'Forbidden',
+          'poddisruptionbudget.policy "injected" is forbidden: pdb disruptions allowed is negative',
         );
       case 'stall':
         req.resume();

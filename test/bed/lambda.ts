@@ -2,7 +2,12 @@ import type { Context } from 'aws-lambda';
 import type { AdminClients } from './kube.js';
 import { createSpotNode, type SpotNode } from './kube.js';
 import { type ClusterTagStyle, createInstance, type InstanceFixture } from './moto.js';
-import { type TestBedInfo, testCredentials } from './testbed.js';
+import { type TestBedInfo, testCredentials, testRegion } from './testbed.js';
+
+/** The account moto answers for (its default), where the bed's function "runs" and its events come from. */
+export const testAccount = '123456789012';
+/** The function ARN Lambda would hand the bed's function: its account and region are the ones events must carry. */
+export const testFunctionArn = `arn:aws:lambda:${testRegion}:${testAccount}:function:eks-spot-drainer-test-interruption`;
 
 /**
  * The environment the Lambda app reads, pointed at the test bed: moto for AWS (or `awsEndpoint`, a
@@ -23,13 +28,14 @@ export function lambdaEnv(
   };
 }
 
-/** The part of the Lambda context the app reads: a request id and a clock that runs down. */
+/** The part of the Lambda context the app reads: a request id, a clock that runs down, the function's ARN. */
 export function lambdaContext(
   awsRequestId: string,
   remainingMs = 150_000,
-): Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'> {
+  invokedFunctionArn = testFunctionArn,
+): Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis' | 'invokedFunctionArn'> {
   const end = Date.now() + remainingMs;
-  return { awsRequestId, getRemainingTimeInMillis: () => end - Date.now() };
+  return { awsRequestId, getRemainingTimeInMillis: () => end - Date.now(), invokedFunctionArn };
 }
 
 /** An EC2 instance in moto and its KWOK node in `pool`, named and labelled as EKS would. */
@@ -37,11 +43,12 @@ export async function spotNodeWithInstance(
   bed: Pick<TestBedInfo, 'awsEndpoint' | 'clusterName'>,
   admin: AdminClients,
   pool: string,
-  options: { clusterTagStyle?: ClusterTagStyle; clusterName?: string } = {},
+  options: { clusterTagStyle?: ClusterTagStyle; clusterName?: string; onDemand?: boolean } = {},
 ): Promise<{ instance: InstanceFixture; node: SpotNode }> {
   const instance = await createInstance(bed.awsEndpoint, {
     clusterTagStyle: options.clusterTagStyle ?? 'aws:eks:cluster-name',
     clusterName: options.clusterName ?? bed.clusterName,
+    ...(options.onDemand ? { onDemand: true } : {}),
   });
   const node = await createSpotNode(admin.core, {
     instanceId: instance.instanceId,

@@ -158,7 +158,11 @@ export interface InstanceFixture {
   availabilityZone: string;
 }
 
-/** Launches an instance in moto, tagged for `clusterName` in the given style. */
+/**
+ * Launches an instance in moto, tagged for `clusterName` in the given style. A Spot instance by
+ * default (`InstanceLifecycle: spot`, as EC2 reports the test bed's Spot nodes), `onDemand` for one
+ * that a Spot warning cannot be about.
+ */
 export async function createInstance(
   endpoint: string,
   options: {
@@ -167,6 +171,7 @@ export async function createInstance(
     region?: string;
     az?: string;
     extraTags?: Record<string, string>;
+    onDemand?: boolean;
   },
 ): Promise<InstanceFixture> {
   const region = options.region ?? 'us-east-1';
@@ -183,6 +188,7 @@ export async function createInstance(
         MinCount: 1,
         MaxCount: 1,
         Placement: { AvailabilityZone: options.az ?? `${region}a` },
+        ...(options.onDemand ? {} : { InstanceMarketOptions: { MarketType: 'spot' } }),
         ...(tags.length > 0 ? { TagSpecifications: [{ ResourceType: 'instance', Tags: tags }] } : {}),
       }),
     );

@@ -31,6 +31,9 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
+# CloudFormation resources and EventBridge TestEventPattern that moto lacks (see the module).
+import moto_extensions  # noqa: F401, E402 - sibling module, loaded before the first request
+
 
 class PresignedUrlDispatcher(DomainDispatcherApplication):
     """Routes presigned (query-signed) requests by their credential scope, as AWS does.

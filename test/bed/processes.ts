@@ -39,8 +39,14 @@ export function startProcess(name: string, command: string, args: string[], logD
   const logPath = join(logDir, `${name}.log`);
   const log = createWriteStream(logPath, { flags: 'a' });
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  // Two sources into one log: neither may end it (the other's last lines would be written after the
+  // end and crash the run); it ends once both have closed.
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  const closed = Promise.all(
+    [child.stdout, child.stderr].map((s) => (s ? new Promise((done) => s.once('close', done)) : undefined)),
+  );
+  void closed.then(() => log.end());
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => resolve(code));
     child.once('error', () => resolve(-1));
@@ -57,7 +63,6 @@ export function startProcess(name: string, command: string, args: string[], logD
       const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exited;
       clearTimeout(killer);
-      log.end();
     },
   };
   running.add(managed);

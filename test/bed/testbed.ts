@@ -6,6 +6,7 @@ import { type ControlPlane, type ControlPlaneOptions, startControlPlane } from '
 import { type IamAuthenticator, startIamAuthenticator } from './iam-authenticator.js';
 import { adminClients, type ClusterInfo } from './kube.js';
 import { createEksCluster, type MotoServer, startMoto } from './moto.js';
+import { waitForNodeFence } from './node-fence.js';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -45,8 +46,9 @@ export interface BedCluster {
 }
 
 /**
- * Starts the IAM-authenticator stand-in and a real control plane wired to it, applies deploy/rbac.yaml
- * and deploy/flowcontrol.yaml, and registers the control plane in moto as EKS cluster `clusterName`, so
+ * Starts the IAM-authenticator stand-in and a real control plane wired to it, applies the project's
+ * deploy/rbac.yaml, deploy/node-fence.yaml (waiting until the fence is enforced) and
+ * deploy/flowcontrol.yaml, and registers the control plane in moto as EKS cluster `clusterName`, so
  * DescribeCluster answers with its endpoint and CA. `stsEndpoint` (default: moto) is where the
  * authenticator replays tokens: a fault proxy in front of moto for STS outages.
  */
@@ -77,6 +79,9 @@ export async function startBedCluster(
       },
     };
     await applyManifest(cluster, join(projectRoot, 'deploy/rbac.yaml'));
+    // Every drain of every test goes through the fence around the drainer's node patches.
+    await applyManifest(cluster, join(projectRoot, 'deploy/node-fence.yaml'));
+    await waitForNodeFence(cluster);
     await applyManifest(cluster, join(projectRoot, 'deploy/flowcontrol.yaml'));
     await createEksCluster(aws.awsEndpoint, {
       name: clusterName,

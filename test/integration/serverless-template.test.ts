@@ -9,9 +9,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { inflateRawSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { configVariables } from '../../src/config.js';
+import { powertoolsMetrics } from '../../src/observability/metrics.js';
+import { NoticeKind } from '../../src/types.js';
+import { dashboardMetrics, emfMetrics, metricKey } from '../support/dashboard-metrics.js';
+import { readZip } from '../support/lambda-bundle.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
@@ -66,94 +70,123 @@ function rulesByName(template: Packaged['template']): Map<string, Resource> {
 
 const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
-/** Every statement of every inline role policy. */
+/** Every statement of every inline role policy, and of the policies attached to the role (AWS::IAM::RolePolicy). */
 function roleStatements(template: Packaged['template']): Json[] {
-  return resourcesOfType(template, 'AWS::IAM::Role').flatMap(([, role]) =>
-    (role.Properties.Policies ?? []).flatMap((policy: Json) => policy.PolicyDocument.Statement),
+  return [
+    ...resourcesOfType(template, 'AWS::IAM::Role').flatMap(([, role]) =>
+      (role.Properties.Policies ?? []).flatMap((policy: Json) => policy.PolicyDocument.Statement),
+    ),
+    ...resourcesOfType(template, 'AWS::IAM::RolePolicy').flatMap(
+      ([, policy]) => policy.Properties.PolicyDocument.Statement,
+    ),
+  ];
+}
+
+/**
+ * Whether an IAM resource pattern (an ARN with * and ?, as a Fn::Sub string) matches an ARN, with
+ * the pseudo parameters of account 123456789012 in us-east-1.
+ */
+function iamMatches(pattern: Json, arn: string): boolean {
+  const pseudo: Record<string, string> = { Partition: 'aws', Region: 'us-east-1', AccountId: '123456789012' };
+  const text = (typeof pattern === 'string' ? pattern : (pattern['Fn::Sub'] as string)).replace(
+    /\$\{AWS::(\w+)\}/g,
+    (_, name: string) => pseudo[name] ?? '',
   );
-}
-
-interface ZipEntry {
-  name: string;
-  size: number;
-  compressedSize: number;
-  data: () => Buffer;
-}
-
-/** Reads a zip's central directory (enough for the archives osls writes: no zip64, no encryption). */
-function readZip(zip: Buffer): ZipEntry[] {
-  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-  if (eocd < 0) throw new Error('not a zip file');
-  const count = zip.readUInt16LE(eocd + 10);
-  let offset = zip.readUInt32LE(eocd + 16);
-  const entries: ZipEntry[] = [];
-  for (let i = 0; i < count; i++) {
-    const method = zip.readUInt16LE(offset + 10);
-    const compressedSize = zip.readUInt32LE(offset + 20);
-    const size = zip.readUInt32LE(offset + 24);
-    const nameLength = zip.readUInt16LE(offset + 28);
-    const extraLength = zip.readUInt16LE(offset + 30);
-    const commentLength = zip.readUInt16LE(offset + 32);
-    const local = zip.readUInt32LE(offset + 42);
-    const name = zip.toString('utf8', offset + 46, offset + 46 + nameLength);
-    const data = () => {
-      const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-      const raw = zip.subarray(start, start + compressedSize);
-      return method === 0 ? raw : inflateRawSync(raw);
-    };
-    entries.push({ name, size, compressedSize, data });
-    offset += 46 + nameLength + extraLength + commentLength;
-  }
-  return entries;
+  const regex = text
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replaceAll('*', '.*')
+    .replaceAll('?', '.');
+  return new RegExp(`^${regex}$`).test(arn);
 }
 
 const CLUSTERS = ['prod-a', 'prod-b'];
 const DLQ_ARN = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
 
+// Every rule matches only this account's and region's events.
+const here = { account: [{ Ref: 'AWS::AccountId' }], region: [{ Ref: 'AWS::Region' }] };
+
 // The rule of each kind, by the name serverless.yml gives it, with the exact pattern it must have.
 const expectedPatterns: Record<string, Json> = {
   'eks-spot-drainer-ci-spot-interruption': {
     source: ['aws.ec2'],
+    ...here,
     'detail-type': ['EC2 Spot Instance Interruption Warning'],
   },
   'eks-spot-drainer-ci-rebalance': {
     source: ['aws.ec2'],
+    ...here,
     'detail-type': ['EC2 Instance Rebalance Recommendation'],
   },
   'eks-spot-drainer-ci-state-change': {
     source: ['aws.ec2'],
+    ...here,
     'detail-type': ['EC2 Instance State-change Notification'],
     detail: { state: ['stopping', 'shutting-down', 'stopped', 'terminated'] },
   },
   'eks-spot-drainer-ci-scheduled-change': {
     source: ['aws.health'],
+    ...here,
     'detail-type': ['AWS Health Event'],
     detail: { service: ['EC2'], eventTypeCategory: ['scheduledChange'] },
   },
   'eks-spot-drainer-ci-asg-terminate': {
     source: ['aws.autoscaling'],
+    ...here,
     'detail-type': ['EC2 Instance-terminate Lifecycle Action'],
   },
   'eks-spot-drainer-ci-capacity-reservation': {
     source: ['aws.ec2'],
+    ...here,
     'detail-type': ['EC2 Capacity Reservation Instance Interruption Warning'],
   },
 };
 
+const RECONCILE_RULE = 'eks-spot-drainer-ci-reconcile';
+
 let main: Packaged;
 let switchedOff: Packaged;
+let withSecret: Packaged;
+let withParameter: Packaged;
+
+/** A webhook URL as Slack hands them out: the whole URL is the credential. */
+const WEBHOOK_URL = 'https://hooks.slack.com/services/T0TEST0000/B0TEST0000/webhookTokenMustNotLeak';
+
+/** Runs a package that must fail; returns everything it printed. */
+async function packageFails(params: string[]): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'sls-template-'));
+  workDirs.push(dir);
+  const args = [serverlessBin, 'package', '--stage', 'ci', '--package', dir];
+  for (const param of params) args.push('--param', param);
+  const outcome = await run(process.execPath, args, {
+    cwd: root,
+    env: offlineEnv,
+    maxBuffer: 16 * 1024 * 1024,
+  }).then(
+    () => undefined,
+    (error: { stdout: string; stderr: string }) => `${error.stdout}${error.stderr}`,
+  );
+  if (outcome === undefined) throw new Error(`serverless package ${params.join(' ')} succeeded`);
+  return outcome;
+}
 
 beforeAll(async () => {
   // Sequential: both runs share the service's .esbuild work folder.
   main = await packageService([`clusters=${CLUSTERS.join(',')}`]);
   switchedOff = await packageService([
     'clusters=prod-a',
+    'dashboard=false',
     'enableStateChangeDraining=false',
     'enableRebalanceMonitoring=false',
     'createAccessEntries=false',
+    'reconcileIntervalMinutes=0',
     'reservedConcurrency=150',
   ]);
-}, 300_000);
+  withSecret = await packageService(['clusters=prod-a', 'webhookUrlSecretName=eks-spot-drainer/webhook']);
+  withParameter = await packageService([
+    'clusters=prod-a',
+    'webhookUrlSecretName=ssm:/eks-spot-drainer/webhook',
+  ]);
+}, 600_000);
 
 afterAll(async () => {
   await Promise.all(workDirs.map((dir) => rm(dir, { recursive: true, force: true })));
@@ -176,16 +209,21 @@ describe('serverless package', () => {
     expect(lint.code).toBe(0);
   }, 120_000);
 
-  it('creates one enabled rule per kind with the exact event pattern', () => {
+  it('creates one enabled rule per kind with the exact event pattern, and the reconcile schedule', () => {
     // Act
     const rules = rulesByName(main.template);
 
     // Assess
-    expect([...rules.keys()].sort()).toEqual(Object.keys(expectedPatterns).sort());
+    expect([...rules.keys()].sort()).toEqual([...Object.keys(expectedPatterns), RECONCILE_RULE].sort());
     for (const [name, pattern] of Object.entries(expectedPatterns)) {
       expect(rules.get(name)?.Properties.EventPattern, name).toEqual(pattern);
       expect(rules.get(name)?.Properties.State, name).toBe('ENABLED');
     }
+    expect(rules.get(RECONCILE_RULE)?.Properties).toMatchObject({
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+    });
+    expect(rules.get(RECONCILE_RULE)?.Properties.EventPattern).toBeUndefined();
   });
 
   it('dead-letters what EventBridge cannot deliver and what fails every Lambda retry', () => {
@@ -242,6 +280,100 @@ describe('serverless package', () => {
     // No VPC was asked for, so no VPC managed policy either.
     const [[, role]] = resourcesOfType(main.template, 'AWS::IAM::Role') as [[string, Resource]];
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('lets the function invoke itself, and no other function, for the fan-out of Health events', () => {
+    // Act
+    const invoke = roleStatements(main.template).filter((statement) =>
+      asList(statement.Action).some((action: string) => action.startsWith('lambda:')),
+    );
+    const env = main.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+    const name = main.template.Resources.InterruptionLambdaFunction?.Properties.FunctionName;
+
+    // Assess
+    expect(invoke).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['lambda:InvokeFunction'],
+        Resource: {
+          'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${name}`,
+        },
+      },
+    ]);
+    expect(env.FAN_OUT_EVENTS).toBe('true');
+  });
+
+  it('lets the role complete lifecycle actions only on groups tagged for a managed cluster', () => {
+    // Act
+    const lifecycle = roleStatements(main.template).filter((statement) =>
+      asList(statement.Action).some((action: string) => action.startsWith('autoscaling:')),
+    );
+
+    // Assess: one statement for EKS managed node groups, one per cluster for self-managed groups.
+    const actions = ['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'];
+    const everyGroup = [
+      {
+        'Fn::Sub': `arn:\${AWS::Partition}:autoscaling:\${AWS::Region}:\${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/*`,
+      },
+    ];
+    expect(lifecycle).toEqual([
+      {
+        Sid: 'ManagedNodeGroupsOfManagedClusters',
+        Effect: 'Allow',
+        Action: actions,
+        Resource: everyGroup,
+        Condition: { StringEquals: { 'autoscaling:ResourceTag/eks:cluster-name': CLUSTERS } },
+      },
+      ...CLUSTERS.map((cluster, i) => ({
+        Sid: `GroupsTaggedForCluster${i + 1}`,
+        Effect: 'Allow',
+        Action: actions,
+        Resource: everyGroup,
+        Condition: { Null: { [`autoscaling:ResourceTag/kubernetes.io/cluster/${cluster}`]: 'false' } },
+      })),
+    ]);
+  });
+
+  it('writes logs only to its own log group: no CreateLogGroup, no wildcard reaching another stage', () => {
+    // Prepare: the log group the stack creates, and those of stages whose names start the same.
+    const own = '/aws/lambda/eks-spot-drainer-ci-interruption';
+    const logGroupArn = (group: string) => `arn:aws:logs:us-east-1:123456789012:log-group:${group}`;
+    const others = [
+      '/aws/lambda/eks-spot-drainer-ci-2-interruption',
+      '/aws/lambda/eks-spot-drainer-cix-interruption',
+    ];
+
+    // Act
+    const statements = roleStatements(main.template);
+    const logs = statements.filter((statement) =>
+      asList(statement.Action).some((action: string) => action.startsWith('logs:')),
+    );
+    const [[, logGroup]] = resourcesOfType(main.template, 'AWS::Logs::LogGroup') as [[string, Resource]];
+
+    // Assess
+    expect(logGroup.Properties.LogGroupName).toBe(own);
+    expect(statements.flatMap((statement) => asList(statement.Action))).not.toContain('logs:CreateLogGroup');
+    expect(logs.map((statement) => statement.Action)).toEqual([
+      ['logs:CreateLogStream'],
+      ['logs:PutLogEvents'],
+    ]);
+    const [streams, events] = logs.map((statement) => asList(statement.Resource));
+    expect(streams!.some((pattern) => iamMatches(pattern, `${logGroupArn(own)}:*`))).toBe(true);
+    expect(
+      events!.some((pattern) => iamMatches(pattern, `${logGroupArn(own)}:log-stream:2026/01/01/[$LATEST]ab`)),
+    ).toBe(true);
+    for (const other of others) {
+      for (const arn of [
+        logGroupArn(other),
+        `${logGroupArn(other)}:*`,
+        `${logGroupArn(other)}:log-stream:x`,
+      ]) {
+        expect(
+          [...streams!, ...events!].some((pattern) => iamMatches(pattern, arn)),
+          arn,
+        ).toBe(false);
+      }
+    }
   });
 
   it('lets the role describe exactly the managed clusters', () => {
@@ -319,9 +451,167 @@ describe('serverless package', () => {
       'eks-spot-drainer-ci-scheduled-change': 'ENABLED',
       'eks-spot-drainer-ci-asg-terminate': 'ENABLED',
       'eks-spot-drainer-ci-capacity-reservation': 'ENABLED',
+      [RECONCILE_RULE]: 'DISABLED',
     });
     expect(env.ENABLE_STATE_CHANGE_DRAINING).toBe('false');
     expect(resourcesOfType(switchedOff.template, 'AWS::EKS::AccessEntry')).toEqual([]);
+    expect(resourcesOfType(switchedOff.template, 'AWS::CloudWatch::Dashboard')).toEqual([]);
+  });
+
+  it('builds a dashboard of exactly the metrics the function writes, under their dimensions', () => {
+    // Prepare: what src/observability/metrics.ts writes through Powertools, every call once
+    const env = main.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const metrics = new Metrics({
+      namespace: env.POWERTOOLS_METRICS_NAMESPACE,
+      serviceName: env.POWERTOOLS_SERVICE_NAME,
+    });
+    const sink = powertoolsMetrics(metrics);
+    for (const kind of Object.values(NoticeKind)) sink.noticeReceived(kind);
+    for (const outcome of ['drained', 'cordoned', 'deadline-reached']) {
+      sink.drainFinished({
+        outcome,
+        podsEvicted: 1,
+        podsBlocked: 1,
+        podsFailed: 1,
+        durationMs: 1,
+        timeLeftMs: 1,
+      });
+    }
+    sink.invalidEvent();
+    sink.ignoredEvent();
+    sink.error();
+    metrics.publishStoredMetrics();
+    const lines = stdout.mock.calls
+      .flatMap(([chunk]) => String(chunk).split('\n'))
+      .filter((l) => l.startsWith('{'));
+    stdout.mockRestore();
+    const written = emfMetrics(lines.map((line) => JSON.parse(line)));
+
+    // Act
+    const [[, dashboard]] = resourcesOfType(main.template, 'AWS::CloudWatch::Dashboard') as [
+      [string, Resource],
+    ];
+    const body = JSON.parse(dashboard.Properties.DashboardBody['Fn::Sub']);
+    const widgets = dashboardMetrics(body);
+
+    // Assess: one to one, dimensions included (a widget with other dimensions would stay empty)
+    const ours = widgets.filter((w) => w.namespace === env.POWERTOOLS_METRICS_NAMESPACE);
+    expect([...new Set(ours.map(metricKey))].sort()).toEqual([...new Set(written.map(metricKey))].sort());
+    expect(dashboard.Properties.DashboardName).toBe('eks-spot-drainer-ci');
+    // Assess: Lambda's and the dead-letter queue's metrics name this stack's function and queue
+    const placeholder = (name: string) => `\${${name}}`;
+    const functionName = { FunctionName: placeholder('InterruptionLambdaFunction') };
+    expect(widgets.filter((w) => w.namespace.startsWith('AWS/')).map((w) => [w.name, w.dimensions])).toEqual([
+      ['Invocations', functionName],
+      ['Errors', functionName],
+      ['Throttles', functionName],
+      ['ApproximateNumberOfMessagesVisible', { QueueName: placeholder('DeadLetterQueue.QueueName') }],
+    ]);
+    expect(main.template.Resources.InterruptionLambdaFunction?.Type).toBe('AWS::Lambda::Function');
+    expect(main.template.Resources.DeadLetterQueue?.Type).toBe('AWS::SQS::Queue');
+    // Assess: every widget fits CloudWatch's 24-column grid without overlapping another
+    const cells = new Set<string>();
+    for (const w of body.widgets) {
+      expect(w.x + w.width).toBeLessThanOrEqual(24);
+      for (let x = w.x; x < w.x + w.width; x++)
+        for (let y = w.y; y < w.y + w.height; y++) {
+          expect(cells.has(`${x},${y}`), `${w.properties.title} at ${x},${y}`).toBe(false);
+          cells.add(`${x},${y}`);
+        }
+    }
+  });
+
+  it('names the webhook secret and lets the role read that one Secrets Manager secret', () => {
+    // Act
+    const env = withSecret.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+    const policies = resourcesOfType(withSecret.template, 'AWS::IAM::RolePolicy')
+      .filter(([id]) => id === 'WebhookSecretReadPolicy')
+      .map(([, p]) => p.Properties);
+
+    // Assess
+    expect(env.WEBHOOK_URL_SECRET_NAME).toBe('eks-spot-drainer/webhook');
+    expect(env).not.toHaveProperty('WEBHOOK_URL');
+    expect(policies).toEqual([
+      {
+        RoleName: { Ref: 'IamRoleLambdaExecution' },
+        PolicyName: 'read-webhook-url',
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: 'secretsmanager:GetSecretValue',
+              // Exactly the six random characters Secrets Manager appends: no other secret matches.
+              Resource: {
+                'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:eks-spot-drainer/webhook-??????`,
+              },
+            },
+          ],
+        },
+      },
+    ]);
+  });
+
+  it('lets the role read that one SSM parameter when the secret is a SecureString', () => {
+    // Act
+    const env = withParameter.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+    const policy = withParameter.template.Resources.WebhookSecretReadPolicy!;
+
+    // Assess
+    expect(env.WEBHOOK_URL_SECRET_NAME).toBe('ssm:/eks-spot-drainer/webhook');
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'ssm:GetParameter',
+        Resource: {
+          'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/eks-spot-drainer/webhook`,
+        },
+      },
+    ]);
+  });
+
+  it('grants no secret at all without a webhook', () => {
+    // Act
+    const env = main.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+    const actions = [
+      ...roleStatements(main.template),
+      ...resourcesOfType(main.template, 'AWS::IAM::RolePolicy').flatMap(
+        ([, p]) => p.Properties.PolicyDocument.Statement,
+      ),
+    ].flatMap((statement) => asList(statement.Action));
+
+    // Assess
+    expect(env.WEBHOOK_URL_SECRET_NAME).toBe('');
+    expect(actions.filter((action: string) => /^(secretsmanager|ssm|kms):/.test(action))).toEqual([]);
+  });
+
+  it('keeps the webhook URL out of the template, the state file and the function environment', async () => {
+    // Prepare: what a reader with ReadOnlyAccess sees of the deployment.
+    const seen = await Promise.all(
+      [withSecret, withParameter].flatMap((packaged) => [
+        readFile(join(packaged.dir, TEMPLATE), 'utf8'),
+        readFile(join(packaged.dir, 'serverless-state.json'), 'utf8'),
+      ]),
+    );
+
+    // Act: the two ways a URL could still be handed to the deployment are refused.
+    const oldParam = await packageFails(['clusters=prod-a', `webhookUrl=${WEBHOOK_URL}`]);
+    const asName = await packageFails(['clusters=prod-a', `webhookUrlSecretName=${WEBHOOK_URL}`]);
+
+    // Assess
+    for (const text of seen) {
+      expect(text).not.toContain('hooks.slack.com');
+      expect(text).toContain('eks-spot-drainer/webhook');
+    }
+    for (const packaged of [withSecret, withParameter]) {
+      const env = packaged.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+      expect(Object.values(env).filter((value) => String(value).includes('://'))).toEqual([]);
+    }
+    expect(oldParam).toContain('param "webhookUrl" is no longer read');
+    expect(asName).toContain('param "webhookUrlSecretName" holds a URL');
+    expect(oldParam).not.toContain('webhookTokenMustNotLeak');
+    expect(asName).not.toContain('webhookTokenMustNotLeak');
   });
 
   it('reserves concurrency for the function when asked', () => {

@@ -169,7 +169,11 @@ describe('duplicate and overlapping deliveries through the Lambda app', () => {
 
     // Act
     const report = await app.handle(
-      sampleEvent('scheduled-change', { instanceIds: [a.instance.instanceId, b.instance.instanceId] }),
+      // Ten minutes ahead: within the lead (30 min), so drained now rather than recorded.
+      sampleEvent('scheduled-change', {
+        instanceIds: [a.instance.instanceId, b.instance.instanceId],
+        startTime: new Date(Date.now() + 10 * 60_000),
+      }),
       lambdaContext(`health-${randomUUID()}`),
     );
 

@@ -191,6 +191,36 @@ describe('drainNode behind a faulty API server', () => {
     },
   );
 
+  it('retries the conflicts and the transient 403s of a busy budget, and drains', async () => {
+    // Prepare: the first two evictions of each pod answer as a contended budget does.
+    const node = await nodeWithPods('busy-budget', 3);
+    const evictions = new Map<string, number>();
+    const plan: KubeFaultPlan = {
+      force: (info) => {
+        if (info.method !== 'POST' || !info.path.endsWith('/eviction')) return undefined;
+        const tries = (evictions.get(info.path) ?? 0) + 1;
+        evictions.set(info.path, tries);
+        return tries === 1 ? 'budget-conflict' : tries === 2 ? 'budget-forbidden' : undefined;
+      },
+    };
+
+    // Act
+    const run = await drainThroughProxy(node, plan);
+
+    // Assess: 409 and 403 were not taken for "gone" or "forbidden": every pod was evicted for real
+    measured('kube budget 409 and 403', {
+      outcome: run.result.outcome,
+      attempts: run.result.pods.map((p) => p.evictionAttempts),
+    });
+    expect(run.result.outcome).toBe('drained');
+    expect(run.result.pods.map((p) => [p.outcome, p.evictionAttempts])).toEqual([
+      ['evicted', 3],
+      ['evicted', 3],
+      ['evicted', 3],
+    ]);
+    expect(await podsStillOn(admin.core, node.name, namespace)).toEqual([]);
+  });
+
   it('fails a drain that cannot list pods before its deadline, leaves a lease saying so, and lets a retry finish', async () => {
     // Prepare: every pod list fails until the drain gives up.
     const node = await nodeWithPods('no-list', 2);

@@ -11,6 +11,7 @@ import type { AwsStub } from 'aws-sdk-client-mock';
 import { type Mock, vi } from 'vitest';
 import type { AppDeps } from '../../src/app/handle-notice.js';
 import { InstanceCache } from '../../src/aws/instance-lookup.js';
+import { defaultLifecycleConfig } from '../../src/config.js';
 import { defaultDrainOptions } from '../../src/drain/options.js';
 import type { KubeApis } from '../../src/kube/connection.js';
 import type { Notifier } from '../../src/notify/types.js';
@@ -28,6 +29,8 @@ export function ec2Instance(instanceId: string, cluster: string | undefined, az 
     PrivateDnsName: `ip-10-0-0-${octet}.ec2.internal`,
     Placement: { AvailabilityZone: az },
     State: { Name: 'running', Code: 16 },
+    // Spot, as the nodes of these tests are: a Spot warning about anything else is refused.
+    InstanceLifecycle: 'spot',
     Tags: cluster ? [{ Key: 'aws:eks:cluster-name', Value: cluster }] : [],
   };
 }
@@ -63,6 +66,7 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     kc: new k8s.KubeConfig(),
     core: kube.core,
     policy: {} as k8s.PolicyV1Api,
+    apps: {} as k8s.AppsV1Api,
     close: () => {},
   };
   const connect = vi.fn(async (clusterName: string) => {
@@ -73,8 +77,10 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     noticeReceived: vi.fn(),
     invalidEvent: vi.fn(),
     ignoredEvent: vi.fn(),
+    rejected: vi.fn(),
     drainFinished: vi.fn(),
     error: vi.fn(),
+    reconciled: vi.fn(),
   };
   const notifier: TestDeps['notifier'] = {
     drainStarted: vi.fn(async () => ({ status: 'disabled' as const })),
@@ -86,11 +92,14 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
       policy: { ...defaultPolicyConfig },
       drain: { ...defaultDrainOptions },
       lifecycleHeartbeatMs: 0,
+      lifecycle: { ...defaultLifecycleConfig },
     },
     source: {
       kind: 'ec2-tags',
       instances: new InstanceCache(new EC2Client({ region: 'us-east-1' }), { ttlMs: 0 }),
       managedClusters: [managedCluster],
+      // EC2's second look comes at once: nothing here is eventually consistent but what a test makes so.
+      recheckDelayMs: 0,
     },
     access: { connect },
     autoScaling: new AutoScalingClient({ region: 'us-east-1' }),

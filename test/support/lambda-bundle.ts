@@ -5,9 +5,10 @@
  * from LAMBDA_TASK_ROOT, and calls the export with the event and a Lambda context).
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { inflateRawSync } from 'node:zlib';
 import * as k8s from '@kubernetes/client-node';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
 
@@ -168,7 +169,8 @@ export interface Invocation {
 /** Runs one invocation in a fresh process with `node` (Node 22), `env` only, from the task root. */
 export async function invokeLikeLambda(options: {
   node: string;
-  built: BuiltHandler;
+  /** A built bundle, or a deployment package unpacked by unpackZip. */
+  built: Pick<BuiltHandler, 'taskRoot'>;
   env: Record<string, string>;
   event: unknown;
   requestId: string;
@@ -177,7 +179,10 @@ export async function invokeLikeLambda(options: {
   const runtimeDir = join(options.built.taskRoot, '..', 'runtime');
   await mkdir(runtimeDir, { recursive: true });
   const bootstrap = join(runtimeDir, 'bootstrap.mjs');
-  await writeFile(bootstrap, bootstrapSource);
+  // Written whole, then renamed: invocations running side by side never import a half-written file.
+  const draft = join(runtimeDir, `bootstrap.${options.requestId}.tmp`);
+  await writeFile(draft, bootstrapSource);
+  await rename(draft, bootstrap);
   const eventPath = join(runtimeDir, `${options.requestId}.event.json`);
   const resultPath = join(runtimeDir, `${options.requestId}.result.json`);
   await writeFile(eventPath, JSON.stringify(options.event));
@@ -194,10 +199,12 @@ export async function invokeLikeLambda(options: {
   ).catch((error: { stdout?: string; stderr?: string; message: string }) => {
     throw new Error(`the Lambda process failed: ${error.message}\n${error.stderr ?? ''}`, { cause: error });
   });
-  const outcome = JSON.parse(await readFile(resultPath, 'utf8')) as Pick<
-    Invocation,
-    'result' | 'error' | 'phase'
-  >;
+  const written = await readFile(resultPath, 'utf8').catch(() => {
+    throw new Error(
+      `the Lambda process ended without a result:\n${stdout.slice(-2000)}${stderr.slice(-2000)}`,
+    );
+  });
+  const outcome = JSON.parse(written) as Pick<Invocation, 'result' | 'error' | 'phase'>;
   return { ...outcome, stdout, stderr, durationMs: Date.now() - started };
 }
 
@@ -214,4 +221,86 @@ export function jsonLines(text: string): Record<string, any>[] {
         return [];
       }
     });
+}
+
+/** One file of a zip archive. */
+export interface ZipEntry {
+  name: string;
+  size: number;
+  compressedSize: number;
+  data: () => Buffer;
+}
+
+/** Reads a zip's central directory (enough for the archives osls writes: no zip64, no encryption). */
+export function readZip(zip: Buffer): ZipEntry[] {
+  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (eocd < 0) throw new Error('not a zip file');
+  const count = zip.readUInt16LE(eocd + 10);
+  let offset = zip.readUInt32LE(eocd + 16);
+  const entries: ZipEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const method = zip.readUInt16LE(offset + 10);
+    const compressedSize = zip.readUInt32LE(offset + 20);
+    const size = zip.readUInt32LE(offset + 24);
+    const nameLength = zip.readUInt16LE(offset + 28);
+    const extraLength = zip.readUInt16LE(offset + 30);
+    const commentLength = zip.readUInt16LE(offset + 32);
+    const local = zip.readUInt32LE(offset + 42);
+    const name = zip.toString('utf8', offset + 46, offset + 46 + nameLength);
+    const data = () => {
+      const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+      const raw = zip.subarray(start, start + compressedSize);
+      return method === 0 ? raw : inflateRawSync(raw);
+    };
+    entries.push({ name, size, compressedSize, data });
+    offset += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
+/** Unpacks a deployment package into `taskRoot`, as Lambda does into /var/task; returns the file names. */
+export async function unpackZip(zip: Buffer, taskRoot: string): Promise<string[]> {
+  const entries = readZip(zip).filter((entry) => !entry.name.endsWith('/'));
+  for (const entry of entries) {
+    if (entry.name.split('/').includes('..'))
+      throw new Error(`zip entry escapes the task root: ${entry.name}`);
+    const path = join(taskRoot, entry.name);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, entry.data());
+  }
+  return entries.map((entry) => entry.name);
+}
+
+/** The parts of a function's configuration (Lambda GetFunction) the runtime turns into its environment. */
+export interface FunctionConfiguration {
+  FunctionName?: string;
+  Handler?: string;
+  Runtime?: string;
+  MemorySize?: number;
+  Version?: string;
+  Environment?: { Variables?: Record<string, string> };
+}
+
+/**
+ * The environment Lambda gives the function's process: the function's own variables, then what the
+ * runtime sets (_HANDLER, AWS_LAMBDA_*, AWS_EXECUTION_ENV, region), which the function cannot override.
+ */
+export function lambdaRuntimeEnv(fn: FunctionConfiguration, region: string): Record<string, string> {
+  const name = fn.FunctionName ?? '';
+  return {
+    ...(fn.Environment?.Variables ?? {}),
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    LANG: 'en_US.UTF-8',
+    TZ: ':UTC',
+    _HANDLER: fn.Handler ?? '',
+    AWS_EXECUTION_ENV: `AWS_Lambda_${fn.Runtime ?? ''}`,
+    AWS_LAMBDA_FUNCTION_NAME: name,
+    AWS_LAMBDA_FUNCTION_VERSION: fn.Version ?? '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.MemorySize ?? 128),
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
+    AWS_LAMBDA_LOG_STREAM_NAME: '2025/06/05/[$LATEST]0123456789abcdef0123456789abcdef',
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+  };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configVariables, loadConfig } from '../../src/config.js';
+import { configVariables, defaultLifecycleConfig, loadConfig } from '../../src/config.js';
 import { defaultDrainOptions } from '../../src/drain/options.js';
 import { ConfigError } from '../../src/errors.js';
 import { defaultPolicyConfig } from '../../src/policy.js';
@@ -25,9 +25,12 @@ describe('loadConfig', () => {
       managedClusters: ['prod-a'],
       policy: defaultPolicyConfig,
       drain: defaultDrainOptions,
-      webhookUrl: undefined,
+      webhookSecret: undefined,
       instanceCacheTtlMs: 30_000,
       lifecycleHeartbeatMs: 60_000,
+      lifecycle: defaultLifecycleConfig,
+      maxInstancesPerEvent: 50,
+      fanOutEvents: true,
     });
   });
 
@@ -52,9 +55,15 @@ describe('loadConfig', () => {
       TAINT_NODE: 'false',
       EXCLUDE_FROM_LOAD_BALANCERS: 'false',
       DRAIN_TIMEOUT_SECONDS: '300',
-      WEBHOOK_URL: 'https://hooks.example.com/T000/B000',
+      WEBHOOK_URL_SECRET_NAME: 'ssm:/eks-spot-drainer/webhook',
       INSTANCE_CACHE_SECONDS: '0',
       LIFECYCLE_HEARTBEAT_SECONDS: '0',
+      REBALANCE_CORDON_TTL_MINUTES: '45',
+      SCHEDULED_DRAIN_LEAD_MINUTES: '90',
+      SCHEDULED_CORDON_AT_NOTICE: 'true',
+      OUT_OF_SERVICE_TAINT: 'false',
+      MAX_INSTANCES_PER_EVENT: '5',
+      FAN_OUT_EVENTS: 'false',
     });
 
     expect(config).toEqual({
@@ -81,9 +90,17 @@ describe('loadConfig', () => {
         excludeFromLoadBalancers: false,
         noDeadlineBudgetMs: 300_000,
       },
-      webhookUrl: 'https://hooks.example.com/T000/B000',
+      webhookSecret: { store: 'ssm', name: '/eks-spot-drainer/webhook' },
       instanceCacheTtlMs: 0,
       lifecycleHeartbeatMs: 0,
+      lifecycle: {
+        rebalanceCordonTtlMs: 45 * 60_000,
+        scheduledDrainLeadMs: 90 * 60_000,
+        scheduledCordonAtNotice: true,
+        outOfServiceTaint: false,
+      },
+      maxInstancesPerEvent: 5,
+      fanOutEvents: false,
     });
   });
 
@@ -92,27 +109,37 @@ describe('loadConfig', () => {
       ...base,
       DRY_RUN: '',
       TAINT_NODE: '  ',
-      WEBHOOK_URL: '',
+      WEBHOOK_URL_SECRET_NAME: '',
       DRAIN_TIMEOUT_SECONDS: '',
     });
 
     expect(config.drain.dryRun).toBe(false);
     expect(config.drain.taintNode).toBe(true);
-    expect(config.webhookUrl).toBeUndefined();
+    expect(config.webhookSecret).toBeUndefined();
     expect(config.drain.noDeadlineBudgetMs).toBe(600_000);
   });
 
-  it('keeps the pod grace period for -1 and overrides it with 0', () => {
+  it('keeps the pod grace period for -1 and overrides it with 1 and up', () => {
     expect(
       loadConfig({ ...base, POD_TERMINATION_GRACE_PERIOD: '-1' }).drain.podGracePeriodSeconds,
     ).toBeUndefined();
-    expect(loadConfig({ ...base, POD_TERMINATION_GRACE_PERIOD: '0' }).drain.podGracePeriodSeconds).toBe(0);
+    expect(loadConfig({ ...base, POD_TERMINATION_GRACE_PERIOD: '1' }).drain.podGracePeriodSeconds).toBe(1);
   });
 
-  it('accepts a plain http webhook URL', () => {
-    expect(loadConfig({ ...base, WEBHOOK_URL: 'http://localhost:8080/hook' }).webhookUrl).toBe(
-      'http://localhost:8080/hook',
-    );
+  it('refuses a pod grace period of 0: every eviction would be a force delete', () => {
+    const error = configError({ ...base, POD_TERMINATION_GRACE_PERIOD: '0' });
+
+    expect(error.variable).toBe('POD_TERMINATION_GRACE_PERIOD');
+    expect(error.message).toMatch(/force delete/);
+  });
+
+  it.each([
+    ['eks-spot-drainer/webhook', { store: 'secretsmanager', name: 'eks-spot-drainer/webhook' }],
+    ['prod_webhook+slack@team=1.x', { store: 'secretsmanager', name: 'prod_webhook+slack@team=1.x' }],
+    ['ssm:/eks-spot-drainer/webhook', { store: 'ssm', name: '/eks-spot-drainer/webhook' }],
+    ['ssm:webhook.url', { store: 'ssm', name: 'webhook.url' }],
+  ])('names the webhook secret %s', (value, expected) => {
+    expect(loadConfig({ ...base, WEBHOOK_URL_SECRET_NAME: value }).webhookSecret).toEqual(expected);
   });
 
   it.each([
@@ -134,8 +161,19 @@ describe('loadConfig', () => {
     [{ ...base, DRAIN_TIMEOUT_SECONDS: 'ten' }, 'DRAIN_TIMEOUT_SECONDS', /got "ten"/],
     [{ ...base, INSTANCE_CACHE_SECONDS: '-5' }, 'INSTANCE_CACHE_SECONDS', /expected an integer/],
     [{ ...base, LIFECYCLE_HEARTBEAT_SECONDS: '9999' }, 'LIFECYCLE_HEARTBEAT_SECONDS', /from 0 to 7200/],
-    [{ ...base, WEBHOOK_URL: 'not a url' }, 'WEBHOOK_URL', /expected an http or https URL/],
-    [{ ...base, WEBHOOK_URL: 'ftp://example.com/x' }, 'WEBHOOK_URL', /expected an http or https URL/],
+    [{ ...base, MAX_INSTANCES_PER_EVENT: '0' }, 'MAX_INSTANCES_PER_EVENT', /from 1 to 10000/],
+    [
+      { ...base, WEBHOOK_URL_SECRET_NAME: 'has space' },
+      'WEBHOOK_URL_SECRET_NAME',
+      /Secrets Manager secret name/,
+    ],
+    [{ ...base, WEBHOOK_URL_SECRET_NAME: 'ssm:bad name' }, 'WEBHOOK_URL_SECRET_NAME', /ssm:<parameter name>/],
+    [{ ...base, WEBHOOK_URL_SECRET_NAME: 'ssm:' }, 'WEBHOOK_URL_SECRET_NAME', /ssm:<parameter name>/],
+    [
+      { ...base, WEBHOOK_URL_SECRET_NAME: 'https://hooks.slack.com/services/T/B/x' },
+      'WEBHOOK_URL_SECRET_NAME',
+      /holds a URL/,
+    ],
   ])('rejects %j naming %s', (env, variable, message) => {
     const error = configError(env);
 
@@ -145,10 +183,21 @@ describe('loadConfig', () => {
     expect(error.message.slice(variable.length + 2)).toMatch(message);
   });
 
-  it('never quotes a webhook URL back: it may carry a secret', () => {
-    const error = configError({ ...base, WEBHOOK_URL: 'gopher://secret-token@example.com' });
+  it('never quotes a webhook URL given in place of a secret name', () => {
+    const error = configError({
+      ...base,
+      WEBHOOK_URL_SECRET_NAME: 'https://hooks.slack.com/services/T000/B000/secret-token',
+    });
 
     expect(error.message).not.toContain('secret-token');
+    expect(error.message).not.toContain('hooks.slack.com');
+  });
+
+  it('reads no WEBHOOK_URL: a URL in the environment is ignored, never sent to', () => {
+    const config = loadConfig({ ...base, WEBHOOK_URL: 'https://hooks.example.com/T000/B000' });
+
+    expect(config.webhookSecret).toBeUndefined();
+    expect(JSON.stringify(config)).not.toContain('hooks.example.com');
   });
 
   it('quotes a bad value short and printable', () => {
@@ -175,7 +224,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(22);
+    expect(names).toHaveLength(28);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 

@@ -99,7 +99,7 @@ describe('describeInstance against moto', () => {
     await expect(describeInstance(ec2, 'i-0000000000000000f', soon())).resolves.toBeUndefined();
   });
 
-  it('returns undefined for a terminated instance', async () => {
+  it('still reads a terminated instance, with its tags, while EC2 lists it', async () => {
     // Prepare
     const fixture = await createInstance(moto.endpoint, {
       clusterTagStyle: 'eks:cluster-name',
@@ -108,7 +108,10 @@ describe('describeInstance against moto', () => {
     await terminateInstance(moto.endpoint, fixture.instanceId);
 
     // Act & Assess
-    await expect(describeInstance(ec2, fixture.instanceId, soon())).resolves.toBeUndefined();
+    await expect(describeInstance(ec2, fixture.instanceId, soon())).resolves.toMatchObject({
+      state: 'terminated',
+      clusterNames: ['prod'],
+    });
   });
 });
 

@@ -38,6 +38,34 @@ describe('eks-spot-drainer events', () => {
     expect(parsed).toMatchObject({ status: 'notices', notices: [{ instanceId: 'i-0aaaabbbbccccdddd' }] });
   });
 
+  it('dates a sample in the account and region given, for the deployed function', async () => {
+    const run = await runCli([
+      'events',
+      'scheduled-change',
+      '--account',
+      '210987654321',
+      '--region',
+      'eu-west-1',
+    ]);
+
+    expect(run.code).toBe(0);
+    const parsed = parseEvent(JSON.parse(run.stdout));
+    expect(parsed.status === 'notices' && parsed.notices[0]).toMatchObject({
+      account: '210987654321',
+      region: 'eu-west-1',
+    });
+  });
+
+  it('says how to send a sample for real, not with put-events and an aws.* source', async () => {
+    const run = await runCli(['events', '--help']);
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('eks-spot-drainer invoke --event -');
+    expect(run.stdout).toContain('aws lambda invoke --function-name');
+    expect(run.stdout).toContain('`aws events put-events` refuses an aws.* source');
+    expect(run.stdout).not.toContain('or aws events put-events');
+  });
+
   it('asks for a kind when given none', async () => {
     const run = await runCli(['events']);
 
@@ -66,6 +94,10 @@ describe('eks-spot-drainer rbac', () => {
       expect.arrayContaining([
         'ClusterRole',
         'ClusterRoleBinding',
+        'Role',
+        'RoleBinding',
+        'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicyBinding',
         'PriorityLevelConfiguration',
         'FlowSchema',
       ]),

@@ -25,6 +25,29 @@ describe('eks-spot-drainer errors', () => {
     expect(errorLine(run)).toContain(`cannot read kubeconfig ${join(files, 'missing')}: ENOENT`);
   });
 
+  it('never prints the content of a kubeconfig that does not parse (exit 2)', async () => {
+    const broken = join(files, 'broken-kubeconfig');
+    writeFileSync(
+      broken,
+      [
+        'users:',
+        '- name: admin',
+        '  user:',
+        '    token: s3cr3t-t0ken-value',
+        '     client-key-data: S0VZS0VZS0VZ',
+        '',
+      ].join('\n'),
+    );
+
+    const run = await runCli(['plan', '--node', 'x', '--kubeconfig', broken]);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      `eks-spot-drainer: error: cannot read kubeconfig ${broken}: bad indentation of a mapping entry (5:21) (the file's content is not shown)\n`,
+    );
+    expect(run.stderr + run.stdout).not.toMatch(/s3cr3t|S0VZS0VZ/);
+  });
+
   it('says there is no kubeconfig at all rather than trying localhost:8080 (exit 2)', async () => {
     const run = await runCli(['invoke', '--event', 'spot-interruption']);
 

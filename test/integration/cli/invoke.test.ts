@@ -143,6 +143,30 @@ describe('eks-spot-drainer invoke', () => {
     expect(run.stdout).toContain('nothing to drain: node-not-found');
   });
 
+  it('refuses a stale event as the function does: exit 2, nothing touched', async () => {
+    // Prepare: the Spot warning's two minutes ended long ago.
+    const node = await nodeWithPods();
+    const file = join(files, 'stale.json');
+    writeFileSync(
+      file,
+      JSON.stringify(
+        sampleEvent('spot-interruption', { instanceId: node.instanceId, time: '2025-06-05T07:00:00Z' }),
+      ),
+    );
+
+    // Act
+    const run = await runCli(['invoke', '--event', file, '--kubeconfig', kubeconfig]);
+
+    // Assess
+    expect(run.code).toBe(2);
+    expect(run.stdout).toMatch(
+      /: rejected: stale: event time 2025-06-05T07:00:00.000Z: its deadline .* passed/,
+    );
+    const untouched = await admin.core.readNode({ name: node.name });
+    expect(untouched.spec?.unschedulable).toBeFalsy();
+    expect(readLease(untouched)).toBeUndefined();
+  });
+
   it('says an ignored event is ignored, without contacting a cluster', async () => {
     const run = await runCli(['invoke', '--event', 'state-change-running', '--kubeconfig', '/nonexistent']);
 

@@ -19,7 +19,7 @@ describe('drainNode', () => {
   });
   afterEach(() => s.close());
 
-  it('evicts ordinary pods, leaves DaemonSet, mirror and finished pods, and marks the node', async () => {
+  it('evicts ordinary pods, deletes finished ones, leaves DaemonSet and mirror pods, and marks the node', async () => {
     const node = await s.addNode();
     const shape = { pool: s.pool, gracePeriodSeconds: 5 };
     await createDeployment(s.admin, s.namespace, 'api', 3, shape);
@@ -48,19 +48,16 @@ describe('drainNode', () => {
     expect(byName['db-0']?.outcome).toBe('evicted');
     expect(byName.scratch).toMatchObject({ outcome: 'evicted' });
     expect(byName.scratch?.reason).toMatch(/emptyDir.*no controller|no controller|emptyDir/);
-    expect(byName.finished).toMatchObject({ outcome: 'skipped', reason: 'finished (Succeeded)' });
+    // kubectl deletes finished pods too: they hold nothing, and their eviction skips every budget.
+    expect(byName.finished).toMatchObject({ outcome: 'evicted', reason: 'finished (Succeeded): deleted' });
     expect(byName['static-proxy']).toMatchObject({ outcome: 'skipped', reason: 'mirror pod (static)' });
     expect(result.pods.filter((p) => p.name.startsWith('agent-'))).toMatchObject([
       { outcome: 'skipped', reason: 'DaemonSet pod' },
     ]);
-    expect(result.counts.evicted).toBe(5);
+    expect(result.counts.evicted).toBe(6);
     const left = await s.podsOn(node);
     expect(names(left)).toEqual(
-      [
-        'finished',
-        'static-proxy',
-        ...names(left.filter((p) => p.metadata?.name?.startsWith('agent-'))),
-      ].sort(),
+      ['static-proxy', ...names(left.filter((p) => p.metadata?.name?.startsWith('agent-')))].sort(),
     );
     const marked = await s.admin.core.readNode({ name: node.name });
     expect(marked.spec?.unschedulable).toBe(true);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
 import { inject } from 'vitest';
-import { type DrainRequest, drainNode } from '../../../src/drain/drain-node.js';
+import { type DrainContext, type DrainRequest, drainNode } from '../../../src/drain/drain-node.js';
 import { type DrainOptions, defaultDrainOptions } from '../../../src/drain/options.js';
 import type { DrainResult } from '../../../src/drain/result.js';
 import { createKubeApis, type KubeApis } from '../../../src/kube/connection.js';
@@ -30,6 +30,7 @@ export interface Scenario {
     node: SpotNode,
     overrides?: Partial<DrainRequest>,
     options?: Partial<DrainOptions>,
+    timing?: DrainContext['timing'],
   ): Promise<DrainResult>;
   podsOn(node: SpotNode): Promise<k8s.V1Pod[]>;
   nodeEvents(node: SpotNode): Promise<string[]>;
@@ -48,7 +49,7 @@ export async function createScenario(prefix: string): Promise<Scenario> {
     namespace,
     pool,
     addNode: () => createSpotNode(admin.core, { extraLabels: { pool } }),
-    drain: (node, overrides = {}, options = {}) =>
+    drain: (node, overrides = {}, options = {}, timing = undefined) =>
       drainNode(
         {
           nodeName: node.name,
@@ -60,7 +61,11 @@ export async function createScenario(prefix: string): Promise<Scenario> {
           noticeMessage: `EC2 Spot Instance Interruption Warning for ${node.instanceId}`,
           ...overrides,
         },
-        { apis: drainer, options: { ...defaultDrainOptions, safetyMarginMs: 1_000, ...options } },
+        {
+          apis: drainer,
+          options: { ...defaultDrainOptions, safetyMarginMs: 1_000, ...options },
+          ...(timing ? { timing } : {}),
+        },
       ),
     podsOn: async (node) => {
       const list = await admin.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node.name}` });

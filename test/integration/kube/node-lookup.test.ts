@@ -48,6 +48,38 @@ describe('findNodeForInstance as drainer', () => {
     expect(found.requests).toBe(2);
   });
 
+  it('finds a node still joining, without a providerID yet, by the private DNS name EC2 gave', async () => {
+    // Prepare: the kubelet registered, the cloud provider has not set spec.providerID yet.
+    const instanceId = randomInstanceId();
+    const name = `ip-10-7-${Number.parseInt(uniqueSuffix().slice(0, 2), 16)}-9.ec2.internal`;
+    await admin.core.createNode({
+      body: {
+        metadata: {
+          name,
+          labels: { type: 'kwok', pool: `lookup-${uniqueSuffix()}` },
+          annotations: { 'kwok.x-k8s.io/node': 'fake' },
+        },
+      },
+    });
+
+    // Act
+    const found = await findNodeForInstance(drainer.core, {
+      instanceId,
+      privateDnsName: name,
+      availabilityZone: 'us-east-1a',
+    });
+    const elsewhere = await findNodeForInstance(drainer.core, {
+      instanceId: randomInstanceId(),
+      privateDnsName: `ip-10-6-6-6.ec2.internal`,
+      availabilityZone: 'us-east-1a',
+    });
+
+    // Assess: found by the name EC2 gave; a node without providerID is never matched by id alone
+    expect(found.node?.metadata?.name).toBe(name);
+    expect(found.via).toBe(`name ${name} (no providerID yet)`);
+    expect(elsewhere.node).toBeUndefined();
+  });
+
   it('does not trust a name alone: a reused name with another providerID falls through to the labels', async () => {
     // The DNS name now belongs to a new instance's node; ours carries the hostname label only.
     const reused = await createSpotNode(admin.core, { extraLabels: { pool: `lookup-${uniqueSuffix()}` } });

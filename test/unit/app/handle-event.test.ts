@@ -3,10 +3,12 @@ import { AutoScalingClient, CompleteLifecycleActionCommand } from '@aws-sdk/clie
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { handleEvent } from '../../../src/app/handle-event.js';
+import { type EventDeps, handleEvent } from '../../../src/app/handle-event.js';
 import { TransientError } from '../../../src/errors.js';
+import { sampleEvent } from '../../../src/events/samples.js';
 import { powertoolsMetrics } from '../../../src/observability/metrics.js';
 import { ec2Instance, knowInstances, managedCluster, testDeps } from '../../support/app-deps.js';
+import { liveEvent } from '../../support/live-event.js';
 import { loadFixture, withDetail } from '../events/fixtures.js';
 
 const ec2Mock = mockClient(EC2Client);
@@ -15,6 +17,8 @@ const asgMock = mockClient(AutoScalingClient);
 const first = ec2Instance('i-0123456789abcdef0', managedCluster);
 const second = ec2Instance('i-0fedcba9876543210', managedCluster);
 const invocation = () => ({ id: 'request-1', deadline: Date.now() + 30_000 });
+/** An invocation of the function in the samples' account and region. */
+const here = () => ({ ...invocation(), account: '123456789012', region: 'us-east-1' });
 
 afterEach(() => {
   ec2Mock.reset();
@@ -80,7 +84,7 @@ describe('handleEvent', () => {
     const t = testDeps();
 
     // Act
-    const report = await handleEvent(loadFixture('scheduled-change'), t.deps, invocation());
+    const report = await handleEvent(liveEvent('scheduled-change', []), t.deps, invocation());
 
     // Assess
     expect(report.status).toBe('handled');
@@ -100,7 +104,7 @@ describe('handleEvent', () => {
     const logged = vi.spyOn(t.logger, 'error');
 
     // Act
-    const handling = handleEvent(loadFixture('scheduled-change'), t.deps, invocation());
+    const handling = handleEvent(liveEvent('scheduled-change', []), t.deps, invocation());
 
     // Assess
     const error = await handling.catch((e: unknown) => e);
@@ -125,7 +129,7 @@ describe('handleEvent', () => {
     t.connect.mockRejectedValue(new Error('401 for Authorization: Bearer k8s-aws-v1.aHR0cHM6Ly9zdHMu'));
 
     // Act
-    const error = (await handleEvent(loadFixture('spot-interruption'), t.deps, invocation()).catch(
+    const error = (await handleEvent(liveEvent('spot-interruption', []), t.deps, invocation()).catch(
       (e: unknown) => e,
     )) as Error;
 
@@ -143,7 +147,7 @@ describe('handleEvent', () => {
     t.deps.config.policy.asgLifecycle = false;
 
     // Act
-    const report = await handleEvent(loadFixture('asg-terminate'), t.deps, invocation());
+    const report = await handleEvent(liveEvent('asg-terminate', []), t.deps, invocation());
 
     // Assess
     expect(report).toMatchObject({
@@ -161,17 +165,17 @@ describe('handleEvent', () => {
     ['an ignored event', () => loadFixture('state-change-running'), () => {}],
     [
       "a notice about another cluster's instance",
-      () => loadFixture('spot-interruption'),
+      () => liveEvent('spot-interruption', []),
       () => knowInstances(ec2Mock, [ec2Instance(first.InstanceId!, 'other')]),
     ],
     [
       'a notice about an instance EC2 no longer knows',
-      () => loadFixture('spot-interruption'),
+      () => liveEvent('spot-interruption', []),
       () => knowInstances(ec2Mock, []),
     ],
     [
       'a notice about a managed instance whose node is gone',
-      () => loadFixture('rebalance-recommendation'),
+      () => liveEvent('rebalance-recommendation', []),
       () => knowInstances(ec2Mock, [first]),
     ],
   ])(
@@ -191,4 +195,165 @@ describe('handleEvent', () => {
       expect(metrics.hasStoredMetrics()).toBe(true);
     },
   );
+});
+
+describe('handleEvent: checks before anything is touched', () => {
+  it.each([
+    ['another account', sampleEvent('spot-interruption', { account: '999999999999' }), 'wrong-account'],
+    ['another region', sampleEvent('spot-interruption', { region: 'ap-south-1' }), 'wrong-region'],
+    [
+      'a Spot warning whose two minutes are over',
+      sampleEvent('spot-interruption', { time: new Date(Date.now() - 135_000) }),
+      'stale',
+    ],
+    ['a Spot warning from 2020', sampleEvent('spot-interruption', { time: '2020-01-01T00:00:00Z' }), 'stale'],
+    [
+      'an Auto Scaling hook older than any hook lives',
+      sampleEvent('asg-terminate', { time: new Date(Date.now() - 3 * 3_600_000) }),
+      'stale',
+    ],
+    [
+      'a Health event dated tomorrow',
+      sampleEvent('scheduled-change', { time: new Date(Date.now() + 86_400_000) }),
+      'from-the-future',
+    ],
+  ])('drops %s untouched, with its id', async (_, event, reason) => {
+    // Prepare
+    knowInstances(ec2Mock, [first, second]);
+    const t = testDeps();
+    const warned = vi.spyOn(t.logger, 'warn');
+
+    // Act
+    const report = await handleEvent(event, t.deps, here());
+
+    // Assess
+    expect(report).toMatchObject({ eventId: event.id, status: 'rejected', notices: [] });
+    expect(report.reason).toMatch(new RegExp(`^${reason}: `));
+    expect(t.metrics.rejected).toHaveBeenCalledWith(reason, event.source === 'aws.health' ? 2 : 1);
+    expect(t.metrics.noticeReceived).not.toHaveBeenCalled();
+    expect(t.connect).not.toHaveBeenCalled();
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(0);
+    expect(asgMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
+    expect(warned).toHaveBeenCalledWith(
+      `event dropped: ${reason}`,
+      expect.objectContaining({ eventId: event.id, reason, detail: expect.any(String) }),
+    );
+  });
+
+  it('checks no account or region it was not told (a local run), but still the age', async () => {
+    // Prepare
+    knowInstances(ec2Mock, []);
+    const t = testDeps();
+
+    // Act
+    const foreign = await handleEvent(
+      sampleEvent('spot-interruption', { account: '999999999999', region: 'ap-south-1' }),
+      t.deps,
+      invocation(),
+    );
+    const stale = await handleEvent(
+      sampleEvent('spot-interruption', { time: '2020-01-01T00:00:00Z' }),
+      t.deps,
+      invocation(),
+    );
+
+    // Assess
+    expect(foreign.status).toBe('handled');
+    expect(stale.status).toBe('rejected');
+  });
+
+  it('acts on the first MAX_INSTANCES_PER_EVENT instances and reports the rest by id', async () => {
+    // Prepare: a Health event about five instances, three of them too many; none is ours.
+    const ids = Array.from({ length: 5 }, (_, i) => `i-0${String(i).repeat(16)}`);
+    knowInstances(
+      ec2Mock,
+      ids.map((id) => ec2Instance(id, 'other')),
+    );
+    const t = testDeps();
+    const deps: EventDeps = { ...t.deps, checks: { maxInstancesPerEvent: 2 } };
+    const warned = vi.spyOn(t.logger, 'warn');
+
+    // Act
+    const report = await handleEvent(sampleEvent('scheduled-change', { instanceIds: ids }), deps, here());
+
+    // Assess
+    expect(report.status).toBe('handled');
+    expect(report.notices.map((n) => n.instanceId)).toEqual(ids.slice(0, 2));
+    expect(report.leftAlone).toEqual(ids.slice(2));
+    expect(
+      ec2Mock.commandCalls(DescribeInstancesCommand).flatMap((call) => call.args[0].input.InstanceIds),
+    ).toEqual(ids.slice(0, 2));
+    expect(t.metrics.rejected).toHaveBeenCalledWith('too-many-instances', 3);
+    expect(warned).toHaveBeenCalledWith(
+      'instances left alone: the event names more than MAX_INSTANCES_PER_EVENT',
+      expect.objectContaining({ limit: 2, leftAloneCount: 3, instanceIds: ids.slice(2) }),
+    );
+  });
+
+  it('drops a Spot warning about an On-Demand instance after one more look at EC2, touching nothing', async () => {
+    // Prepare
+    knowInstances(ec2Mock, [{ ...first, InstanceLifecycle: undefined }]);
+    const t = testDeps();
+    const warned = vi.spyOn(t.logger, 'warn');
+    const event = sampleEvent('spot-interruption', { instanceId: first.InstanceId! });
+
+    // Act
+    const report = await handleEvent(event, t.deps, here());
+
+    // Assess
+    expect(report.notices).toMatchObject([{ status: 'skipped', reason: 'ec2-disagrees' }]);
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(2);
+    expect(t.connect).not.toHaveBeenCalled();
+    expect(t.metrics.rejected).toHaveBeenCalledWith('ec2-disagrees', 1);
+    expect(warned).toHaveBeenCalledWith(
+      'notice dropped: EC2 disagrees with the event',
+      expect.objectContaining({
+        eventId: event.id,
+        instanceId: first.InstanceId,
+        detail: expect.stringMatching(/on-demand/),
+      }),
+    );
+  });
+
+  it('acts on a Spot warning once EC2, first behind, agrees on the second look', async () => {
+    // Prepare: the first answer lacks the lifecycle (EC2 is eventually consistent), the second has it.
+    let calls = 0;
+    ec2Mock.on(DescribeInstancesCommand).callsFake(() => {
+      calls++;
+      return {
+        Reservations: [{ Instances: [calls === 1 ? { ...first, InstanceLifecycle: undefined } : first] }],
+      };
+    });
+    const t = testDeps();
+
+    // Act
+    const report = await handleEvent(
+      sampleEvent('spot-interruption', { instanceId: first.InstanceId! }),
+      t.deps,
+      here(),
+    );
+
+    // Assess: the node lookup ran (and found no node in the empty fake cluster).
+    expect(report.notices).toMatchObject([{ status: 'skipped', reason: 'node-not-found' }]);
+    expect(calls).toBe(2);
+    expect(t.connect).toHaveBeenCalledTimes(1);
+    expect(t.metrics.rejected).not.toHaveBeenCalled();
+  });
+
+  it('takes no second look when EC2 agrees at once', async () => {
+    // Prepare
+    knowInstances(ec2Mock, [first]);
+    const t = testDeps();
+
+    // Act
+    await handleEvent(
+      sampleEvent('rebalance-recommendation', { instanceId: first.InstanceId! }),
+      t.deps,
+      here(),
+    );
+
+    // Assess
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(1);
+    expect(t.connect).toHaveBeenCalledTimes(1);
+  });
 });

@@ -240,12 +240,12 @@ describe('handleNotice', () => {
     });
     const marked = t.kube.nodes.get(node.metadata!.name!)!;
     expect(marked.spec?.unschedulable).toBe(true);
-    // A rebalance sets no deadline: the lease lasts as long as the invocation may.
+    // A rebalance sets no deadline: the lease records the invocation's; a cordon has no holder.
     expect(readLease(marked)).toMatchObject({
-      holder: 'request-1',
       state: 'cordoned',
       deadline: new Date(call.deadline).toISOString(),
     });
+    expect(readLease(marked)?.holder).toBeUndefined();
     expect(t.kube.events.map((e) => e.reason)).toEqual(['RebalanceRecommendation', 'Cordon']);
     expect(t.metrics.drainFinished).toHaveBeenCalledWith(expect.objectContaining({ outcome: 'cordoned' }));
     // Notifications announce drains, not cordons.
@@ -256,14 +256,18 @@ describe('handleNotice', () => {
     // Prepare
     knowInstances(ec2Mock, [ours]);
     const held: DrainLease = {
+      v: 2,
       eventId: 'event-asg-terminate',
       kind: 'asg-terminate',
       action: 'drain',
       state: 'draining',
       holder: 'request-0',
+      renewedAt: new Date().toISOString(),
       deadline: new Date(Date.now() + 60_000).toISOString(),
-      expiresAt: new Date(Date.now() + 90_000).toISOString(),
+      since: new Date().toISOString(),
       updatedAt: new Date().toISOString(),
+      marks: { cordoned: true, taints: [], lbLabel: false },
+      hooks: [],
     };
     const t = testDeps([
       eksNode(ours.PrivateDnsName!, ours.InstanceId!, {
@@ -297,14 +301,16 @@ describe('handleNotice', () => {
       }),
     );
     const done: DrainLease = {
+      v: 2,
       eventId: 'event-asg-terminate',
       kind: 'asg-terminate',
       action: 'drain',
       state: 'drained',
-      holder: 'request-0',
       deadline: new Date(Date.now() + 60_000).toISOString(),
-      expiresAt: new Date(Date.now() + 90_000).toISOString(),
+      since: new Date().toISOString(),
       updatedAt: new Date().toISOString(),
+      marks: { cordoned: true, taints: [], lbLabel: false },
+      hooks: [],
     };
     const t = testDeps([
       eksNode(ours.PrivateDnsName!, ours.InstanceId!, {

@@ -43,11 +43,28 @@ describe('describeInstance', () => {
       availabilityZone: 'us-east-1b',
       clusterNames: ['prod'],
       state: 'running',
+      lifecycle: 'on-demand',
       tags: { 'aws:eks:cluster-name': 'prod', Name: 'worker' },
     });
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)[0]?.args[0].input).toEqual({
       InstanceIds: [instanceId],
     });
+  });
+
+  it.each([
+    [undefined, 'on-demand'],
+    ['spot', 'spot'],
+    ['capacity-block', 'capacity-block'],
+  ] as const)('reads InstanceLifecycle %s as %s', async (lifecycle, expected) => {
+    // Prepare
+    const described = instance(lifecycle ? { InstanceLifecycle: lifecycle } : {});
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [described] }] });
+
+    // Act
+    const info = await describeInstance(ec2, instanceId, soon());
+
+    // Assess
+    expect(info?.lifecycle).toBe(expected);
   });
 
   it('returns undefined for an instance EC2 does not know', async () => {
@@ -59,13 +76,13 @@ describe('describeInstance', () => {
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(1);
   });
 
-  it('returns undefined for a terminated instance', async () => {
+  it('keeps a terminated instance EC2 still lists (its node may still hold pods)', async () => {
     // Prepare
     const terminated = instance({ State: { Name: 'terminated', Code: 48 } });
     ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [terminated] }] });
 
     // Act & Assess
-    await expect(describeInstance(ec2, instanceId, soon())).resolves.toBeUndefined();
+    await expect(describeInstance(ec2, instanceId, soon())).resolves.toMatchObject({ state: 'terminated' });
   });
 
   it('keeps an instance that is shutting down (its node may still run pods)', async () => {
@@ -148,6 +165,26 @@ describe('InstanceCache', () => {
     expect(burst[0]?.clusterNames).toEqual(['prod']);
     expect(later).toEqual(burst[0]);
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(1);
+  });
+
+  it('asks EC2 again on refresh, whatever it holds, and keeps the new answer', async () => {
+    // Prepare
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({ Reservations: [{ Instances: [instance()] }] })
+      .resolves({ Reservations: [{ Instances: [instance({ InstanceLifecycle: 'spot' })] }] });
+    const { cache } = setup(30_000);
+    const first = await cache.get(instanceId, soon());
+
+    // Act
+    const refreshed = await cache.refresh(instanceId, soon());
+    const cached = await cache.get(instanceId, soon());
+
+    // Assess
+    expect(first?.lifecycle).toBe('on-demand');
+    expect(refreshed?.lifecycle).toBe('spot');
+    expect(cached).toEqual(refreshed);
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(2);
   });
 
   it('asks EC2 again once the answer is older than the TTL', async () => {

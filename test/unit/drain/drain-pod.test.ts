@@ -38,8 +38,8 @@ describe('gracePeriodFor', () => {
     { name: 'caps the override to the time left', own: 30, override: 90, leftMs: 60_000, expected: 60 },
     { name: 'never goes below one second', own: 30, leftMs: 400, expected: 1 },
     { name: 'gives one second when the stop time has passed', own: 30, leftMs: -5_000, expected: 1 },
-    { name: "keeps a pod's own zero", own: 0, leftMs: 100_000, expected: 0 },
-    { name: 'keeps a configured zero', own: 30, override: 0, leftMs: 100_000, expected: 0 },
+    // A grace of 0 deletes the pod without waiting for its kubelet (a force delete): never sent.
+    { name: 'gives a pod whose own grace is zero one second', own: 0, leftMs: 100_000, expected: 1 },
   ];
 
   it.each(cases)('$name', ({ own, override, leftMs, expected }) => {

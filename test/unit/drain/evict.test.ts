@@ -1,6 +1,11 @@
 import type * as k8s from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type EvictOptions, evictPod, forbiddenGraceMs } from '../../../src/drain/evict.js';
+import {
+  classifyEvictionError,
+  type EvictOptions,
+  evictPod,
+  forbiddenGraceMs,
+} from '../../../src/drain/evict.js';
 import { apiError, fetchError } from '../../support/fake-kube.js';
 
 const start = Date.parse('2025-06-05T07:00:00Z');
@@ -47,9 +52,55 @@ function fakeCore(...answers: Answer[]) {
   return { core: core as unknown as k8s.CoreV1Api, calls };
 }
 
-function options(change: Partial<EvictOptions> = {}): EvictOptions {
-  return { gracePeriodSeconds: 30, stopAt: start + 60_000, now: () => Date.now(), ...change };
+function options(
+  change: Partial<Omit<EvictOptions, 'gracePeriodSeconds' | 'stopAt'>> & {
+    gracePeriodSeconds?: number;
+    stopAt?: number;
+  } = {},
+): EvictOptions {
+  const { gracePeriodSeconds = 30, stopAt = start + 60_000, ...rest } = change;
+  return {
+    gracePeriodSeconds: () => gracePeriodSeconds,
+    stopAt: () => stopAt,
+    now: () => Date.now(),
+    ...rest,
+  };
 }
+
+/** The API server's answer when the UID precondition fails: the pod was replaced by a namesake. */
+const uidConflict = () =>
+  apiError(409, {
+    reason: 'Conflict',
+    message:
+      'Operation cannot be fulfilled on Pod "web-1": the UID in the precondition (6f1c) does not match the UID in record (9a2d). The object might have been deleted and then recreated',
+  });
+/** A conflict on the budget's own status: two evictions wrote it at once. */
+const budgetConflict = () =>
+  apiError(409, {
+    reason: 'Conflict',
+    message:
+      'Operation cannot be fulfilled on poddisruptionbudgets.policy "web-pdb": the object has been modified; please apply your changes to the latest version and try again',
+  });
+const namespaceTerminating = () =>
+  apiError(403, {
+    reason: 'Forbidden',
+    message:
+      'pods "web-1" is forbidden: unable to create new content in namespace shop because it is being terminated',
+    details: {
+      causes: [
+        {
+          reason: 'NamespaceTerminating',
+          message: 'namespace shop is being terminated',
+          field: 'metadata.namespace',
+        },
+      ],
+    },
+  });
+const negativeBudget = () =>
+  apiError(403, {
+    reason: 'Forbidden',
+    message: 'poddisruptionbudget.policy "web-pdb" is forbidden: pdb disruptions allowed is negative',
+  });
 
 beforeEach(() => {
   vi.useFakeTimers({ now: start });
@@ -101,11 +152,14 @@ describe('evictPod', () => {
   });
 
   it.each([
-    ['404: the pod is already gone', 404, 'NotFound'],
-    ['409: the UID precondition failed, a namesake replaced the pod', 409, 'Conflict'],
-  ])('reports %s as gone', async (_, code, reason) => {
+    [
+      '404: the pod is already gone',
+      () => apiError(404, { reason: 'NotFound', message: 'pods "web-1" not found' }),
+    ],
+    ['409: the UID precondition failed, a namesake replaced the pod', uidConflict],
+  ])('reports %s as gone', async (_, answer) => {
     // Prepare
-    const { core, calls } = fakeCore(apiError(code, { reason, message: 'pods "web-1" not found' }));
+    const { core, calls } = fakeCore(answer());
 
     // Act
     const outcome = await evictPod(core, pod, options());
@@ -113,6 +167,87 @@ describe('evictPod', () => {
     // Assess
     expect(outcome).toEqual({ status: 'gone', attempts: 1 });
     expect(calls).toHaveLength(1);
+  });
+
+  it("retries a 409 that is not about the UID precondition (the budget's status written twice at once)", async () => {
+    // Prepare
+    const { core, calls } = fakeCore(budgetConflict(), 'ok');
+
+    // Act
+    const evicting = evictPod(core, pod, options());
+    await vi.runAllTimersAsync();
+
+    // Assess
+    expect(await evicting).toEqual({ status: 'evicted', attempts: 2 });
+    expect(calls).toHaveLength(2);
+  });
+
+  it('reports a pod whose namespace is being deleted at once: it goes anyway', async () => {
+    // Prepare
+    const { core, calls } = fakeCore(namespaceTerminating());
+
+    // Act
+    const outcome = await evictPod(core, pod, options());
+
+    // Assess
+    expect(outcome).toEqual({ status: 'namespace-terminating', attempts: 1 });
+    expect(calls).toHaveLength(1);
+  });
+
+  it("retries the budget's transient 403 beyond the restart grace", async () => {
+    // Prepare: more 403s than the restart grace allows, then the disruption controller caught up.
+    const { core, calls } = fakeCore(...Array.from({ length: 12 }, negativeBudget), 'ok');
+
+    // Act
+    const evicting = evictPod(core, pod, options());
+    await vi.runAllTimersAsync();
+
+    // Assess
+    expect(await evicting).toEqual({ status: 'evicted', attempts: 13 });
+    expect(calls.at(-1)!.at).toBeGreaterThan(forbiddenGraceMs);
+  });
+
+  it('asks for the grace then left at each attempt', async () => {
+    // Prepare: the budget lets the pod go 60 s in; 30 s are left then.
+    const { core, calls } = fakeCore(budgetRefusal(), 'ok');
+    const stopAt = start + 90_000;
+
+    // Act
+    const evicting = evictPod(core, pod, {
+      gracePeriodSeconds: () => Math.min(90, Math.floor((stopAt - Date.now()) / 1000)),
+      stopAt: () => stopAt,
+      now: () => Date.now(),
+      waitForBudget: async () => {
+        vi.setSystemTime(start + 60_000);
+      },
+    });
+    await vi.runAllTimersAsync();
+
+    // Assess
+    expect(await evicting).toEqual({ status: 'evicted', attempts: 2 });
+    expect(calls.map((c) => c.args.body.deleteOptions?.gracePeriodSeconds)).toEqual([90, 30]);
+  });
+
+  it('waits on the budget, not on a timer, when told how', async () => {
+    // Prepare
+    const { core, calls } = fakeCore(budgetRefusal('shop-pdb'), 'ok');
+    const waits: (string | undefined)[] = [];
+
+    // Act
+    const outcome = await evictPod(
+      core,
+      pod,
+      options({
+        waitForBudget: async (pdb) => {
+          waits.push(pdb);
+        },
+      }),
+    );
+
+    // Assess
+    expect(outcome).toEqual({ status: 'evicted', attempts: 2 });
+    expect(waits).toEqual(['shop-pdb']);
+    expect(calls[1]!.at).toBe(0);
   });
 
   it('retries a budget refusal until it is allowed', async () => {
@@ -346,5 +481,48 @@ describe('evictPod', () => {
     // Assess
     expect(outcome).toEqual({ status: 'failed', attempts: 0, message: 'never attempted: no time left' });
     expect(calls).toHaveLength(0);
+  });
+});
+
+describe('classifyEvictionError', () => {
+  it.each([
+    ['404', apiError(404, { reason: 'NotFound' }), 'gone'],
+    ['409 UID precondition', uidConflict(), 'gone'],
+    ['409 on the budget', budgetConflict(), 'retry'],
+    ['403 namespace terminating', namespaceTerminating(), 'namespace-terminating'],
+    ['403 negative disruptions allowed', negativeBudget(), 'retry'],
+    [
+      '403 forbidden',
+      apiError(403, { reason: 'Forbidden', message: 'pods "web-1" is forbidden: User cannot create' }),
+      'forbidden',
+    ],
+    ['429 budget', budgetRefusal(), 'budget'],
+    ['429 throttled', apiError(429, { reason: 'TooManyRequests', message: 'too many requests' }), 'retry'],
+    ['500 multiple budgets', multipleBudgets(), 'final'],
+    ['503', apiError(503, { reason: 'ServiceUnavailable' }), 'retry'],
+    ['422', apiError(422, { reason: 'Invalid' }), 'final'],
+  ])('%s is %s', (_, error, kind) => {
+    // Act + Assess
+    expect(classifyEvictionError(error).kind).toBe(kind);
+  });
+
+  it('names the budget, dots included', () => {
+    // Act
+    const verdict = classifyEvictionError(
+      apiError(429, {
+        reason: 'TooManyRequests',
+        details: {
+          causes: [
+            {
+              reason: 'DisruptionBudget',
+              message: 'The disruption budget web.v2 is still being processed by the server.',
+            },
+          ],
+        },
+      }),
+    );
+
+    // Assess
+    expect(verdict).toMatchObject({ kind: 'budget', pdb: 'web.v2' });
   });
 });

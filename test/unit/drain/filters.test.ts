@@ -1,6 +1,6 @@
 import type * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { decidePod, type PodDecision, tierOf } from '../../../src/drain/filters.js';
+import { decidePod, type PodDecision, type PodFacts, tierOf } from '../../../src/drain/filters.js';
 import { type DrainOptions, defaultDrainOptions } from '../../../src/drain/options.js';
 
 const replicaSet: k8s.V1OwnerReference = {
@@ -41,6 +41,7 @@ describe('decidePod', () => {
     name: string;
     pod: k8s.V1Pod;
     options?: Partial<DrainOptions>;
+    facts?: PodFacts;
     expected: PodDecision;
   }[] = [
     {
@@ -80,18 +81,46 @@ describe('decidePod', () => {
       expected: { action: 'skip', tier: 'ordinary', reason: 'mirror pod (static)' },
     },
     {
-      name: 'skips a Succeeded pod',
+      name: 'deletes a Succeeded pod, as kubectl does',
       pod: pod((p) => {
         p.status!.phase = 'Succeeded';
       }),
-      expected: { action: 'skip', tier: 'ordinary', reason: 'finished (Succeeded)' },
+      expected: { action: 'evict', tier: 'ordinary', warning: 'finished (Succeeded): deleted' },
     },
     {
-      name: 'skips a Failed pod',
+      name: 'deletes a Failed pod, whatever it mounts and whoever owns it',
       pod: pod((p) => {
         p.status!.phase = 'Failed';
+        withEmptyDir(p);
+        bare(p);
       }),
-      expected: { action: 'skip', tier: 'ordinary', reason: 'finished (Failed)' },
+      options: { deleteEmptyDirData: false, evictUnmanagedPods: false },
+      expected: { action: 'evict', tier: 'ordinary', warning: 'finished (Failed): deleted' },
+    },
+    {
+      name: 'evicts a DaemonSet pod whose DaemonSet is gone as an unmanaged pod',
+      pod: pod((p) => {
+        p.metadata!.ownerReferences = [daemonSet];
+      }),
+      facts: { daemonSetExists: () => false },
+      expected: {
+        action: 'evict',
+        tier: 'ordinary',
+        warning: 'its DaemonSet aws-node no longer exists: it will not be recreated',
+      },
+    },
+    {
+      name: 'skips a DaemonSet pod whose DaemonSet is gone when unmanaged pods may not go',
+      pod: pod((p) => {
+        p.metadata!.ownerReferences = [daemonSet];
+      }),
+      facts: { daemonSetExists: () => false },
+      options: { evictUnmanagedPods: false },
+      expected: {
+        action: 'skip',
+        tier: 'ordinary',
+        reason: 'its DaemonSet aws-node no longer exists (EVICT_UNMANAGED_PODS=false)',
+      },
     },
     {
       name: 'evicts an emptyDir pod with a warning when emptyDir data may be deleted',
@@ -141,12 +170,12 @@ describe('decidePod', () => {
       expected: { action: 'wait', tier: 'ordinary' },
     },
     {
-      name: 'skips a finished pod even when it is being deleted',
+      name: 'deletes a finished pod even when it is being deleted',
       pod: pod((p) => {
         p.status!.phase = 'Succeeded';
         p.metadata!.deletionTimestamp = new Date('2025-06-05T07:00:10Z');
       }),
-      expected: { action: 'skip', tier: 'ordinary', reason: 'finished (Succeeded)' },
+      expected: { action: 'evict', tier: 'ordinary', warning: 'finished (Succeeded): deleted' },
     },
     {
       name: 'accumulates the warnings of every filter that passes',
@@ -163,10 +192,10 @@ describe('decidePod', () => {
     {
       name: 'lets the first skip win over a later one',
       pod: pod((p) => {
-        p.status!.phase = 'Failed';
+        p.metadata!.annotations = { 'kubernetes.io/config.mirror': 'abc' };
         p.metadata!.ownerReferences = [daemonSet];
       }),
-      expected: { action: 'skip', tier: 'ordinary', reason: 'finished (Failed)' },
+      expected: { action: 'skip', tier: 'ordinary', reason: 'mirror pod (static)' },
     },
     {
       name: 'lets a skip win over an earlier warning',
@@ -199,9 +228,9 @@ describe('decidePod', () => {
     },
   ];
 
-  it.each(cases)('$name', ({ pod: input, options, expected }) => {
+  it.each(cases)('$name', ({ pod: input, options, facts, expected }) => {
     // Act
-    const decision = decidePod(input, { ...defaultDrainOptions, ...options });
+    const decision = decidePod(input, { ...defaultDrainOptions, ...options }, facts);
 
     // Assess
     expect(decision).toEqual(expected);

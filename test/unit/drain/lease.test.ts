@@ -1,33 +1,40 @@
 import type * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import {
-  acquireLease,
   type DrainLease,
   decideLease,
-  excludeFromLoadBalancersLabel,
   type LeaseRequest,
   labelValue,
   leaseAnnotation,
+  type NodeFacts,
   readLease,
-  updateLeaseState,
 } from '../../../src/drain/lease.js';
 import { Action, NoticeKind } from '../../../src/types.js';
-import { apiError, eksNode, fakeNodeApi } from '../../support/fake-kube.js';
 
 const now = Date.parse('2025-06-05T07:00:30Z');
 const eventId = '1e5527d7-bb36-4607-3370-4164db56a40e';
+const arn = 'arn:aws:health:us-east-1::event/EC2/AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED/abc';
+const hook = {
+  autoScalingGroupName: 'workers',
+  lifecycleHookName: 'drain',
+  instanceId: 'i-0123456789abcdef0',
+};
 
-/** A lease another invocation holds, draining, unexpired; `change` edits a copy. */
+/** A lease another invocation holds, draining, renewed 5 s ago; `change` edits a copy. */
 function lease(change: Partial<DrainLease> = {}): DrainLease {
   return {
+    v: 2,
     eventId,
     kind: NoticeKind.SpotInterruption,
     action: Action.Drain,
     state: 'draining',
     holder: 'request-a',
+    renewedAt: '2025-06-05T07:00:25.000Z',
     deadline: '2025-06-05T07:02:00.000Z',
-    expiresAt: '2025-06-05T07:02:30.000Z',
+    since: '2025-06-05T07:00:05.000Z',
     updatedAt: '2025-06-05T07:00:05.000Z',
+    marks: { cordoned: true, taints: ['eks-spot-drainer/spot-interruption'], lbLabel: true },
+    hooks: [],
     ...change,
   };
 }
@@ -42,6 +49,9 @@ function request(change: Partial<LeaseRequest> = {}): LeaseRequest {
     ...change,
   };
 }
+
+const schedulable: NodeFacts = { unschedulable: false, lbLabel: false, bootId: 'boot-1' };
+const scheduled = { eventArn: arn, start: '2025-06-19T07:00:00.000Z', drainAt: '2025-06-19T06:30:00.000Z' };
 
 describe('decideLease', () => {
   const cases: {
@@ -60,13 +70,6 @@ describe('decideLease', () => {
       why: 'retry',
     },
     {
-      name: 'lets the holder take its own finished lease again',
-      existing: lease({ holder: 'request-b', state: 'drained' }),
-      request: request(),
-      take: true,
-      why: 'retry',
-    },
-    {
       name: 'retries after a failed drain held by someone else',
       existing: lease({ state: 'failed' }),
       request: request(),
@@ -74,15 +77,15 @@ describe('decideLease', () => {
       why: 'retry',
     },
     {
-      name: 'takes over an expired lease',
-      existing: lease({ expiresAt: '2025-06-05T07:00:29.999Z' }),
+      name: 'takes over a draining lease its holder stopped renewing',
+      existing: lease({ renewedAt: '2025-06-05T07:00:09.999Z' }),
       request: request(),
       take: true,
       why: 'takeover',
     },
     {
-      name: 'does not take over a lease that expires this very millisecond',
-      existing: lease({ expiresAt: '2025-06-05T07:00:30.000Z' }),
+      name: 'does not take over a lease renewed exactly the stale time ago',
+      existing: lease({ renewedAt: '2025-06-05T07:00:10.000Z' }),
       request: request(),
       take: false,
       why: 'in-progress-elsewhere',
@@ -95,21 +98,14 @@ describe('decideLease', () => {
       why: 'upgrade',
     },
     {
-      name: 'upgrades a cordon to a drain even for the same event id',
-      existing: lease({ action: Action.Cordon, state: 'cordoned' }),
-      request: request(),
-      take: true,
-      why: 'upgrade',
-    },
-    {
-      name: 'leaves a drain in progress elsewhere alone',
+      name: 'leaves a live drain in progress elsewhere alone',
       existing: lease(),
       request: request(),
       take: false,
       why: 'in-progress-elsewhere',
     },
     {
-      name: 'leaves a drain in progress elsewhere alone when a cordon arrives',
+      name: 'leaves a live drain alone when a cordon arrives',
       existing: lease(),
       request: request({ action: Action.Cordon, eventId: 'rebalance' }),
       take: false,
@@ -118,13 +114,6 @@ describe('decideLease', () => {
     {
       name: 'treats the same event after a finished drain as a duplicate delivery',
       existing: lease({ state: 'drained' }),
-      request: request(),
-      take: false,
-      why: 'already-done',
-    },
-    {
-      name: 'treats the same event after a drain that reached its deadline as a duplicate',
-      existing: lease({ state: 'deadline-reached' }),
       request: request(),
       take: false,
       why: 'already-done',
@@ -155,22 +144,159 @@ describe('decideLease', () => {
       why: 'redrain',
     },
     {
-      name: 'drains again for a new event after an incomplete drain',
-      existing: lease({ state: 'incomplete' }),
-      request: request({ eventId: 'state-change' }),
+      name: 'never drains a finished Health change again when Health republishes it',
+      existing: lease({ state: 'drained', kind: NoticeKind.ScheduledChange, scheduled }),
+      request: request({ eventId: 'republished', kind: NoticeKind.ScheduledChange, scheduled }),
+      take: false,
+      why: 'already-done',
+    },
+    {
+      name: 'records a scheduled change far ahead without draining',
+      existing: undefined,
+      request: request({ kind: NoticeKind.ScheduledChange, scheduled, recordOnly: { cordon: false } }),
       take: true,
-      why: 'redrain',
+      why: 'new',
+    },
+    {
+      name: 'keeps a recorded change recorded when Health republishes it',
+      existing: lease({ state: 'scheduled', kind: NoticeKind.ScheduledChange, scheduled }),
+      request: request({
+        eventId: 'republished',
+        kind: NoticeKind.ScheduledChange,
+        scheduled,
+        recordOnly: { cordon: false },
+      }),
+      take: false,
+      why: 'scheduled',
+    },
+    {
+      name: 'drains a recorded change when it is due',
+      existing: lease({ state: 'scheduled', kind: NoticeKind.ScheduledChange, scheduled }),
+      request: request({ eventId: 'republished', kind: NoticeKind.ScheduledChange, scheduled }),
+      take: true,
+      why: 'due',
+    },
+    {
+      name: 'cordons a node with a recorded change for a rebalance recommendation',
+      existing: lease({ state: 'scheduled', kind: NoticeKind.ScheduledChange, scheduled }),
+      request: request({
+        eventId: 'rebalance',
+        kind: NoticeKind.RebalanceRecommendation,
+        action: Action.Cordon,
+      }),
+      take: true,
+      why: 'upgrade',
+    },
+    {
+      name: 'leaves an out-of-service node alone',
+      existing: lease({ state: 'out-of-service' }),
+      request: request({ eventId: 'terminated' }),
+      take: false,
+      why: 'out-of-service',
     },
   ];
 
   it.each(cases)('$name', ({ existing, request: input, take, why }) => {
     // Act
-    const decision = decideLease(existing, input, now);
+    const decision = decideLease(existing, input, schedulable, now);
 
     // Assess
     expect(decision.take).toBe(take);
     expect(decision.why).toBe(why);
-    if (!decision.take) expect(decision.lease).toBe(existing);
+  });
+
+  it("amends a live drain with an earlier deadline and the notice's hook, for its holder to learn", () => {
+    // Prepare: an ASG drain with a 600 s budget; a Spot warning arrives.
+    const existing = lease({
+      kind: NoticeKind.AsgTerminate,
+      deadline: '2025-06-05T07:10:00.000Z',
+      hooks: [hook],
+    });
+
+    // Act
+    const decision = decideLease(
+      existing,
+      request({ eventId: 'spot', deadline: Date.parse('2025-06-05T07:02:00Z') }),
+      schedulable,
+      now,
+    );
+
+    // Assess
+    expect(decision).toMatchObject({ take: false, why: 'in-progress-elsewhere', changed: true });
+    expect(decision.lease.deadline).toBe('2025-06-05T07:02:00.000Z');
+    expect(decision.lease.holder).toBe('request-a');
+    expect(decision.lease.hooks).toEqual([hook]);
+  });
+
+  it('never moves a deadline later', () => {
+    // Act
+    const decision = decideLease(
+      lease(),
+      request({ eventId: 'asg', deadline: now + 600_000 }),
+      schedulable,
+      now,
+    );
+
+    // Assess
+    expect(decision).toMatchObject({ take: false, changed: false });
+    expect(decision.lease.deadline).toBe('2025-06-05T07:02:00.000Z');
+  });
+
+  it('records a hook on a live drain once, however often it is delivered', () => {
+    // Prepare
+    const once = decideLease(lease(), request({ eventId: 'asg', hook }), schedulable, now).lease;
+
+    // Act
+    const twice = decideLease(once, request({ eventId: 'asg', hook }), schedulable, now);
+
+    // Assess
+    expect(twice).toMatchObject({ changed: false });
+    expect(twice.lease.hooks).toEqual([hook]);
+  });
+
+  it('follows a republished change whose start moved', () => {
+    // Prepare
+    const existing = lease({ state: 'scheduled', kind: NoticeKind.ScheduledChange, scheduled });
+    const moved = { ...scheduled, start: '2025-06-26T07:00:00.000Z', drainAt: '2025-06-26T06:30:00.000Z' };
+
+    // Act
+    const decision = decideLease(
+      existing,
+      request({ kind: NoticeKind.ScheduledChange, scheduled: moved, recordOnly: { cordon: false } }),
+      schedulable,
+      now,
+    );
+
+    // Assess
+    expect(decision).toMatchObject({ take: false, why: 'scheduled', changed: true });
+    expect(decision.lease.scheduled).toEqual(moved);
+  });
+
+  it('gives a takeover the holder, a fresh renewal and the earlier of the two deadlines', () => {
+    // Act
+    const decision = decideLease(
+      lease({ renewedAt: '2025-06-05T06:59:00.000Z', deadline: '2025-06-05T07:01:30.000Z' }),
+      request(),
+      schedulable,
+      now,
+    );
+
+    // Assess
+    expect(decision).toMatchObject({ take: true, why: 'takeover' });
+    expect(decision.lease).toMatchObject({
+      holder: 'request-b',
+      renewedAt: '2025-06-05T07:00:30.000Z',
+      deadline: '2025-06-05T07:01:30.000Z',
+      state: 'draining',
+    });
+  });
+
+  it('notes the boot id of a new node, so the reconcile can tell when it booted again', () => {
+    // Act
+    const decision = decideLease(undefined, request(), schedulable, now);
+
+    // Assess
+    expect(decision.lease.marks).toEqual({ cordoned: false, taints: [], lbLabel: false, bootId: 'boot-1' });
   });
 });
 
@@ -196,15 +322,40 @@ describe('readLease', () => {
     ['garbage', 'not json {'],
     ['JSON null', 'null'],
     ['a number', '42'],
-    ['an object without eventId', JSON.stringify({ expiresAt: '2025-06-05T07:02:30.000Z' })],
-    ['an object without expiresAt', JSON.stringify({ eventId })],
-    ['an eventId that is not a string', JSON.stringify({ eventId: 7, expiresAt: 'x' })],
+    ['an object without eventId', JSON.stringify({ state: 'drained' })],
+    ['an object without state', JSON.stringify({ eventId })],
+    ['an eventId that is not a string', JSON.stringify({ eventId: 7, state: 'drained' })],
   ])('treats %s as no lease', (_, annotation) => {
     // Act
     const read = readLease(nodeWith(annotation));
 
     // Assess
     expect(read).toBeUndefined();
+  });
+
+  it('reads a lease written before the record grew its fields, assuming the node was schedulable', () => {
+    // Prepare
+    const old = {
+      eventId,
+      kind: 'spot-interruption',
+      action: 'drain',
+      state: 'drained',
+      holder: 'request-a',
+      deadline: '2025-06-05T07:02:00.000Z',
+      expiresAt: '2025-06-05T07:02:30.000Z',
+      updatedAt: '2025-06-05T07:01:00.000Z',
+    };
+
+    // Act
+    const read = readLease(nodeWith(JSON.stringify(old)));
+
+    // Assess
+    expect(read).toMatchObject({
+      v: 2,
+      state: 'drained',
+      marks: { cordoned: true, taints: ['eks-spot-drainer/spot-interruption'], lbLabel: true },
+      hooks: [],
+    });
   });
 
   it('reads a node without metadata as having no lease', () => {
@@ -252,167 +403,5 @@ describe('labelValue', () => {
     // Assess
     expect(value).toBe('b'.repeat(62));
     expect(value).toMatch(/^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/);
-  });
-});
-
-describe('acquireLease', () => {
-  const options = { taintNode: true, excludeFromLoadBalancers: true };
-  const nodeName = 'ip-10-0-0-1.ec2.internal';
-
-  it('starts from the node the lookup already read, without a GET', async () => {
-    // Prepare
-    const fake = fakeNodeApi([eksNode(nodeName, 'i-0123456789abcdef0')]);
-    const known = await fake.core.readNode({ name: nodeName });
-    fake.calls.length = 0;
-
-    // Act
-    const result = await acquireLease(fake.core, nodeName, request(), options, () => now, known);
-
-    // Assess
-    expect(result).toMatchObject({ acquired: true });
-    expect(fake.calls.map((c) => c.method)).toEqual(['patchNode']);
-  });
-
-  it('reads the node again when the known copy turns out stale (409)', async () => {
-    // Prepare
-    const fake = fakeNodeApi([eksNode(nodeName, 'i-0123456789abcdef0')]);
-    const known = await fake.core.readNode({ name: nodeName });
-    await fake.core.patchNode({ name: nodeName, body: { metadata: { labels: { touched: 'yes' } } } });
-    fake.calls.length = 0;
-
-    // Act
-    const result = await acquireLease(fake.core, nodeName, request(), options, () => now, known);
-
-    // Assess
-    expect(result).toMatchObject({ acquired: true });
-    expect(fake.calls.map((c) => c.method)).toEqual(['patchNode', 'readNode', 'patchNode']);
-  });
-
-  it('cordons, taints, labels and annotates the node in one patch', async () => {
-    // Prepare
-    const fake = fakeNodeApi([eksNode(nodeName, 'i-0123456789abcdef0')]);
-
-    // Act
-    const result = await acquireLease(fake.core, nodeName, request(), options, () => now);
-
-    // Assess
-    expect(result).toMatchObject({ acquired: true, why: 'new' });
-    expect(fake.calls.filter((c) => c.method === 'patchNode')).toHaveLength(1);
-    const node = fake.nodes.get(nodeName)!;
-    expect(node.spec?.unschedulable).toBe(true);
-    expect(node.spec?.taints).toEqual([
-      {
-        key: 'eks-spot-drainer/spot-interruption',
-        value: eventId,
-        effect: 'NoSchedule',
-        timeAdded: new Date(now),
-      },
-    ]);
-    expect(node.metadata?.labels?.[excludeFromLoadBalancersLabel]).toBe('true');
-    expect(readLease(node)).toEqual({
-      eventId,
-      kind: 'spot-interruption',
-      action: 'drain',
-      state: 'draining',
-      holder: 'request-b',
-      deadline: '2025-06-05T07:02:00.000Z',
-      expiresAt: '2025-06-05T07:02:30.000Z',
-      updatedAt: '2025-06-05T07:00:30.000Z',
-    });
-  });
-
-  it('keeps other taints and sets neither taint nor label when switched off', async () => {
-    // Prepare
-    const node = eksNode(nodeName, 'i-0123456789abcdef0');
-    node.spec!.taints = [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }];
-    const fake = fakeNodeApi([node]);
-
-    // Act
-    await acquireLease(fake.core, nodeName, request({ action: Action.Cordon }), {
-      taintNode: false,
-      excludeFromLoadBalancers: false,
-    });
-
-    // Assess
-    const marked = fake.nodes.get(nodeName)!;
-    expect(marked.spec?.taints).toEqual([{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }]);
-    expect(marked.metadata?.labels?.[excludeFromLoadBalancersLabel]).toBeUndefined();
-    expect(readLease(marked)?.state).toBe('cordoned');
-  });
-
-  it('reads and decides again when another writer changed the node first', async () => {
-    // Prepare: between our read and our patch, invocation A takes the lease.
-    const fake = fakeNodeApi([eksNode(nodeName, 'i-0123456789abcdef0')]);
-    const readNode = fake.core.readNode.bind(fake.core);
-    let reads = 0;
-    fake.core.readNode = (async (args: { name: string }) => {
-      const node = await readNode(args);
-      if (reads++ === 0) {
-        await fake.core.patchNode({
-          name: nodeName,
-          body: { metadata: { annotations: { [leaseAnnotation]: JSON.stringify(lease()) } } },
-        });
-      }
-      return node;
-    }) as typeof fake.core.readNode;
-
-    // Act
-    const result = await acquireLease(fake.core, nodeName, request(), options, () => now);
-
-    // Assess
-    expect(result).toMatchObject({
-      acquired: false,
-      why: 'in-progress-elsewhere',
-      lease: { holder: 'request-a' },
-    });
-    expect(reads).toBe(2);
-  });
-
-  it('reports a node that is gone', async () => {
-    // Prepare
-    const fake = fakeNodeApi([]);
-
-    // Act
-    const result = await acquireLease(fake.core, nodeName, request(), options);
-
-    // Assess
-    expect(result).toEqual({ acquired: false, why: 'node-gone' });
-  });
-
-  it('throws what it cannot handle', async () => {
-    // Prepare
-    const fake = fakeNodeApi([eksNode(nodeName, 'i-0123456789abcdef0')]);
-    fake.core.patchNode = (async () => {
-      throw apiError(403, { reason: 'Forbidden', message: 'nodes is forbidden' });
-    }) as typeof fake.core.patchNode;
-
-    // Act
-    const acquiring = acquireLease(fake.core, nodeName, request(), options);
-
-    // Assess
-    await expect(acquiring).rejects.toMatchObject({ code: 403 });
-  });
-});
-
-describe('updateLeaseState', () => {
-  it('records the new state on the node', async () => {
-    // Prepare
-    const nodeName = 'ip-10-0-0-2.ec2.internal';
-    const fake = fakeNodeApi([eksNode(nodeName, 'i-0fedcba9876543210')]);
-
-    // Act
-    const updated = await updateLeaseState(fake.core, nodeName, lease(), 'drained', () => now + 1_000);
-
-    // Assess
-    expect(updated).toEqual(lease({ state: 'drained', updatedAt: '2025-06-05T07:00:31.000Z' }));
-    expect(readLease(fake.nodes.get(nodeName)!)).toEqual(updated);
-  });
-
-  it('does not fail when the node is gone', async () => {
-    // Act
-    const updated = await updateLeaseState(fakeNodeApi([]).core, 'gone', lease(), 'failed');
-
-    // Assess
-    expect(updated.state).toBe('failed');
   });
 });

@@ -16,6 +16,11 @@ describe('scheduledChangeParser', () => {
       eventTime: new Date('2025-06-05T07:00:00Z'),
       deadline: new Date('2025-06-05T08:00:00Z'),
       detail: 'AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED',
+      health: {
+        eventArn:
+          'arn:aws:health:us-east-1::event/EC2/AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED/AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED_8f2b5c1d',
+        status: 'upcoming',
+      },
     };
     expect(outcome).toEqual({
       status: 'notices',
@@ -23,6 +28,46 @@ describe('scheduledChangeParser', () => {
         { ...base, instanceId: 'i-0123456789abcdef0' },
         { ...base, instanceId: 'i-0fedcba9876543210' },
       ],
+    });
+  });
+
+  it.each(['upcoming', 'open', 'closed'] as const)('reads statusCode %s', (statusCode) => {
+    const outcome = parseEvent(withDetail(loadFixture('scheduled-change'), { statusCode }));
+
+    expect(outcome.status === 'notices' && outcome.notices[0]?.health?.status).toBe(statusCode);
+  });
+
+  it('reads endTime, and keeps the eventArn that identifies the event across republications', () => {
+    const outcome = parseEvent(
+      withDetail(loadFixture('scheduled-change'), {
+        statusCode: 'open',
+        endTime: 'Sat, 05 Jun 2025 09:00:00 GMT',
+      }),
+    );
+
+    expect(outcome.status === 'notices' && outcome.notices[0]?.health).toEqual({
+      eventArn:
+        'arn:aws:health:us-east-1::event/EC2/AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED/AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED_8f2b5c1d',
+      status: 'open',
+      end: new Date('2025-06-05T09:00:00Z'),
+    });
+  });
+
+  it.each([
+    ['no eventArn', undefined],
+    [
+      'an eventArn that is not a Health ARN',
+      'arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0',
+    ],
+    ['an eventArn that is not a string', 42],
+  ])('falls back to the event id as the identity for %s', (_, eventArn) => {
+    const event = withDetail(loadFixture('scheduled-change'), { eventArn, statusCode: 'sideways' });
+
+    const outcome = parseEvent(event);
+
+    expect(outcome.status === 'notices' && outcome.notices[0]?.health).toEqual({
+      eventArn: `event/${event.id}`,
+      status: 'upcoming',
     });
   });
 

@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { WebhookSecretError } from '../../../src/notify/secret-ref.js';
 import type { DrainInfo, DrainSummary } from '../../../src/notify/types.js';
 import { createWebhookNotifier, disabledNotifier, WEBHOOK_TIMEOUT_MS } from '../../../src/notify/webhook.js';
 import { NoticeKind } from '../../../src/types.js';
@@ -50,8 +51,12 @@ async function startReceiver(respond: (res: ServerResponse) => void) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   servers.push(server);
-  return { url: `http://127.0.0.1:${port}${SECRET_PATH}`, received, port };
+  // The notifier posts to https URLs only; `plain` carries the request to this plain-HTTP receiver.
+  return { url: `https://127.0.0.1:${port}${SECRET_PATH}`, received, port };
 }
+
+/** fetch, with the receiver's https URL taken over plain HTTP (the receiver has no certificate). */
+const plain: typeof fetch = (input, init) => fetch(String(input).replace(/^https:/, 'http:'), init);
 
 const servers: Server[] = [];
 
@@ -92,7 +97,7 @@ describe('createWebhookNotifier', () => {
     const receiver = await startReceiver(answer(200, 'ok'));
 
     // Act
-    const status = await createWebhookNotifier(receiver.url).drainStarted(info);
+    const status = await createWebhookNotifier(receiver.url, plain).drainStarted(info);
 
     // Assess
     expect(status).toEqual({ status: 'sent', httpStatus: 200 });
@@ -116,7 +121,7 @@ describe('createWebhookNotifier', () => {
     const receiver = await startReceiver(answer(200, 'ok'));
 
     // Act
-    const status = await createWebhookNotifier(receiver.url).drainFinished(info, summary);
+    const status = await createWebhookNotifier(receiver.url, plain).drainFinished(info, summary);
 
     // Assess
     expect(status).toEqual({ status: 'sent', httpStatus: 200 });
@@ -130,7 +135,7 @@ describe('createWebhookNotifier', () => {
     const receiver = await startReceiver(answer(500, 'invalid_payload'));
 
     // Act
-    const status = await createWebhookNotifier(receiver.url).drainStarted(info);
+    const status = await createWebhookNotifier(receiver.url, plain).drainStarted(info);
 
     // Assess
     expect(status).toEqual({ status: 'failed', httpStatus: 500, reason: 'HTTP 500: invalid_payload' });
@@ -142,7 +147,7 @@ describe('createWebhookNotifier', () => {
     const receiver = await startReceiver(answer(404, `Cannot POST ${SECRET_PATH}`));
 
     // Act
-    const status = await createWebhookNotifier(receiver.url).drainStarted(info);
+    const status = await createWebhookNotifier(receiver.url, plain).drainStarted(info);
 
     // Assess
     expect(status).toEqual({ status: 'failed', httpStatus: 404, reason: 'HTTP 404: Cannot POST [path]' });
@@ -154,7 +159,7 @@ describe('createWebhookNotifier', () => {
     const started = performance.now();
 
     // Act
-    const status = await createWebhookNotifier(receiver.url, fetch, { timeoutMs: 150 }).drainStarted(info);
+    const status = await createWebhookNotifier(receiver.url, plain, { timeoutMs: 150 }).drainStarted(info);
 
     // Assess
     const elapsed = performance.now() - started;
@@ -187,7 +192,7 @@ describe('createWebhookNotifier', () => {
     await new Promise((resolve) => closed.close(resolve));
 
     // Act
-    const status = await createWebhookNotifier(receiver.url).drainStarted(info);
+    const status = await createWebhookNotifier(receiver.url, plain).drainStarted(info);
 
     // Assess
     expect(status).toEqual({ status: 'failed', reason: 'network error (ECONNREFUSED)' });
@@ -207,15 +212,79 @@ describe('createWebhookNotifier', () => {
     expect(status).toEqual({ status: 'failed', reason: 'request failed (TypeError)' });
   });
 
-  it('refuses a URL that is not http(s) without sending anything', async () => {
+  it.each(['file:///etc/passwd', 'http://hooks.example.com/services/x', 'not a url'])(
+    'refuses %s, which is not https, without sending anything',
+    async (url) => {
+      // Prepare
+      const fetchImpl = vi.fn<typeof fetch>();
+
+      // Act
+      const status = await createWebhookNotifier(url, fetchImpl).drainStarted(info);
+
+      // Assess
+      expect(status).toEqual({ status: 'failed', reason: 'the webhook URL is not an https URL' });
+      expect(fetchImpl).not.toHaveBeenCalled();
+    },
+  );
+});
+
+describe('createWebhookNotifier with a URL read from a secret', () => {
+  it('reads the URL on the first notification only, then posts every one to it', async () => {
     // Prepare
-    const fetchImpl = vi.fn<typeof fetch>();
+    const receiver = await startReceiver(answer(200, 'ok'));
+    const read = vi.fn(async () => receiver.url);
+    const notifier = createWebhookNotifier(read, plain);
 
     // Act
-    const status = await createWebhookNotifier('file:///etc/passwd', fetchImpl).drainStarted(info);
+    expect(read).not.toHaveBeenCalled();
+    const statuses = [
+      await notifier.drainStarted(info),
+      await notifier.drainFinished(info, summary),
+      await notifier.drainStarted(info),
+    ];
 
     // Assess
-    expect(status).toEqual({ status: 'failed', reason: 'WEBHOOK_URL is not an http(s) URL' });
-    expect(fetchImpl).not.toHaveBeenCalled();
+    expect(read).toHaveBeenCalledTimes(1);
+    expect(statuses.map((s) => s.status)).toEqual(['sent', 'sent', 'sent']);
+    expect(receiver.received).toHaveLength(3);
+  });
+
+  it('reports a failed read as the failure of that notification, and reads again the next time', async () => {
+    // Prepare
+    const receiver = await startReceiver(answer(200, 'ok'));
+    const read = vi
+      .fn<() => Promise<string>>()
+      .mockRejectedValueOnce(
+        new WebhookSecretError(
+          'cannot read the webhook URL from Secrets Manager secret hooks: AccessDeniedException',
+        ),
+      )
+      .mockResolvedValue(receiver.url);
+    const notifier = createWebhookNotifier(read, plain);
+
+    // Act
+    const first = await notifier.drainStarted(info);
+    const second = await notifier.drainStarted(info);
+
+    // Assess
+    expect(first).toEqual({
+      status: 'failed',
+      reason: 'cannot read the webhook URL from Secrets Manager secret hooks: AccessDeniedException',
+    });
+    expect(second).toEqual({ status: 'sent', httpStatus: 200 });
+    expect(read).toHaveBeenCalledTimes(2);
+  });
+
+  it('never repeats what an unexpected read failure says (it may quote the value)', async () => {
+    // Prepare
+    const read = vi.fn(async (): Promise<string> => {
+      throw new Error(`unexpected token in ${SECRET_PATH}`);
+    });
+
+    // Act
+    const status = await createWebhookNotifier(read, vi.fn<typeof fetch>()).drainStarted(info);
+
+    // Assess
+    expect(status).toEqual({ status: 'failed', reason: 'cannot read the webhook URL' });
   });
 });

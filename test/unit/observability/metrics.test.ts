@@ -58,6 +58,25 @@ describe('powertoolsMetrics', () => {
     expect(declared(first!)).toEqual({ NoticesReceived: 'Count' });
   });
 
+  it('publishes rejected notices at once, with the reason as a dimension, and stores a count', () => {
+    // Prepare
+    const { metrics, sink } = newMetrics();
+
+    // Act
+    sink.rejected('wrong-account', 1);
+    sink.rejected('too-many-instances', 7);
+    metrics.publishStoredMetrics();
+
+    // Assess
+    const docs = published();
+    expect(docs.slice(0, 2).map((d) => [d.reason, d.RejectedNotices])).toEqual([
+      ['wrong-account', 1],
+      ['too-many-instances', 7],
+    ]);
+    expect(declared(docs[0]!)).toEqual({ RejectedNotices: 'Count' });
+    expect(docs[2]).toMatchObject({ Rejections: [1, 1] });
+  });
+
   it('stores event counts until the handler publishes', () => {
     // Prepare
     const { metrics, sink } = newMetrics();
@@ -146,6 +165,7 @@ describe('noMetrics', () => {
     noMetrics.noticeReceived('spot-interruption');
     noMetrics.invalidEvent();
     noMetrics.ignoredEvent();
+    noMetrics.rejected('stale', 1);
     noMetrics.error();
     noMetrics.drainFinished({
       outcome: 'drained',

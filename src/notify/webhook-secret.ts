@@ -1,0 +1,114 @@
+/**
+ * Where the webhook URL is kept: never in the template, the state file or the function's environment
+ * (all readable with ReadOnlyAccess), but in AWS Secrets Manager or an SSM SecureString, named by
+ * WEBHOOK_URL_SECRET_NAME (as aws-node-termination-handler's webhookURLSecretName) and read with a
+ * role allowed that one secret. A Slack incoming-webhook URL is itself the credential.
+ *
+ * The SDK clients are imported on first use: a function without a webhook never loads them.
+ */
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { type AwsCallOptions, callAws } from '../aws/aws-retry.js';
+import { connectionTimeoutMs, requestTimeoutMs, sdkMaxAttempts } from '../aws/clients.js';
+import {
+  describeSecretRef,
+  isHttpsUrl,
+  SecretStore,
+  WebhookSecretError,
+  type WebhookSecretRef,
+} from './secret-ref.js';
+
+/** How long reading the secret may take, retries included: a notification is a courtesy. */
+export const secretReadTimeoutMs = 5_000;
+
+export interface SecretReaderOptions {
+  region: string;
+  /** Per-store endpoints (moto in tests; AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_SSM). */
+  endpoints?: Partial<Record<SecretStore, string>>;
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  now?: () => number;
+}
+
+/**
+ * Reads the webhook URL from its secret and checks it is https. Throws a WebhookSecretError whose
+ * message names the secret and the failure, never the value.
+ */
+export async function readWebhookUrl(ref: WebhookSecretRef, options: SecretReaderOptions): Promise<string> {
+  const now = options.now ?? Date.now;
+  const call: AwsCallOptions = { deadline: now() + secretReadTimeoutMs, now };
+  const where = describeSecretRef(ref);
+  let value: string | undefined;
+  try {
+    value =
+      ref.store === SecretStore.Ssm
+        ? await readParameter(ref.name, options, call)
+        : await readSecret(ref.name, options, call);
+  } catch (error) {
+    if (error instanceof WebhookSecretError) throw error;
+    const name = error instanceof Error ? error.name : 'Error';
+    throw new WebhookSecretError(`cannot read the webhook URL from ${where}: ${name}`, { cause: error });
+  }
+  const url = value?.trim() ?? '';
+  if (!isHttpsUrl(url)) throw new WebhookSecretError(`${where} does not hold an https URL`);
+  return url;
+}
+
+function clientConfig(store: SecretStore, options: SecretReaderOptions) {
+  const endpoint = options.endpoints?.[store];
+  return {
+    region: options.region,
+    maxAttempts: sdkMaxAttempts,
+    requestHandler: {
+      connectionTimeout: connectionTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      throwOnRequestTimeout: true,
+    },
+    ...(endpoint ? { endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  };
+}
+
+async function readSecret(
+  name: string,
+  options: SecretReaderOptions,
+  call: AwsCallOptions,
+): Promise<string | undefined> {
+  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  const client = new SecretsManagerClient(clientConfig(SecretStore.SecretsManager, options));
+  try {
+    const output = await callAws(
+      `GetSecretValue ${name}`,
+      (abortSignal) => client.send(new GetSecretValueCommand({ SecretId: name }), { abortSignal }),
+      call,
+    );
+    if (output.SecretString === undefined) {
+      throw new WebhookSecretError(`Secrets Manager secret ${name} holds binary data, not a URL`);
+    }
+    return output.SecretString;
+  } finally {
+    client.destroy();
+  }
+}
+
+async function readParameter(
+  name: string,
+  options: SecretReaderOptions,
+  call: AwsCallOptions,
+): Promise<string | undefined> {
+  const { SSMClient, GetParameterCommand } = await import('@aws-sdk/client-ssm');
+  const client = new SSMClient(clientConfig(SecretStore.Ssm, options));
+  try {
+    const output = await callAws(
+      `GetParameter ${name}`,
+      (abortSignal) =>
+        client.send(new GetParameterCommand({ Name: name, WithDecryption: true }), { abortSignal }),
+      call,
+    );
+    // A String parameter is readable by anyone with ssm:GetParameters* on the account: not a secret.
+    if (output.Parameter?.Type !== 'SecureString') {
+      throw new WebhookSecretError(`SSM parameter ${name} is not a SecureString`);
+    }
+    return output.Parameter.Value;
+  } finally {
+    client.destroy();
+  }
+}

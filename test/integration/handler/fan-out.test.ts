@@ -1,0 +1,116 @@
+/**
+ * A Health event naming several instances is fanned out: the invocation that receives it hands each
+ * instance to an asynchronous invocation of the function itself (Lambda's Invoke API, played by a
+ * stand-in that records the calls; moto would run the function in Docker), and each of those, run
+ * here as Lambda would run it, drains its one node with its own deadline.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createLambdaApp, type LambdaApp } from '../../../src/app/lambda-app.js';
+import { parseEvent } from '../../../src/events/parse-event.js';
+import { sampleEvent } from '../../../src/events/samples.js';
+import { adminClients, createNamespace, uniqueSuffix, waitForReadyPods } from '../../bed/kube.js';
+import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../../bed/lambda.js';
+import { createDeployment } from '../../bed/workloads.js';
+import { type LambdaStub, startLambdaStub } from '../../support/lambda-stub.js';
+
+const bed = inject('testbed');
+const admin = adminClients(bed.cluster);
+const saved = { ...process.env };
+const functionName = 'eks-spot-drainer-test-interruption';
+let stub: LambdaStub;
+let app: LambdaApp;
+let namespace: string;
+
+beforeAll(async () => {
+  stub = await startLambdaStub();
+  const env = lambdaEnv(bed, {
+    AWS_ENDPOINT_URL_LAMBDA: stub.endpoint,
+    AWS_LAMBDA_FUNCTION_NAME: functionName,
+  });
+  Object.assign(process.env, env);
+  app = createLambdaApp(env);
+  namespace = await createNamespace(admin.core, 'fanout');
+});
+afterAll(async () => {
+  process.env = saved;
+  await stub?.stop();
+});
+
+async function nodeWithPods() {
+  const pool = `fanout-${uniqueSuffix()}`;
+  const target = await spotNodeWithInstance(bed, admin, pool);
+  const app = `web-${uniqueSuffix()}`;
+  await createDeployment(admin, namespace, app, 2, { pool, gracePeriodSeconds: 2 });
+  await waitForReadyPods(admin.core, namespace, `app=${app}`, 2);
+  return target;
+}
+
+async function podsOn(nodeName: string) {
+  const list = await admin.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` });
+  return list.items.filter((p) => p.metadata?.namespace === namespace);
+}
+
+describe('a Health event naming several instances', () => {
+  it('is handed out, one asynchronous invocation per instance, each of which drains its node', async () => {
+    // Prepare: three nodes; the maintenance starts in ten minutes (within the lead: drained now).
+    const targets = [await nodeWithPods(), await nodeWithPods(), await nodeWithPods()];
+    const ids = targets.map((t) => t.instance.instanceId);
+    const event = sampleEvent('scheduled-change', {
+      instanceIds: ids,
+      startTime: new Date(Date.now() + 10 * 60_000),
+    });
+    const before = stub.invocations.length;
+
+    // Act 1: the invocation EventBridge made
+    const report = await app.handle(event, lambdaContext(`health-${randomUUID()}`));
+
+    // Assess 1: nothing drained there; one Event invocation of this function per instance
+    expect(report.notices.map((n) => [n.instanceId, n.status])).toEqual(ids.map((id) => [id, 'delegated']));
+    for (const target of targets) expect(await podsOn(target.node.name)).toHaveLength(2);
+    const handedOut = stub.invocations.slice(before);
+    expect(handedOut.map((i) => [i.functionName, i.invocationType, i.signedFor])).toEqual(
+      ids.map(() => [functionName, 'Event', 'lambda']),
+    );
+    // Each one names one instance, under the same EventBridge id (duplicates stay recognisable).
+    const named = handedOut.map((i) => {
+      const parsed = parseEvent(i.payload);
+      return parsed.status === 'notices' ? parsed.notices.map((n) => `${n.eventId} ${n.instanceId}`) : [];
+    });
+    expect(named.flat().sort()).toEqual(ids.map((id) => `${event.id} ${id}`).sort());
+    expect(named.every((n) => n.length === 1)).toBe(true);
+
+    // Act 2: Lambda runs each queued invocation (here: at once, as separate invocations)
+    const runs = await Promise.all(
+      handedOut.map((i) => app.handle(i.payload, lambdaContext(`fanned-${randomUUID()}`))),
+    );
+
+    // Assess 2: each drained its own node; none fanned out again
+    expect(
+      runs.map((r) => r.notices.map((n) => (n.status === 'done' ? n.result.outcome : n.status))),
+    ).toEqual(ids.map(() => ['drained']));
+    expect(stub.invocations.length - before).toBe(ids.length);
+    for (const target of targets) expect(await podsOn(target.node.name)).toEqual([]);
+  });
+
+  it('handles an instance here when it cannot be handed out', async () => {
+    // Prepare: Lambda throttles the self-invocations until the deadline.
+    const targets = [await nodeWithPods(), await nodeWithPods()];
+    const ids = targets.map((t) => t.instance.instanceId);
+    stub.failNext(1_000, 429);
+
+    // Act
+    const report = await app.handle(
+      sampleEvent('scheduled-change', { instanceIds: ids, startTime: new Date(Date.now() + 10 * 60_000) }),
+      lambdaContext(`health-${randomUUID()}`, 30_000),
+    );
+    stub.failNext(0, 429);
+
+    // Assess: nothing lost
+    expect(report.notices.map((n) => (n.status === 'done' ? n.result.outcome : n.status))).toEqual([
+      'drained',
+      'drained',
+    ]);
+    for (const target of targets) expect(await podsOn(target.node.name)).toEqual([]);
+  });
+});
