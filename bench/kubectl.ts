@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import type { AdminClients } from '../test/bed/kube.js';
 
 /** The kubectl that scripts/control-plane.sh builds beside the API server: the same version, no skew. */
 export interface Kubectl {
@@ -50,6 +52,34 @@ export function kubectlDrain(kubectl: Kubectl, nodeName: string, timeoutMs = 300
     ],
     timeoutMs,
   );
+}
+
+/**
+ * kubectl drain waits for each evicted pod with a GET per pod, which deploy/rbac.yaml does not grant
+ * (ours watches instead). The bench grants it to the bed's drainer *user*, which kubectl runs as, and
+ * not to the group, so the function's own identity (an IAM ARN in the group) never has it. kubectl
+ * stays in the group: it is classified into the same priority-and-fairness flow as ours.
+ */
+export async function grantKubectlDrain(admin: AdminClients, user: string): Promise<void> {
+  const rbac = admin.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+  const name = 'bench-kubectl-drain';
+  const exists = (error: unknown) => {
+    if ((error as { code?: number }).code !== 409) throw error;
+  };
+  await rbac
+    .createClusterRole({
+      body: { metadata: { name }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] },
+    })
+    .catch(exists);
+  await rbac
+    .createClusterRoleBinding({
+      body: {
+        metadata: { name },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+      },
+    })
+    .catch(exists);
 }
 
 /** Fills the discovery cache, so drains are measured as an operator's warm kubectl runs them. */

@@ -13,7 +13,7 @@ import { controlPlaneBinaries } from '../test/bed/control-plane.js';
 import { adminClients, kubeConfigFor } from '../test/bed/kube.js';
 import { startTestBed, type TestBed } from '../test/bed/testbed.js';
 import { AuditLog } from './audit.js';
-import { kubectlIn, primeKubectl } from './kubectl.js';
+import { grantKubectlDrain, kubectlIn, primeKubectl } from './kubectl.js';
 import { describeMachine, markdownTable, resultsMarkdown, textTable } from './report.js';
 import { bundleScenario } from './scenarios/bundle.js';
 import { burstScenario } from './scenarios/burst.js';
@@ -143,14 +143,10 @@ async function benchContext(bed: TestBed, base: RunContext): Promise<BenchContex
     join(base.tmpDir, 'kube-cache'),
   );
   await primeKubectl(kubectl);
-  return {
-    ...base,
-    bed,
-    admin: adminClients(bed.info.cluster),
-    audit: new AuditLog(auditLogPath),
-    kubectl,
-    drainerUser: await whoAmI(kubeConfigFor(bed.info.cluster, 'drainer')),
-  };
+  const admin = adminClients(bed.info.cluster);
+  const drainerUser = await whoAmI(kubeConfigFor(bed.info.cluster, 'drainer'));
+  await grantKubectlDrain(admin, drainerUser);
+  return { ...base, bed, admin, audit: new AuditLog(auditLogPath), kubectl, drainerUser };
 }
 
 main().then(
