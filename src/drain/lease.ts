@@ -142,7 +142,9 @@ export interface LeaseTiming {
   staleAfterMs: number;
 }
 
-export const defaultLeaseTiming: LeaseTiming = { staleAfterMs: 20_000 };
+// Longer than a renewal can take (one request may wait up to its 20 s timeout in an API server's
+// queue during a reclaim wave) plus its 5 s interval: a live holder is never taken for dead.
+export const defaultLeaseTiming: LeaseTiming = { staleAfterMs: 30_000 };
 /** How often a holder renews its lease (and learns of tighter deadlines and new hooks). */
 export const renewIntervalMs = 5_000;
 

@@ -78,14 +78,14 @@ describe('decideLease', () => {
     },
     {
       name: 'takes over a draining lease its holder stopped renewing',
-      existing: lease({ renewedAt: '2025-06-05T07:00:09.999Z' }),
+      existing: lease({ renewedAt: '2025-06-05T06:59:59.999Z' }),
       request: request(),
       take: true,
       why: 'takeover',
     },
     {
-      name: 'does not take over a lease renewed exactly the stale time ago',
-      existing: lease({ renewedAt: '2025-06-05T07:00:10.000Z' }),
+      name: 'does not take over a lease renewed exactly the stale time (30 s) ago',
+      existing: lease({ renewedAt: '2025-06-05T07:00:00.000Z' }),
       request: request(),
       take: false,
       why: 'in-progress-elsewhere',
