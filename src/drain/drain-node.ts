@@ -136,8 +136,9 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
     progress({ type: 'phase', phase: 'done', detail: 'scheduled' });
     return finish('scheduled', [], { leaseState: lease.state });
   }
-  events.record(NodeEventReason.Cordon, `Cordoned for ${request.kind} ${request.eventId} (${acquired.why})`);
+  const cordoned = `Cordoned for ${request.kind} ${request.eventId} (${acquired.why})`;
   if (lease.state !== 'draining') {
+    events.record(NodeEventReason.Cordon, cordoned);
     await events.flush();
     progress({ type: 'phase', phase: 'done', detail: 'cordoned' });
     return finish('cordoned', [], { leaseState: lease.state });
@@ -171,14 +172,19 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
   }).start();
 
   try {
-    events.record(NodeEventReason.Drain, `Draining before ${new Date(clock.deadline).toISOString()}`);
+    // One Event for both: they happen in the same moment, and a burst writes one fewer per node.
+    events.record(
+      NodeEventReason.Drain,
+      `${cordoned}; draining before ${new Date(clock.deadline).toISOString()}`,
+    );
     const listStarted = now();
     progress({ type: 'phase', phase: 'list', detail: 'listing pods' });
     // From the watch cache: the watch that follows starts at the list's version and sees what it missed.
-    const plan = await retryKube(
-      () => planDrain(apis, request.nodeName, options, false, true),
-      retrying(clock.stopAt),
-    );
+    // The budgets, listed alongside, pace the evictions under them (without them, pods just try).
+    const [plan, budgetList] = await Promise.all([
+      retryKube(() => planDrain(apis, request.nodeName, options, false, true), retrying(clock.stopAt)),
+      apis.policy.listPodDisruptionBudgetForAllNamespaces({ resourceVersion: '0' }).catch(() => undefined),
+    ]);
     timings.listMs = now() - listStarted;
     const reports: PodReport[] = plan.pods.filter((p) => p.decision.action === 'skip').map(reportPlanned);
     for (const r of reports)
@@ -195,6 +201,7 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
     );
     tracker.accountFor(plan.pods.filter((p) => p.decision.action === 'skip').map((p) => p.pod));
     const budgets = new BudgetWaiter(apis.kc, now);
+    if (budgetList) budgets.seed(budgetList);
     const podContext: PodDrainContext = {
       ...context,
       signal,

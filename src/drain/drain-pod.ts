@@ -72,9 +72,12 @@ export async function drainOnePod(planned: PlannedPod, context: PodDrainContext)
         });
       }
       const stuckAt = ends === undefined ? Number.POSITIVE_INFINITY : ends + stuckAfterMs;
+      // The eviction's answer often comes before the watch shows the deletionTimestamp it set:
+      // look again shortly, or a pod whose kubelet is gone would be waited for until the deadline.
+      const recheckAt = ends === undefined ? now() + 1_000 : Number.POSITIVE_INFINITY;
       const left = await tracker.waitForGone(
         [key],
-        () => Math.min(clock.stopAt, stuckAt),
+        () => Math.min(clock.stopAt, stuckAt, recheckAt),
         context.signal,
         (wake) => clock.onChange(wake),
       );
@@ -126,6 +129,7 @@ export async function drainOnePod(planned: PlannedPod, context: PodDrainContext)
     },
     waitForBudget: (pdb, until, waitSignal) =>
       context.budgets.waitForAllowance(base.namespace, pdb, until, waitSignal),
+    reserveBudget: (until, waitSignal, onWait) => context.budgets.reserve(pod, until, waitSignal, onWait),
   });
   const extra = { evictionAttempts: eviction.attempts, ...(warning ? { reason: warning } : {}) };
   if (eviction.status !== 'evicted' && tracker.goneTime(key) !== undefined) {

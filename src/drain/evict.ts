@@ -7,6 +7,7 @@ import {
   retryAfterMsOf,
 } from '../kube/api-errors.js';
 import { sleep } from '../retry.js';
+import type { BudgetTicket } from './budget-waiter.js';
 
 export type EvictionOutcome =
   | { status: 'evicted'; attempts: number }
@@ -38,6 +39,15 @@ export interface EvictOptions {
    * without it, a backoff of at most 2 s.
    */
   waitForBudget?: (pdb: string | undefined, until: () => number, signal?: AbortSignal) => Promise<void>;
+  /**
+   * Before each attempt: waits for room in the pod's budget and takes it (see BudgetWaiter.reserve),
+   * so that a budget's pods are not all sent to be refused.
+   */
+  reserveBudget?: (
+    until: () => number,
+    signal: AbortSignal | undefined,
+    onWait: (pdb: string) => void,
+  ) => Promise<BudgetTicket | undefined>;
 }
 
 /**
@@ -61,6 +71,18 @@ export async function evictPod(
   let last: EvictionOutcome = { status: 'failed', attempts: 0, message: never };
   let forbiddenSince: number | undefined;
   for (let attempt = 1; now() < options.stopAt() && !options.signal?.aborted; attempt++) {
+    const ticket = await options.reserveBudget?.(options.stopAt, options.signal, (pdb) =>
+      options.onBlocked?.(pdb, attempt),
+    );
+    if (now() >= options.stopAt() || options.signal?.aborted) {
+      ticket?.settle('other');
+      if (ticket?.waited) {
+        const message = `PodDisruptionBudget ${ticket.budget} allowed no disruption before the deadline`;
+        last = { status: 'blocked', attempts: attempt - 1, pdb: ticket.budget, message };
+      }
+      break;
+    }
+    // The grace is cut after any wait for the budget: it is what is left then.
     const body: k8s.V1Eviction = {
       apiVersion: 'policy/v1',
       kind: 'Eviction',
@@ -72,9 +94,11 @@ export async function evictPod(
     };
     try {
       await core.createNamespacedPodEviction({ name, namespace, body });
+      ticket?.settle('accepted');
       return { status: 'evicted', attempts: attempt };
     } catch (error) {
       const verdict = classifyEvictionError(error);
+      ticket?.settle(verdict.kind === 'budget' ? 'refused' : 'other');
       if (verdict.kind === 'gone') return { status: 'gone', attempts: attempt };
       if (verdict.kind === 'namespace-terminating')
         return { status: 'namespace-terminating', attempts: attempt };

@@ -35,7 +35,8 @@ function watchGrace(namespace: string, name: string) {
       try {
         const pod = await s.admin.core.readNamespacedPod({ namespace, name });
         const grace = pod.metadata?.deletionGracePeriodSeconds;
-        if (grace !== undefined && seen.at(-1) !== grace) seen.push(grace);
+        // 0 is the kubelet's (KWOK's) own delete once the containers are gone, not a grace asked for.
+        if (grace !== undefined && grace > 0 && seen.at(-1) !== grace) seen.push(grace);
       } catch {
         // gone
       }

@@ -67,7 +67,7 @@ describe('drainNode', () => {
     expect(marked.metadata?.labels?.['node.kubernetes.io/exclude-from-external-load-balancers']).toBe('true');
     expect(readLease(marked)).toMatchObject({ state: 'drained', kind: 'spot-interruption', action: 'drain' });
     expect(await s.nodeEvents(node)).toEqual(
-      expect.arrayContaining(['SpotInterruption', 'Cordon', 'Drain', 'DrainComplete']),
+      expect.arrayContaining(['SpotInterruption', 'Drain', 'DrainComplete']),
     );
   });
 
@@ -104,6 +104,9 @@ describe('drainNode', () => {
     const web = result.pods.filter((p) => p.name.startsWith('web-'));
     expect(web).toHaveLength(4);
     expect(web.every((p) => p.outcome === 'evicted')).toBe(true);
+    // Paced by the budget's status, not sent to be refused: about one eviction request per pod
+    // (one refusal allowed for a status read a moment before another drain's disruption).
+    expect(web.reduce((sum, p) => sum + (p.evictionAttempts ?? 0), 0)).toBeLessThanOrEqual(5);
     expect(minReady).toBeGreaterThanOrEqual(3);
     expect((await s.podsOn(node)).filter((p) => p.metadata?.name?.startsWith('web-'))).toHaveLength(0);
     const after = await waitForReadyPods(s.admin.core, s.namespace, 'app=web', 4);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { type DrainContext, type DrainRequest, drainNode } from '../../../src/drain/drain-node.js';
+import { eventSource } from '../../../src/drain/node-events.js';
 import { type DrainOptions, defaultDrainOptions } from '../../../src/drain/options.js';
 import type { DrainResult } from '../../../src/drain/result.js';
 import { createKubeApis, type KubeApis } from '../../../src/kube/connection.js';
@@ -76,7 +77,8 @@ export async function createScenario(prefix: string): Promise<Scenario> {
         namespace: 'default',
         fieldSelector: `involvedObject.name=${node.name}`,
       });
-      return list.items.map((e) => e.reason ?? '');
+      // Ours only: the node controller writes its own (RegisteredNode) when it gets round to it.
+      return list.items.filter((e) => e.source?.component === eventSource).map((e) => e.reason ?? '');
     },
     close: () => drainer.close(),
   };

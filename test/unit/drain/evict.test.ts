@@ -293,6 +293,80 @@ describe('evictPod', () => {
     expect(Date.now()).toBe(start + 3_000);
   });
 
+  it("takes a place in the pod's budget before each attempt and settles it with the answer", async () => {
+    // Prepare: refused once, then accepted.
+    const { core, calls } = fakeCore(budgetRefusal('shop-pdb'), 'ok');
+    const settled: string[] = [];
+    const reserveBudget = vi.fn(async () => ({
+      budget: 'shop-pdb',
+      waited: false,
+      settle: (answer: string) => settled.push(answer),
+    }));
+
+    // Act
+    const outcome = await evictPod(core, pod, options({ reserveBudget, waitForBudget: async () => {} }));
+
+    // Assess
+    expect(outcome).toEqual({ status: 'evicted', attempts: 2 });
+    expect(calls).toHaveLength(2);
+    expect(reserveBudget).toHaveBeenCalledTimes(2);
+    expect(settled).toEqual(['refused', 'accepted']);
+  });
+
+  it('cuts the grace after waiting for room in the budget, not before', async () => {
+    // Prepare: the budget has room 50 s in; 40 s are left then.
+    const { core, calls } = fakeCore('ok');
+    const stopAt = start + 90_000;
+
+    // Act
+    const outcome = await evictPod(core, pod, {
+      gracePeriodSeconds: () => Math.min(60, Math.floor((stopAt - Date.now()) / 1000)),
+      stopAt: () => stopAt,
+      now: () => Date.now(),
+      reserveBudget: async () => {
+        vi.setSystemTime(start + 50_000);
+        return { budget: 'shop-pdb', waited: true, settle: () => {} };
+      },
+    });
+
+    // Assess
+    expect(outcome).toEqual({ status: 'evicted', attempts: 1 });
+    expect(calls.map((c) => c.args.body.deleteOptions?.gracePeriodSeconds)).toEqual([40]);
+  });
+
+  it('reports blocked, naming the budget, when the budget had no room until the stop time: nothing sent', async () => {
+    // Prepare
+    const { core, calls } = fakeCore('ok');
+    const settled: string[] = [];
+    const onBlocked = vi.fn();
+
+    // Act
+    const outcome = await evictPod(
+      core,
+      pod,
+      options({
+        stopAt: start + 5_000,
+        onBlocked,
+        reserveBudget: async (_until, _signal, onWait) => {
+          onWait('ledger');
+          vi.setSystemTime(start + 5_000);
+          return { budget: 'ledger', waited: true, settle: (answer) => settled.push(answer) };
+        },
+      }),
+    );
+
+    // Assess
+    expect(outcome).toEqual({
+      status: 'blocked',
+      attempts: 0,
+      pdb: 'ledger',
+      message: 'PodDisruptionBudget ledger allowed no disruption before the deadline',
+    });
+    expect(calls).toHaveLength(0);
+    expect(settled).toEqual(['other']);
+    expect(onBlocked).toHaveBeenCalledWith('ledger', 1);
+  });
+
   it('stops retrying when the signal aborts', async () => {
     // Prepare
     const { core, calls } = fakeCore(budgetRefusal());
