@@ -25,6 +25,15 @@ const NOTICE_KINDS = [
   'asg-terminate',
   'capacity-reservation-interruption',
 ];
+// src/app/verify-notice.ts Rejection; test/integration/serverless-template.test.ts compares.
+const REJECTION_REASONS = [
+  'wrong-account',
+  'wrong-region',
+  'stale',
+  'from-the-future',
+  'too-many-instances',
+  'ec2-disagrees',
+];
 const PERIOD = 300;
 // Filled in by Fn::Sub when the stack is created (the body is one Fn::Sub string).
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation placeholder, not a JS template.
@@ -49,8 +58,13 @@ async function metricsSettings(resolveConfigurationProperty) {
 }
 
 /** A line of one of our EMF metrics: [namespace, name, service dimension (and kind), options]. */
-function ours(settings, name, options, kind) {
-  const dimensions = ['service', settings.service, ...(kind ? ['kind', kind] : [])];
+function ours(settings, name, options, kind, reason) {
+  const dimensions = [
+    'service',
+    settings.service,
+    ...(kind ? ['kind', kind] : []),
+    ...(reason ? ['reason', reason] : []),
+  ];
   return [settings.namespace, name, ...dimensions, options];
 }
 
@@ -128,6 +142,18 @@ function widgets(settings) {
       ours(settings, 'Errors', sum('errors')),
       ours(settings, 'InvalidEvents', sum('invalid events')),
       ours(settings, 'IgnoredEvents', sum('ignored events')),
+    ]),
+    graph('Notices rejected, by reason', [
+      ...REJECTION_REASONS.map((reason) => ours(settings, 'RejectedNotices', sum(reason), undefined, reason)),
+      ours(settings, 'Rejections', sum('events with rejections')),
+    ]),
+    graph('Reconcile and fan-out', [
+      ours(settings, 'ReconcileNodes', sum('marked nodes seen')),
+      ours(settings, 'NodesReleased', sum('released (instance stayed)')),
+      ours(settings, 'NodesOutOfService', sum('out of service (instance gone)')),
+      ours(settings, 'ReconcileDrains', sum('drains carried on')),
+      ours(settings, 'ReconcileFailures', sum('failures')),
+      ours(settings, 'InstancesFannedOut', sum('instances handed on')),
     ]),
     graph('Lambda', [
       lambda('Invocations', 'invocations'),

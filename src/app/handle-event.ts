@@ -194,6 +194,7 @@ async function fanOut(
       local.push(notice);
     }
   });
+  deps.metrics.fannedOut(delegated.length);
   deps.logger.info('event fanned out: one invocation per instance', {
     eventId: acted[0]?.eventId,
     delegated: delegated.length,

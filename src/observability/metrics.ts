@@ -18,6 +18,8 @@ export interface MetricsSink {
     timeLeftMs: number;
   }): void;
   error(): void;
+  /** Instances of one event handed to invocations of their own (a Health event naming several). */
+  fannedOut(instances: number): void;
   /** One reconcile pass: how many marked nodes it found, and what it did with them. */
   reconciled(summary: {
     nodes: number;
@@ -35,6 +37,7 @@ export const noMetrics: MetricsSink = {
   rejected: () => {},
   drainFinished: () => {},
   error: () => {},
+  fannedOut: () => {},
   reconciled: () => {},
 };
 
@@ -74,6 +77,10 @@ export function powertoolsMetrics(metrics: Metrics): MetricsSink {
     },
     error() {
       metrics.addMetric('Errors', MetricUnit.Count, 1);
+    },
+    fannedOut(instances) {
+      // Also the only metric of an invocation that handed every instance on.
+      metrics.addMetric('InstancesFannedOut', MetricUnit.Count, instances);
     },
     reconciled(s) {
       metrics.addMetric('ReconcileNodes', MetricUnit.Count, s.nodes);

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Rejection } from '../../src/app/verify-notice.js';
 import { configVariables } from '../../src/config.js';
 import { powertoolsMetrics } from '../../src/observability/metrics.js';
 import { NoticeKind } from '../../src/types.js';
@@ -481,6 +482,9 @@ describe('serverless package', () => {
     sink.invalidEvent();
     sink.ignoredEvent();
     sink.error();
+    for (const reason of Object.values(Rejection)) sink.rejected(reason, 1);
+    sink.reconciled({ nodes: 1, released: 1, outOfService: 1, drained: 1, failed: 1 });
+    sink.fannedOut(1);
     metrics.publishStoredMetrics();
     const lines = stdout.mock.calls
       .flatMap(([chunk]) => String(chunk).split('\n'))

@@ -80,6 +80,7 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     rejected: vi.fn(),
     drainFinished: vi.fn(),
     error: vi.fn(),
+    fannedOut: vi.fn(),
     reconciled: vi.fn(),
   };
   const notifier: TestDeps['notifier'] = {

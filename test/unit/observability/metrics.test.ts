@@ -157,6 +157,20 @@ describe('powertoolsMetrics', () => {
     // Assess
     expect(published()[0]?.TimeLeftAtFinish).toBe(0);
   });
+
+  it('counts the instances an event handed on, so a fan-out invocation publishes something', () => {
+    // Prepare
+    const { metrics, sink } = newMetrics();
+    const warn = vi.spyOn(console, 'warn');
+
+    // Act
+    sink.fannedOut(3);
+    metrics.publishStoredMetrics();
+
+    // Assess
+    expect(published()).toMatchObject([{ InstancesFannedOut: 3 }]);
+    expect(warn).not.toHaveBeenCalled();
+  });
 });
 
 describe('noMetrics', () => {
@@ -167,6 +181,7 @@ describe('noMetrics', () => {
     noMetrics.ignoredEvent();
     noMetrics.rejected('stale', 1);
     noMetrics.error();
+    noMetrics.fannedOut(2);
     noMetrics.drainFinished({
       outcome: 'drained',
       podsEvicted: 1,
