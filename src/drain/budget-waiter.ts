@@ -87,7 +87,9 @@ export class BudgetWaiter {
     onWait?: (budget: string) => void,
   ): Promise<BudgetTicket | undefined> {
     const podName = pod.metadata?.name ?? '';
-    const key = this.#budgetOf(pod);
+    // A budget counts only Ready pods: evicting one that is not Ready spends none of its room, and the
+    // API server may allow it when the budget allows nothing (unhealthyPodEvictionPolicy).
+    const key = isReady(pod) ? this.#budgetOf(pod) : undefined;
     if (!key || this.#stopped) return undefined;
     const budget = splitKey(key)[1];
     const giveUpAt = Math.min(until(), this.#now() + watchedRetryMs);
@@ -288,6 +290,11 @@ export class BudgetWaiter {
       if (this.#stopped) controller.abort();
     }, forget);
   }
+}
+
+/** Ready as the disruption controller counts a pod healthy: its Ready condition is True. */
+function isReady(pod: k8s.V1Pod): boolean {
+  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
 function splitKey(key: string): [string, string] {
