@@ -12,6 +12,7 @@ import {
   type PodDrainContext,
 } from './drain-pod.js';
 import type { DrainContext, DrainRequest } from './drain-types.js';
+import { EvictionWindow } from './eviction-window.js';
 import {
   type DrainLease,
   defaultLeaseTiming,
@@ -210,6 +211,7 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
       clock,
       tracker,
       budgets,
+      window: new EvictionWindow({}, now),
       started,
     };
     const uids = new Map<string, string | undefined>();

@@ -4,6 +4,7 @@ import type { BudgetWaiter } from './budget-waiter.js';
 import { type DeadlineClock, graceWithin } from './deadline-clock.js';
 import type { DrainContext, DrainProgress } from './drain-types.js';
 import { evictPod } from './evict.js';
+import type { EvictionWindow } from './eviction-window.js';
 import type { DrainOptions } from './options.js';
 import type { PlannedPod } from './plan.js';
 import type { PodTracker } from './pod-tracker.js';
@@ -24,6 +25,8 @@ export interface PodDrainContext extends DrainContext {
   clock: DeadlineClock;
   tracker: PodTracker;
   budgets: BudgetWaiter;
+  /** The drain's evictions in flight: fewer when the API server queues them. */
+  window: EvictionWindow;
   /** When the drain started (goneAfterMs counts from it). */
   started: number;
 }
@@ -130,6 +133,7 @@ export async function drainOnePod(planned: PlannedPod, context: PodDrainContext)
     waitForBudget: (pdb, until, waitSignal) =>
       context.budgets.waitForAllowance(base.namespace, pdb, until, waitSignal),
     reserveBudget: (until, waitSignal, onWait) => context.budgets.reserve(pod, until, waitSignal, onWait),
+    admit: (waitSignal) => context.window.admit(waitSignal),
   });
   const extra = { evictionAttempts: eviction.attempts, ...(warning ? { reason: warning } : {}) };
   if (eviction.status !== 'evicted' && tracker.goneTime(key) !== undefined) {

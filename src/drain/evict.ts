@@ -8,6 +8,7 @@ import {
 } from '../kube/api-errors.js';
 import { sleep } from '../retry.js';
 import type { BudgetTicket } from './budget-waiter.js';
+import type { WindowAnswer } from './eviction-window.js';
 
 export type EvictionOutcome =
   | { status: 'evicted'; attempts: number }
@@ -43,6 +44,8 @@ export interface EvictOptions {
    * Before each attempt: waits for room in the pod's budget and takes it (see BudgetWaiter.reserve),
    * so that a budget's pods are not all sent to be refused.
    */
+  /** Waits for a place among the drain's evictions in flight (see EvictionWindow). */
+  admit?: (signal: AbortSignal | undefined) => Promise<(answer: WindowAnswer) => void>;
   reserveBudget?: (
     until: () => number,
     signal: AbortSignal | undefined,
@@ -82,7 +85,13 @@ export async function evictPod(
       }
       break;
     }
-    // The grace is cut after any wait for the budget: it is what is left then.
+    const done = await options.admit?.(options.signal);
+    if (now() >= options.stopAt() || options.signal?.aborted) {
+      done?.('neutral');
+      ticket?.settle('other');
+      break;
+    }
+    // The grace is cut after any wait for the budget or the window: it is what is left then.
     const body: k8s.V1Eviction = {
       apiVersion: 'policy/v1',
       kind: 'Eviction',
@@ -94,10 +103,12 @@ export async function evictPod(
     };
     try {
       await core.createNamespacedPodEviction({ name, namespace, body });
+      done?.('answered');
       ticket?.settle('accepted');
       return { status: 'evicted', attempts: attempt };
     } catch (error) {
       const verdict = classifyEvictionError(error);
+      done?.(windowAnswerOf(error, verdict));
       ticket?.settle(verdict.kind === 'budget' ? 'refused' : 'other');
       if (verdict.kind === 'gone') return { status: 'gone', attempts: attempt };
       if (verdict.kind === 'namespace-terminating')
@@ -172,6 +183,13 @@ export function classifyEvictionError(error: unknown): EvictionErrorKind {
   if (status === 403 && budgetForbidden.test(kube.message ?? '')) return { kind: 'retry' };
   if (status === 403) return { kind: 'forbidden' };
   return { kind: 'final' };
+}
+
+/** What an error says of the API server's load: a throttle or a timeout says it is busy. */
+function windowAnswerOf(error: unknown, verdict: EvictionErrorKind): WindowAnswer {
+  const status = httpStatusOf(error);
+  if (verdict.kind === 'retry' && (status === 429 || status === 504)) return 'congested';
+  return status === undefined ? 'neutral' : 'answered';
 }
 
 function describe(status: number | undefined, message: string | undefined, error: unknown): string {
