@@ -42,7 +42,25 @@ export const sdkMaxAttempts = 1;
  * const { ec2, eks, autoScaling } = createAwsClients({ region: process.env.AWS_REGION! });
  */
 export function createAwsClients(options: AwsClientOptions): AwsClients {
-  const config = {
+  const at = (client: keyof AwsClients) =>
+    sdkClientConfig({ ...options, endpoint: options.endpoints?.[client] ?? options.endpoint });
+  return {
+    ec2: new EC2Client(at('ec2')),
+    eks: new EKSClient(at('eks')),
+    autoScaling: new AutoScalingClient(at('autoScaling')),
+  };
+}
+
+/**
+ * The configuration every SDK client of the function gets, whichever service: bounded timeouts, one
+ * attempt (callAws retries), and the endpoint and credentials tests pass.
+ */
+export function sdkClientConfig(options: {
+  region: string;
+  endpoint?: string | undefined;
+  credentials?: AwsClientOptions['credentials'] | undefined;
+}) {
+  return {
     region: options.region,
     maxAttempts: sdkMaxAttempts,
     requestHandler: {
@@ -51,15 +69,7 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
       // Without it the handler only logs a warning when requestTimeout passes, and keeps waiting.
       throwOnRequestTimeout: true,
     },
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
-  };
-  const at = (client: keyof AwsClients) => {
-    const endpoint = options.endpoints?.[client] ?? options.endpoint;
-    return endpoint ? { ...config, endpoint } : config;
-  };
-  return {
-    ec2: new EC2Client(at('ec2')),
-    eks: new EKSClient(at('eks')),
-    autoScaling: new AutoScalingClient(at('autoScaling')),
   };
 }

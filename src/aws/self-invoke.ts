@@ -1,4 +1,5 @@
 import { type AwsCallOptions, callAws } from './aws-retry.js';
+import { sdkClientConfig } from './clients.js';
 
 /** Hands an event to another invocation of this function, asynchronously (Lambda queues it). */
 export type SelfInvoker = (event: unknown, options: AwsCallOptions) => Promise<void>;
@@ -19,11 +20,7 @@ export function selfInvoker(options: SelfInvokerOptions): SelfInvoker {
   let client: Promise<{ send: (event: unknown, signal: AbortSignal) => Promise<unknown> }> | undefined;
   const load = async () => {
     const { LambdaClient, InvokeCommand } = await import('@aws-sdk/client-lambda');
-    const lambda = new LambdaClient({
-      region: options.region,
-      maxAttempts: 1,
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    });
+    const lambda = new LambdaClient(sdkClientConfig(options));
     return {
       send: (event: unknown, abortSignal: AbortSignal) =>
         lambda.send(

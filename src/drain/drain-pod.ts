@@ -133,7 +133,7 @@ export async function drainOnePod(planned: PlannedPod, context: PodDrainContext)
     waitForBudget: (pdb, until, waitSignal) =>
       context.budgets.waitForAllowance(base.namespace, pdb, until, waitSignal),
     reserveBudget: (until, waitSignal, onWait) => context.budgets.reserve(pod, until, waitSignal, onWait),
-    admit: (waitSignal) => context.window.admit(waitSignal),
+    admit: (waitSignal, until) => context.window.admit(waitSignal, until),
   });
   const extra = { evictionAttempts: eviction.attempts, ...(warning ? { reason: warning } : {}) };
   if (eviction.status !== 'evicted' && tracker.goneTime(key) !== undefined) {

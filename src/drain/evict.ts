@@ -45,7 +45,7 @@ export interface EvictOptions {
    * so that a budget's pods are not all sent to be refused.
    */
   /** Waits for a place among the drain's evictions in flight (see EvictionWindow). */
-  admit?: (signal: AbortSignal | undefined) => Promise<(answer: WindowAnswer) => void>;
+  admit?: (signal: AbortSignal | undefined, until: () => number) => Promise<(answer: WindowAnswer) => void>;
   reserveBudget?: (
     until: () => number,
     signal: AbortSignal | undefined,
@@ -77,18 +77,14 @@ export async function evictPod(
     const ticket = await options.reserveBudget?.(options.stopAt, options.signal, (pdb) =>
       options.onBlocked?.(pdb, attempt),
     );
+    const done = await options.admit?.(options.signal, options.stopAt);
     if (now() >= options.stopAt() || options.signal?.aborted) {
+      done?.('neutral');
       ticket?.settle('other');
       if (ticket?.waited) {
         const message = `PodDisruptionBudget ${ticket.budget} allowed no disruption before the deadline`;
         last = { status: 'blocked', attempts: attempt - 1, pdb: ticket.budget, message };
       }
-      break;
-    }
-    const done = await options.admit?.(options.signal);
-    if (now() >= options.stopAt() || options.signal?.aborted) {
-      done?.('neutral');
-      ticket?.settle('other');
       break;
     }
     // The grace is cut after any wait for the budget or the window: it is what is left then.

@@ -45,16 +45,25 @@ export class EvictionWindow {
     return this.#limit;
   }
 
-  /** Waits for a place in the window; the returned function gives it back with how it went. */
-  async admit(signal?: AbortSignal): Promise<(answer: WindowAnswer) => void> {
-    while (this.#inFlight >= this.#limit && !signal?.aborted) {
+  /**
+   * Waits for a place in the window, at most until `until()` or the signal; the returned function
+   * gives it back with how it went. The caller checks the time: a wait that ran out still returns.
+   */
+  async admit(
+    signal?: AbortSignal,
+    until: () => number = () => Number.POSITIVE_INFINITY,
+  ): Promise<(answer: WindowAnswer) => void> {
+    while (this.#inFlight >= this.#limit && !signal?.aborted && this.#now() < until()) {
       await new Promise<void>((resolve) => {
         const go = () => {
+          clearTimeout(timer);
           signal?.removeEventListener('abort', go);
           const at = this.#queue.indexOf(go);
           if (at >= 0) this.#queue.splice(at, 1);
           resolve();
         };
+        const left = until() - this.#now();
+        const timer = Number.isFinite(left) ? setTimeout(go, Math.max(0, left)) : undefined;
         this.#queue.push(go);
         signal?.addEventListener('abort', go, { once: true });
       });

@@ -8,7 +8,7 @@
  */
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { type AwsCallOptions, callAws } from '../aws/aws-retry.js';
-import { connectionTimeoutMs, requestTimeoutMs, sdkMaxAttempts } from '../aws/clients.js';
+import { sdkClientConfig } from '../aws/clients.js';
 import {
   describeSecretRef,
   isHttpsUrl,
@@ -53,18 +53,7 @@ export async function readWebhookUrl(ref: WebhookSecretRef, options: SecretReade
 }
 
 function clientConfig(store: SecretStore, options: SecretReaderOptions) {
-  const endpoint = options.endpoints?.[store];
-  return {
-    region: options.region,
-    maxAttempts: sdkMaxAttempts,
-    requestHandler: {
-      connectionTimeout: connectionTimeoutMs,
-      requestTimeout: requestTimeoutMs,
-      throwOnRequestTimeout: true,
-    },
-    ...(endpoint ? { endpoint } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-  };
+  return sdkClientConfig({ ...options, endpoint: options.endpoints?.[store] });
 }
 
 async function readSecret(

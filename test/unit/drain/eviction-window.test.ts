@@ -108,4 +108,18 @@ describe('EvictionWindow', () => {
     // Assess: resolved, so the caller can see the abort and give its place back
     await expect(waiting).resolves.toBeTypeOf('function');
   });
+
+  it('stops waiting for a place at the stop time', async () => {
+    // Prepare: a full window
+    const window = new EvictionWindow({ initial: 1 });
+    await admitted(window, 1);
+    const stopAt = Date.now() + 20;
+
+    // Act
+    const waiting = window.admit(undefined, () => stopAt);
+
+    // Assess: resolved at the stop time, for the caller to see that time is up
+    await expect(waiting).resolves.toBeTypeOf('function');
+    expect(Date.now()).toBeGreaterThanOrEqual(stopAt - 1);
+  });
 });
