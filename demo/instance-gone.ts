@@ -57,7 +57,7 @@ export async function instanceGoneAct(
   say(
     `  the handler returned in ${duration(handled)}: EC2 confirmed the instance is gone, the node is NotReady,`,
   );
-  say('  so it tainted the node node.kubernetes.io/out-of-service=nodeshutdown:NoExecute');
+  say('  so it tainted the node node.kubernetes.io/out-of-service=eks-spot-drainer:NoExecute');
 
   await waitFor(
     'queue-0 replaced on a live node',

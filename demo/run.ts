@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { createLambdaApp } from '../src/app/lambda-app.js';
 import { progressPrinter, renderReport } from '../src/cli/render.js';
 import { duration, table } from '../src/cli/text.js';
-import { readLease } from '../src/drain/lease.js';
 import { sampleEvent } from '../src/events/samples.js';
+import { recordOn } from '../src/interruption/record.js';
 import { adminClients } from '../test/bed/kube.js';
 import { startTestBed, type TestBed, testCredentials } from '../test/bed/testbed.js';
 import { instanceGoneAct } from './instance-gone.js';
@@ -137,12 +137,13 @@ async function showAftermath(admin: ReturnType<typeof adminClients>, scene: Scen
   }
   const node = await admin.core.readNode({ name: scene.doomed.name });
   const taints = (node.spec?.taints ?? []).map((t) => `${t.key}:${t.effect}`).join(', ');
-  const lease = readLease(node);
+  const record = recordOn(node);
   say();
   say(
     `Node ${scene.doomed.name}: ${node.spec?.unschedulable ? 'cordoned' : 'schedulable'}, taints ${taints || '(none)'}`,
   );
-  if (lease) say(`  drain lease annotation: ${lease.state}, held by ${lease.holder}`);
+  if (record)
+    say(`  interruption record (annotation eks-spot-drainer/drain): ${record.state}, by ${record.holder}`);
   const events = await admin.core.listNamespacedEvent({
     namespace: 'default',
     fieldSelector: `involvedObject.name=${scene.doomed.name}`,

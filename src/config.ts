@@ -19,10 +19,10 @@ export interface Config {
   webhookSecret: WebhookSecretRef | undefined;
   /** How long an EC2 DescribeInstances answer is reused (0 = never). */
   instanceCacheTtlMs: number;
-  /** Interval between Auto Scaling lifecycle heartbeats while draining (0 = send none). */
-  lifecycleHeartbeatMs: number;
-  /** How a node's interruption is carried on beyond one drain (src/lifecycle). */
-  lifecycle: LifecycleConfig;
+  /** Interval between Auto Scaling lifecycle action heartbeats while draining (0 = send none). */
+  lifecycleActionHeartbeatMs: number;
+  /** How a node's interruption is carried on beyond one drain (src/interruption). */
+  interruption: InterruptionConfig;
   /** Instances one event may act on; the rest are logged and left alone. */
   maxInstancesPerEvent: number;
   /** Each instance of a multi-instance Health event gets an invocation of its own. */
@@ -30,7 +30,7 @@ export interface Config {
 }
 
 /** What the reconcile and the notices do across a node's whole interruption. */
-export interface LifecycleConfig {
+export interface InterruptionConfig {
   /** A rebalance cordon with no interruption after it is lifted after this long; 0 keeps it. */
   rebalanceCordonTtlMs: number;
   /** A Health scheduled change is drained this long before it starts (recorded until then). */
@@ -41,7 +41,7 @@ export interface LifecycleConfig {
   outOfServiceTaint: boolean;
 }
 
-export const defaultLifecycleConfig: LifecycleConfig = {
+export const defaultInterruptionConfig: InterruptionConfig = {
   rebalanceCordonTtlMs: 0,
   scheduledDrainLeadMs: 30 * 60_000,
   scheduledCordonAtNotice: false,
@@ -318,8 +318,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     webhookSecret: read('WEBHOOK_URL_SECRET_NAME'),
     instanceCacheTtlMs: read('INSTANCE_CACHE_SECONDS') * 1000,
-    lifecycleHeartbeatMs: read('LIFECYCLE_HEARTBEAT_SECONDS') * 1000,
-    lifecycle: {
+    lifecycleActionHeartbeatMs: read('LIFECYCLE_HEARTBEAT_SECONDS') * 1000,
+    interruption: {
       rebalanceCordonTtlMs: read('REBALANCE_CORDON_TTL_MINUTES') * 60_000,
       scheduledDrainLeadMs: read('SCHEDULED_DRAIN_LEAD_MINUTES') * 60_000,
       scheduledCordonAtNotice: read('SCHEDULED_CORDON_AT_NOTICE'),

@@ -43,7 +43,7 @@ export interface InterruptionNotice {
   deadline: Date | undefined;
   /** A short human detail, e.g. the Spot instance-action or the EC2 state. */
   detail?: string;
-  lifecycle?: LifecycleAction;
+  lifecycleAction?: LifecycleAction;
   /** AWS Health scheduled changes: the event's own identity and status (Health republishes it as it moves on). */
   health?: HealthEventInfo;
 }
@@ -65,7 +65,7 @@ export type ParseOutcome =
   | { status: 'ignored'; eventId: string | undefined; reason: string }
   /** Malformed or unknown input: logged and dropped; a retry cannot fix it. */
   | { status: 'invalid'; eventId: string | undefined; reason: string }
-  /** The stack's schedule: reconcile every managed cluster's marked nodes (src/lifecycle). */
+  /** The stack's schedule: reconcile every managed cluster's marked nodes (src/interruption). */
   | { status: 'reconcile'; eventId: string; account: string; region: string; time: Date };
 
 /** What EC2 says about an instance, enough to find its cluster and its node. */
@@ -76,6 +76,10 @@ export interface InstanceInfo {
   /** Cluster names read from the instance's tags, in order of confidence. */
   clusterNames: string[];
   state: string | undefined;
+  /** When it was last launched (a start moves it). */
+  launchTime?: Date;
+  /** EC2's reason for the last state change, e.g. Client.UserInitiatedHibernate. */
+  stateReason?: string;
   /**
    * How the instance was bought: EC2's `InstanceLifecycle` (`spot`, `scheduled`, `capacity-block`),
    * or `on-demand` when EC2 names none. A Spot warning about an instance that is not `spot` is forged.

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { drainNode } from '../../src/drain/drain-node.js';
+import { drainNode } from '../../src/app/drain-node.js';
 import { defaultDrainOptions } from '../../src/drain/options.js';
 import { createKubeApis, type KubeApis } from '../../src/kube/connection.js';
 import { Action, NoticeKind } from '../../src/types.js';

@@ -2,7 +2,7 @@
 /**
  * serverless.yml values computed from params where YAML alone cannot: which EventBridge rules are
  * enabled, the function timeout, the optional VPC attachment and reserved concurrency, and the
- * alarm actions (the lifecycle action permissions are deploy/serverless/lifecycle.cjs).
+ * alarm actions (the lifecycle action permissions are deploy/serverless/asg-lifecycle.cjs).
  *
  * Used as `${file(./deploy/serverless/settings.cjs):<key>}`.
  */

@@ -1,7 +1,7 @@
+import { minimumDrainWindowMs } from '../interruption/reasons.js';
 import type { InterruptionNotice } from '../types.js';
 
-/** Never plan a drain shorter than this: a late notice still gets its cordon and a quick try. */
-export const minimumDrainWindowMs = 10_000;
+export { minimumDrainWindowMs };
 
 /**
  * When the drain must be over: the notice's own deadline (a Spot warning's 120 s), or the configured

@@ -4,7 +4,8 @@ import { eventForInstance } from '../events/scheduled-change.js';
 import { describeError } from '../observability/redact.js';
 import { decideAction } from '../policy.js';
 import { type InterruptionNotice, NoticeKind } from '../types.js';
-import { type AppDeps, handleNotice, type Invocation, type NoticeReport } from './handle-notice.js';
+import type { AppDeps, Invocation, NoticeReport } from './app-types.js';
+import { handleNotice } from './handle-notice.js';
 import { type ClusterReconcileReport, reconcileAll } from './reconcile-all.js';
 import { capNotices, Rejection, verifyEvent } from './verify-notice.js';
 

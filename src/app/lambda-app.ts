@@ -147,7 +147,7 @@ export function summarize(report: EventReport) {
         ? { node: n.target.nodeName, outcome: n.result.outcome, counts: nonZero(n.result.counts) }
         : {}),
       ...(n.status === 'skipped' ? { reason: n.reason } : {}),
-      ...(n.lifecycle ? { lifecycle: n.lifecycle } : {}),
+      ...(n.lifecycleAction ? { lifecycleAction: n.lifecycleAction } : {}),
     })),
   };
 }

@@ -1,8 +1,9 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { type NodeReconcileReport, reconcileCluster } from '../lifecycle/reconcile.js';
+import { type NodeReconcileReport, reconcileCluster } from '../interruption/reconcile.js';
 import { describeError } from '../observability/redact.js';
-import type { AppDeps, Invocation } from './handle-notice.js';
-import { autoScalingHooks } from './lifecycle-hooks.js';
+import type { AppDeps, Invocation } from './app-types.js';
+import { autoScalingHooks } from './asg-hooks.js';
+import { interruptionContext } from './interruption-context.js';
 
 export interface ClusterReconcileReport {
   cluster: string;
@@ -12,7 +13,7 @@ export interface ClusterReconcileReport {
 
 /**
  * The periodic reconcile of every managed cluster: each node this project marked is moved on from
- * its lease and the world as it is (released, freed, drained when due, taken over). A cluster that
+ * its record and the world as it is (released, freed, drained when due, taken over). A cluster that
  * cannot be reached is logged and counted, not thrown: the next schedule tries again, and a retried
  * schedule event would only repeat the same pass later.
  */
@@ -26,22 +27,24 @@ export async function reconcileAll(
     deps.source.kind === 'fixed' ? [deps.source.clusterName] : [...deps.source.managedClusters];
   const call = { deadline: invocation.deadline, ...(invocation.signal ? { signal: invocation.signal } : {}) };
   const log = deps.logger.createChild();
-  const hooks = autoScalingHooks(deps.autoScaling, call, log, deps.config.lifecycleHeartbeatMs);
+  const hooks = autoScalingHooks(deps.autoScaling, call, log, deps.config.lifecycleActionHeartbeatMs);
   try {
     const reports = await Promise.all(
       clusters.map(async (cluster): Promise<ClusterReconcileReport> => {
         try {
           const apis = await deps.access.connect(cluster, call);
-          const nodes = await reconcileCluster(apis, {
-            lifecycle: deps.config.lifecycle,
-            drain: deps.config.drain,
-            ...(deps.instanceStates ? { instanceStates: deps.instanceStates } : {}),
+          const ctx = interruptionContext({
+            config: deps.config,
+            apis,
+            instanceStates: deps.instanceStates,
             hooks,
-            holder: invocation.id,
-            deadline: invocation.deadline,
+            invocation,
             now,
-            ...(invocation.signal ? { signal: invocation.signal } : {}),
             ...(deps.timing ? { timing: deps.timing } : {}),
+          });
+          const nodes = await reconcileCluster(ctx, {
+            holder: invocation.id,
+            ...(deps.instanceStates ? { instanceStates: deps.instanceStates } : {}),
             ...(options.dryRun || deps.config.drain.dryRun ? { dryRun: true } : {}),
             ...(options.selector ? { selector: options.selector } : {}),
           });
@@ -62,7 +65,7 @@ export async function reconcileAll(
     deps.metrics.reconciled({
       nodes: all.length,
       released: all.filter((n) => n.result === 'released').length,
-      outOfService: all.filter((n) => n.step === 'out-of-service' && n.result?.startsWith('tainted')).length,
+      outOfService: all.filter((n) => n.result === 'out-of-service').length,
       drained: all.filter((n) => n.step === 'drain').length,
       failed: all.filter((n) => n.error).length,
     });
@@ -78,7 +81,7 @@ function logNodes(log: Logger, cluster: string, nodes: NodeReconcileReport[]): v
       cluster,
       node: node.node,
       instanceId: node.instanceId,
-      leaseState: node.leaseState,
+      state: node.state,
       step: node.step,
       why: node.why,
       ...(node.result ? { result: node.result } : {}),

@@ -48,6 +48,8 @@ function toInstanceInfo(instanceId: string, instance: Instance): InstanceInfo {
     availabilityZone: instance.Placement?.AvailabilityZone || undefined,
     clusterNames: clusterNamesFromTags(tags),
     state: instance.State?.Name,
+    ...(instance.LaunchTime ? { launchTime: new Date(instance.LaunchTime) } : {}),
+    ...(instance.StateReason?.Code ? { stateReason: instance.StateReason.Code } : {}),
     lifecycle: instance.InstanceLifecycle ?? 'on-demand',
     tags,
   };

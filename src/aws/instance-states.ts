@@ -7,18 +7,13 @@ export interface InstanceState {
   state: string;
   /** When it was last started: a stop and start moves it. */
   launchTime?: Date;
+  /** EC2's reason for the last state change, e.g. Client.UserInitiatedHibernate. */
+  stateReason?: string;
+  /** The Auto Scaling group its tags name: a lifecycle hook of another group is not its own. */
+  autoScalingGroup?: string;
 }
 
-/** States in which the instance's kubelet cannot be running. */
-export const notRunningStates: ReadonlySet<string> = new Set([
-  'stopping',
-  'stopped',
-  'shutting-down',
-  'terminated',
-  'gone',
-]);
-
-/** Reads the state of many instances at once: what the reconcile and the out-of-service check need. */
+/** Reads the state of many instances at once: what the reconcile and the node's record need. */
 export type InstanceStateSource = (
   instanceIds: string[],
   options: AwsCallOptions,
@@ -53,9 +48,12 @@ export function ec2InstanceStates(ec2: EC2Client): InstanceStateSource {
         );
         for (const instance of output.Reservations?.flatMap((r) => r.Instances ?? []) ?? []) {
           if (!instance.InstanceId) continue;
+          const group = instance.Tags?.find((t) => t.Key === 'aws:autoscaling:groupName')?.Value;
           states.set(instance.InstanceId, {
             state: instance.State?.Name ?? 'pending',
             ...(instance.LaunchTime ? { launchTime: new Date(instance.LaunchTime) } : {}),
+            ...(instance.StateReason?.Code ? { stateReason: instance.StateReason.Code } : {}),
+            ...(group ? { autoScalingGroup: group } : {}),
           });
         }
         nextToken = output.NextToken;

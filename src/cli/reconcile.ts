@@ -30,6 +30,7 @@ export async function runReconcile(options: ReconcileCliOptions, io: CliIo): Pro
     io.stdout(`reconcile ${session.where}${options.dryRun ? ', dry run: nothing will change' : ''}${ec2}\n`);
     const reports = await reconcileAll(session.deps, session.invocation(), {
       dryRun: options.dryRun === true,
+      ...(options.selector ? { selector: options.selector } : {}),
     });
     writeLines(io.stdout, renderReconcile(reports, options.dryRun === true));
     return reports.some((r) => r.error || r.nodes.some((n) => n.error)) ? ExitCode.Failure : ExitCode.Ok;

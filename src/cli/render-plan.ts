@@ -3,8 +3,8 @@
  * PodDisruptionBudgets would hold it up. Pure: from a node and a DrainPlan to lines.
  */
 import type * as k8s from '@kubernetes/client-node';
-import { readLease } from '../drain/lease.js';
 import type { BudgetView, DrainPlan, PlannedPod } from '../drain/plan.js';
+import { recordOn } from '../interruption/record.js';
 import { plural, table } from './text.js';
 
 /** What a drain would do with one pod. */
@@ -88,11 +88,12 @@ function nodeState(node: k8s.V1Node): string {
   const parts = [node.spec?.unschedulable ? 'cordoned' : 'schedulable'];
   const taints = (node.spec?.taints ?? []).filter((t) => t.key.startsWith('eks-spot-drainer/'));
   if (taints.length > 0) parts.push(`tainted ${taints.map((t) => `${t.key}:${t.effect}`).join(', ')}`);
-  const lease = readLease(node);
-  if (lease) {
-    parts.push(
-      `drain lease: ${lease.state} by ${lease.holder} for ${lease.kind} event ${lease.eventId} (updated ${lease.updatedAt})`,
-    );
+  const record = recordOn(node);
+  if (record) {
+    const holding = record.reasons[0];
+    const by = record.holder ? ` by ${record.holder}` : '';
+    const why = holding ? ` for ${holding.kind} event ${holding.eventId}` : '';
+    parts.push(`interruption record: ${record.state}${by}${why} (updated ${record.updatedAt})`);
   }
   return parts.join('; ');
 }

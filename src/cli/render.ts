@@ -2,11 +2,13 @@
  * What the CLI and the demo print about a drain: one line per progress event as it happens, then a
  * summary of the report. Pure functions from data to lines; the callers decide where lines go.
  */
+
+import type { NoticeReport } from '../app/app-types.js';
 import type { EventReport } from '../app/handle-event.js';
-import type { NoticeReport } from '../app/handle-notice.js';
+import type { NoticeResult } from '../app/notice-result.js';
 import type { ClusterReconcileReport } from '../app/reconcile-all.js';
-import type { DrainProgress } from '../drain/drain-node.js';
-import type { DrainResult, DrainTimings, PodOutcome, PodReport } from '../drain/result.js';
+import type { DrainProgress } from '../drain/drain-types.js';
+import type { DrainTimings, PodOutcome, PodReport } from '../drain/result.js';
 import type { InterruptionNotice } from '../types.js';
 import { duration, table } from './text.js';
 
@@ -14,7 +16,7 @@ import { duration, table } from './text.js';
 export function formatProgress(progress: DrainProgress, elapsedMs: number, instanceId?: string): string {
   const clock = `[${(elapsedMs / 1_000).toFixed(1).padStart(5)}s]${instanceId ? ` ${instanceId}` : ''}`;
   if (progress.type === 'phase') return `${clock} ${progress.phase.padEnd(15)} ${progress.detail}`;
-  if (progress.type === 'lease') return `${clock} ${'lease'.padEnd(15)} ${progress.detail}`;
+  if (progress.type === 'record') return `${clock} ${'record'.padEnd(15)} ${progress.detail}`;
   const detail = progress.detail ? `  ${progress.detail}` : '';
   return `${clock}   ${progress.status.padEnd(13)} ${progress.pod}${detail}`;
 }
@@ -57,7 +59,7 @@ export function renderReport(report: EventReport): string[] {
 
 function renderNotice(notice: NoticeReport): string[] {
   const head = `instance ${notice.instanceId} (${notice.kind}, action ${notice.action})`;
-  const lifecycle = notice.lifecycle ? [`  lifecycle action: ${notice.lifecycle}`] : [];
+  const lifecycle = notice.lifecycleAction ? [`  lifecycle action: ${notice.lifecycleAction}`] : [];
   switch (notice.status) {
     case 'no-action':
       return [`${head}: nothing to do, the policy switches this kind off`, ...lifecycle];
@@ -75,9 +77,10 @@ function renderNotice(notice: NoticeReport): string[] {
 }
 
 /** A drain result: the outcome, a table of pods, counts, time per phase and time left. */
-export function renderResult(result: DrainResult): string[] {
-  const holder = result.leaseHolder ? ` (drain lease held by ${result.leaseHolder})` : '';
+export function renderResult(result: NoticeResult): string[] {
+  const holder = result.holder && result.state === 'draining' ? ` (drained by ${result.holder})` : '';
   const lines = [`  outcome: ${result.outcome}${holder}`];
+  if (result.node !== result.outcome) lines.push(`  node: ${result.node}: ${result.why}`);
   if (result.outcome === 'dry-run') lines.push('  dry run: nothing was changed');
   if (result.pods.length > 0) {
     lines.push('', ...table(['POD', 'TIER', 'OUTCOME', 'GONE AFTER', 'DETAIL'], result.pods.map(podRow)), '');
@@ -150,7 +153,7 @@ export function renderReconcile(clusters: ClusterReconcileReport[], dryRun = fal
         cluster.nodes.map((n) => [
           n.node,
           n.instanceId ?? '-',
-          n.leaseState,
+          n.state,
           n.step,
           n.why,
           ...(dryRun ? [] : [n.error ? `error: ${n.error}` : (n.result ?? '-')]),

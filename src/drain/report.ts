@@ -1,4 +1,4 @@
-import { NodeEventReason, type NodeEventRecorder } from './node-events.js';
+import { NodeEventReason } from '../kube/node-events.js';
 import type { PlannedPod } from './plan.js';
 import { countOutcomes, type PodReport, type PodTier } from './result.js';
 
@@ -41,24 +41,28 @@ export function outcomeOf(reports: PodReport[]): 'drained' | 'deadline-reached' 
   return 'drained';
 }
 
-export function recordOutcome(
-  events: NodeEventRecorder,
+/** The Event that tells a node how its drain ended (the caller writes it beside the record). */
+export function outcomeEvent(
   outcome: string,
   reports: PodReport[],
   tookMs: number,
-): void {
+): { reason: NodeEventReason; message: string; warning: boolean } {
   const counts = countOutcomes(reports);
   if (outcome === 'drained') {
-    events.record(
-      NodeEventReason.DrainComplete,
-      `Drained in ${(tookMs / 1000).toFixed(1)} s: ${counts.evicted + counts['already-terminating'] + counts.gone + counts['force-deleted']} pods gone, ${counts.skipped} skipped`,
-    );
-    return;
+    return {
+      reason: NodeEventReason.DrainComplete,
+      message: `Drained in ${(tookMs / 1000).toFixed(1)} s: ${counts.evicted + counts['already-terminating'] + counts.gone + counts['force-deleted']} pods gone, ${counts.skipped} skipped`,
+      warning: false,
+    };
   }
   const left = reports
     .filter(
       (r) => !['evicted', 'already-terminating', 'skipped', 'force-deleted', 'gone'].includes(r.outcome),
     )
     .map((r) => `${r.namespace}/${r.name} (${r.outcome}${r.pdb ? ` by PodDisruptionBudget ${r.pdb}` : ''})`);
-  events.record(NodeEventReason.DrainBlocked, `Drain ${outcome}; pods left: ${left.join(', ')}`, 'Warning');
+  return {
+    reason: NodeEventReason.DrainBlocked,
+    message: `Drain ${outcome}; pods left: ${left.join(', ')}`,
+    warning: true,
+  };
 }

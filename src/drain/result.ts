@@ -1,6 +1,3 @@
-import type { Action, NoticeKind } from '../types.js';
-import type { HookRecord, LeaseState } from './lease.js';
-
 /** Why a pod is evicted last, or not at all. */
 export type PodTier = 'ordinary' | 'critical';
 
@@ -45,38 +42,18 @@ export interface PodReport {
   goneAfterMs?: number;
 }
 
-/** How a drain ended, strongest claim first. */
-export const DrainOutcome = {
+/** How a drain of a node's pods ended. */
+export const PodsOutcome = {
   /** Every evictable pod is gone. */
   Drained: 'drained',
-  /** Cordoned only (policy says so). */
-  Cordoned: 'cordoned',
-  /** Another invocation holds the drain lease for this node: nothing done. */
-  InProgressElsewhere: 'in-progress-elsewhere',
-  /** An earlier invocation already did at least this much for this node. */
-  AlreadyDone: 'already-done',
   /** The deadline came with pods still on the node. */
   DeadlineReached: 'deadline-reached',
   /** Some evictions failed for good; the rest are gone. */
   Incomplete: 'incomplete',
-  /** The node disappeared before or while it was being marked: the instance is gone already. */
-  NodeGone: 'node-gone',
-  /** A Health scheduled change far ahead: recorded on the node, drained by the reconcile when due. */
-  Scheduled: 'scheduled',
-  /** EC2 says the instance is gone and its kubelet stopped: the out-of-service taint frees the pods. */
-  OutOfService: 'out-of-service',
-  /** The node's kubelet stopped during the drain: evictions can no longer finish (see out-of-service). */
-  NodeNotReady: 'node-not-ready',
-  /** Our lease was taken over (we were thought dead): the new holder finishes the drain. */
-  TakenOver: 'taken-over',
-  /** The interruption is over (a Health change closed, the instance came back): marks removed. */
-  Released: 'released',
-  /** Health closed the change while its drain ran or its node was not Ready: the reconcile releases it. */
-  Closed: 'closed',
-  /** Dry run: the plan, nothing changed. */
-  DryRun: 'dry-run',
+  /** Stopped before its end: the node's kubelet stopped, or another holder took the drain over. */
+  Halted: 'halted',
 } as const;
-export type DrainOutcome = (typeof DrainOutcome)[keyof typeof DrainOutcome];
+export type PodsOutcome = (typeof PodsOutcome)[keyof typeof PodsOutcome];
 
 export interface DrainTimings {
   markMs: number;
@@ -86,27 +63,12 @@ export interface DrainTimings {
   totalMs: number;
 }
 
-/** One object that tells the whole story of a drain; the handler logs it and makes metrics of it. */
-export interface DrainResult {
-  nodeName: string;
-  kind: NoticeKind;
-  eventId: string;
-  action: Action;
-  outcome: DrainOutcome;
+/** What a drain did to a node's pods: how it ended, each pod, and how long each phase took. */
+export interface PodsResult {
+  outcome: PodsOutcome;
   pods: PodReport[];
   counts: Record<PodOutcome, number>;
   timings: DrainTimings;
-  deadline: string;
-  /** Milliseconds left before the deadline when the drain returned (negative: it overran). */
-  timeLeftMs: number;
-  /** Who holds the lease when the outcome is in-progress-elsewhere or already-done. */
-  leaseHolder?: string;
-  /** The node's lease state when the drain returned. */
-  leaseState?: LeaseState;
-  /** Lifecycle hooks recorded on the node that this drain completed as it ended. */
-  hooksCompleted?: HookRecord[];
-  /** Lifecycle hooks that could not be completed: left on the lease for the reconcile. */
-  hooksPending?: HookRecord[];
 }
 
 /** Counts pods by outcome, with every outcome present. */
@@ -122,27 +84,4 @@ export function countOutcomes(pods: PodReport[]): Record<PodOutcome, number> {
 /** Zero for every phase: the timings of a result before (or without) a drain. */
 export function noTimings(): DrainTimings {
   return { markMs: 0, listMs: 0, evictOrdinaryMs: 0, evictCriticalMs: 0, totalMs: 0 };
-}
-
-/** The result of one request for a node: who, what, how it ended, and the time left. */
-export function drainResult(
-  request: { nodeName: string; kind: NoticeKind; eventId: string; action: Action },
-  outcome: DrainOutcome,
-  pods: PodReport[],
-  timings: DrainTimings,
-  deadline: number,
-  now: number,
-): DrainResult {
-  return {
-    nodeName: request.nodeName,
-    kind: request.kind,
-    eventId: request.eventId,
-    action: request.action,
-    outcome,
-    pods,
-    counts: countOutcomes(pods),
-    timings,
-    deadline: new Date(deadline).toISOString(),
-    timeLeftMs: deadline - now,
-  };
 }

@@ -56,7 +56,7 @@ export const asgTerminateParser: EventParser = {
       ...noticeBase(event),
       deadline: undefined,
       detail: d.LifecycleHookName,
-      lifecycle: {
+      lifecycleAction: {
         autoScalingGroupName: d.AutoScalingGroupName,
         lifecycleHookName: d.LifecycleHookName,
         lifecycleActionToken: d.LifecycleActionToken,

@@ -12,6 +12,12 @@ CloudFormationModel.__subclasses__() when moto's stack parser first lists them.
   AWS::IAM::RolePolicy are not modelled:
   moto skips them with a warning. Each is mapped onto the API call CloudFormation makes.
 
+- EC2 StartInstances leaves LaunchTime where the first launch put it; EC2 moves it to the start
+  ("the time that the instance was last launched"), which is how a stop and start is told apart.
+- RunInstances: an instance of the bed has run for an hour when a test first sees it, as the node of
+  a cluster has before it is interrupted, so an event dated a while back (a late Spot warning) is
+  still dated after the launch, as every genuine event about that instance is.
+
 Still not modelled, and not added: AWS::EKS::AccessEntry (moto has no access-entry API) and
 AWS::S3::BucketPolicy (osls's own deployment bucket policy).
 """
@@ -19,11 +25,14 @@ AWS::S3::BucketPolicy (osls's own deployment bucket policy).
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
+from moto.core.utils import utcnow
+from moto.ec2.models.instances import Instance, InstanceState
 from moto.events.models import EventPattern
 from moto.events.responses import EventsHandler
 from moto.iam.models import Role, iam_backends
@@ -46,6 +55,28 @@ def test_event_pattern(self: EventsHandler) -> tuple[str, dict[str, Any]]:
 
 
 EventsHandler.test_event_pattern = test_event_pattern  # type: ignore[method-assign]
+
+_init_instance = Instance.__init__
+
+
+def _init_instance_launched_an_hour_ago(self: Instance, *args: Any, **kwargs: Any) -> None:
+    _init_instance(self, *args, **kwargs)
+    self.launch_time = utcnow() - timedelta(hours=1)
+
+
+Instance.__init__ = _init_instance_launched_an_hour_ago  # type: ignore[method-assign]
+
+_start_instance = Instance.start
+
+
+def _start_and_move_launch_time(self: Instance) -> InstanceState:
+    previous = _start_instance(self)
+    if previous.name != "running":
+        self.launch_time = utcnow()
+    return previous
+
+
+Instance.start = _start_and_move_launch_time  # type: ignore[method-assign]
 
 _create_function = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 

@@ -11,6 +11,11 @@ Control API (JSON bodies, any process may call it):
   GET  /health                   -> {"ok": true}
   POST /eks/cluster-endpoint     {"name", "endpoint", "certificateAuthorityData", "region"?, "accountId"?}
   POST /reset                    forget every resource of every backend
+  POST /ec2/instance-state       {"instanceId", "state", "reasonCode"?, "region"?, "accountId"?}
+                                 puts an instance in any EC2 state: moto's StopInstances and
+                                 TerminateInstances go straight to stopped and terminated, while
+                                 EC2 holds an instance in stopping or shutting-down for a while, and
+                                 a hibernated instance stops with reason Client.UserInitiatedHibernate
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from urllib.parse import parse_qs
 from xml.etree import ElementTree
 
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ec2.models import ec2_backends
+from moto.ec2.models.instances import StateReason
 from moto.eks.models import eks_backends
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -117,6 +124,23 @@ def set_cluster_endpoint(body: dict[str, Any], default_region: str) -> None:
     clusters[name].certificate_authority = {"data": body["certificateAuthorityData"]}
 
 
+# EC2's state codes (the low byte of InstanceState.Code).
+STATE_CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
+
+
+def set_instance_state(body: dict[str, Any], default_region: str) -> None:
+    account = body.get("accountId") or DEFAULT_ACCOUNT_ID
+    region = body.get("region") or default_region
+    state = body["state"]
+    if state not in STATE_CODES:
+        raise KeyError(f"no EC2 instance state {state!r}")
+    instance = ec2_backends[account][region].get_instance(body["instanceId"])
+    instance._state.name = state
+    instance._state.code = STATE_CODES[state]
+    code = body.get("reasonCode") or ""
+    instance.state_reason = StateReason(f"{code}: set by the test bed" if code else "", code)
+
+
 def make_control_handler(default_region: str) -> type[BaseHTTPRequestHandler]:
     class ControlHandler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
@@ -142,6 +166,8 @@ def make_control_handler(default_region: str) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if self.path == "/eks/cluster-endpoint":
                     set_cluster_endpoint(body, default_region)
+                elif self.path == "/ec2/instance-state":
+                    set_instance_state(body, default_region)
                 elif self.path == "/reset":
                     moto_api_backend.reset()
                 else:

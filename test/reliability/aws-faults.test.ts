@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { NoticeReport } from '../../src/app/handle-notice.js';
+import type { NoticeReport } from '../../src/app/app-types.js';
 import { createLambdaApp, invocationReserveMs } from '../../src/app/lambda-app.js';
-import { readLease } from '../../src/drain/lease.js';
 import { TransientError } from '../../src/errors.js';
 import { sampleEvent } from '../../src/events/samples.js';
+import { recordOn } from '../../src/interruption/record.js';
 import { type AwsFaultPlan, type AwsFaultProxy, startAwsFaultProxy } from '../bed/aws-fault-proxy.js';
 import { adminClients, createNamespace, uniqueSuffix, waitFor } from '../bed/kube.js';
 import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../bed/lambda.js';
@@ -59,7 +59,7 @@ function failFirst(operation: string, times: number, fault: ReturnType<AwsFaultP
 
 async function untouched(nodeName: string): Promise<boolean> {
   const node = await admin.core.readNode({ name: nodeName });
-  return !node.spec?.unschedulable && readLease(node) === undefined;
+  return !node.spec?.unschedulable && recordOn(node) === undefined;
 }
 
 describe('AWS failures on the way to the node', () => {
@@ -190,12 +190,12 @@ describe('Auto Scaling lifecycle actions', () => {
     const heartbeatCalls = calls.filter((c) => c.operation === 'RecordLifecycleActionHeartbeat');
     measured('aws CompleteLifecycleAction throttled x2', {
       outcome: outcomeOf(report.notices[0]),
-      lifecycle: report.notices[0]?.lifecycle,
+      lifecycleAction: report.notices[0]?.lifecycleAction,
       completeAttempts: completeCalls.length,
       heartbeats: heartbeatCalls.length,
     });
     expect(outcomeOf(report.notices[0])).toBe('drained');
-    expect(report.notices[0]?.lifecycle).toBe('completed');
+    expect(report.notices[0]?.lifecycleAction).toBe('completed');
     expect(completeCalls).toHaveLength(3);
     expect(completeCalls.at(-1)?.params).toMatchObject({
       InstanceId: instance.instanceId,
@@ -220,7 +220,7 @@ describe('Auto Scaling lifecycle actions', () => {
       lambdaContext(`asg-down-1-${randomUUID()}`, invocationReserveMs + 6_000),
     );
     await expect(first).rejects.toThrow(TransientError);
-    const leaseAfterFirst = readLease(await admin.core.readNode({ name: node.name }));
+    const leaseAfterFirst = recordOn(await admin.core.readNode({ name: node.name }));
     const podsAfterFirst = await podsStillOn(admin.core, node.name, namespace);
     proxy.setPlan(() => undefined);
     const before = proxy.callsOf('CompleteLifecycleAction').length;
@@ -231,12 +231,12 @@ describe('Auto Scaling lifecycle actions', () => {
       first: 'TransientError',
       leaseAfterFirst: leaseAfterFirst?.state,
       retry: outcomeOf(retry.notices[0]),
-      lifecycle: retry.notices[0]?.lifecycle,
+      lifecycleAction: retry.notices[0]?.lifecycleAction,
     });
     expect(leaseAfterFirst?.state).toBe('drained');
     expect(podsAfterFirst).toEqual([]);
     expect(outcomeOf(retry.notices[0])).toBe('already-done');
-    expect(retry.notices[0]?.lifecycle).toBe('completed');
+    expect(retry.notices[0]?.lifecycleAction).toBe('completed');
     expect(proxy.callsOf('CompleteLifecycleAction').length - before).toBe(1);
   });
 
@@ -255,7 +255,7 @@ describe('Auto Scaling lifecycle actions', () => {
 
     // Assess
     expect(outcomeOf(report.notices[0])).toBe('drained');
-    expect(report.notices[0]?.lifecycle).toBe('already-ended');
+    expect(report.notices[0]?.lifecycleAction).toBe('already-ended');
     proxy.setPlan(() => undefined);
   });
 });

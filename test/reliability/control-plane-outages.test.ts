@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { drainNode } from '../../src/app/drain-node.js';
 import { createLambdaApp, invocationReserveMs } from '../../src/app/lambda-app.js';
-import { type DrainProgress, drainNode } from '../../src/drain/drain-node.js';
-import { readLease } from '../../src/drain/lease.js';
+import type { DrainProgress } from '../../src/drain/drain-types.js';
 import { defaultDrainOptions } from '../../src/drain/options.js';
 import { TransientError } from '../../src/errors.js';
 import { sampleEvent } from '../../src/events/samples.js';
+import { recordOn } from '../../src/interruption/record.js';
 import { createKubeApis } from '../../src/kube/connection.js';
 import { Action, NoticeKind } from '../../src/types.js';
 import { type AwsFaultProxy, startAwsFaultProxy } from '../bed/aws-fault-proxy.js';
@@ -157,7 +158,7 @@ describe('kube-apiserver restarts in the middle of a drain', () => {
     expect(result.outcome).toBe('drained');
     expect(result.counts.evicted).toBe(6);
     expect(await podsStillOn(admin.core, node.name, namespace)).toEqual([]);
-    expect(readLease(await admin.core.readNode({ name: node.name }))?.state).toBe('drained');
+    expect(recordOn(await admin.core.readNode({ name: node.name }))?.state).toBe('drained');
     // The tracker listed again and watched again after the restart (the old watch died with the server).
     expect(count('list', 'pods', 200)).toBeGreaterThanOrEqual(1);
     expect(count('watch', 'pods')).toBeGreaterThanOrEqual(1);
@@ -211,7 +212,7 @@ describe('STS unreachable behind the EKS authenticator', () => {
     expect((first as Error).message).toMatch(/HTTP-Code: 401/);
     expect(stsCallsWhileDown).toBeGreaterThanOrEqual(1);
     expect(untouched.spec?.unschedulable).toBeFalsy();
-    expect(readLease(untouched)).toBeUndefined();
+    expect(recordOn(untouched)).toBeUndefined();
     expect(notice?.status === 'done' && notice.result.outcome).toBe('drained');
     expect(await podsStillOn(admin.core, node.name, namespace)).toEqual([]);
     // The failure was logged without the token, its signature or the secret key.

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { NoticeReport } from '../../src/app/handle-notice.js';
+import type { NoticeReport } from '../../src/app/app-types.js';
 import { createLambdaApp, invocationReserveMs } from '../../src/app/lambda-app.js';
-import { readLease } from '../../src/drain/lease.js';
 import { TransientError } from '../../src/errors.js';
 import { sampleEvent } from '../../src/events/samples.js';
+import { recordOn } from '../../src/interruption/record.js';
 import { adminClients, createNamespace, uniqueSuffix, waitFor } from '../bed/kube.js';
 import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../bed/lambda.js';
 import { createDeployment, createPdb, pdbStatus } from '../bed/workloads.js';
@@ -84,7 +84,7 @@ describe('deadlines', () => {
     // Assess
     const { result } = done(report.notices[0]);
     const left = await podsStillOn(admin.core, node.name, namespace);
-    const lease = readLease(await admin.core.readNode({ name: node.name }));
+    const lease = recordOn(await admin.core.readNode({ name: node.name }));
     measured('deadline: Spot notice with 14 s left', {
       outcome: result.outcome,
       counts: result.counts,
@@ -141,7 +141,7 @@ describe('deadlines', () => {
     expect(reportedLeft(result).length).toBeGreaterThanOrEqual(2);
     const left = await podsStillOn(admin.core, node.name, namespace);
     expect(left.filter((p) => !reportedLeft(result).includes(p))).toEqual([]);
-    expect(readLease(await admin.core.readNode({ name: node.name }))?.state).toBe('deadline-reached');
+    expect(recordOn(await admin.core.readNode({ name: node.name }))?.state).toBe('deadline-reached');
   });
 
   it('still cordons and tries a notice that arrives with almost no time left (the minimum window)', async () => {
@@ -171,7 +171,7 @@ describe('deadlines', () => {
     expect(tookMs).toBeLessThan(11_000);
     expect((await admin.core.readNode({ name: node.name })).spec?.unschedulable).toBe(true);
     expect(result.counts.evicted + result.counts['still-terminating']).toBe(2);
-    expect(readLease(await admin.core.readNode({ name: node.name }))?.state).toBe(result.outcome);
+    expect(recordOn(await admin.core.readNode({ name: node.name }))?.state).toBe(result.outcome);
   });
 
   it('fails at once, touching nothing, when the invocation starts with less time than its reserve', async () => {
@@ -193,6 +193,6 @@ describe('deadlines', () => {
     expect(Date.now() - started).toBeLessThan(1_000);
     const untouched = await admin.core.readNode({ name: node.name });
     expect(untouched.spec?.unschedulable).toBeFalsy();
-    expect(readLease(untouched)).toBeUndefined();
+    expect(recordOn(untouched)).toBeUndefined();
   });
 });

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { NoticeReport } from '../../src/app/app-types.js';
 import type { EventReport } from '../../src/app/handle-event.js';
-import type { NoticeReport } from '../../src/app/handle-notice.js';
 import { createLambdaApp } from '../../src/app/lambda-app.js';
-import { readLease } from '../../src/drain/lease.js';
 import { sampleEvent } from '../../src/events/samples.js';
+import { recordOn } from '../../src/interruption/record.js';
 import { adminClients, createNamespace, uniqueSuffix, waitForReadyPods } from '../bed/kube.js';
 import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../bed/lambda.js';
 import { createDeployment } from '../bed/workloads.js';
@@ -76,8 +76,11 @@ describe('duplicate and overlapping deliveries through the Lambda app', () => {
     expect(evicted).toBe(4);
     expect((await drainEvents(node.name)).filter((r) => r === 'Drain')).toHaveLength(1);
     expect(await podsStillOn(admin.core, node.name, namespace)).toEqual([]);
-    const lease = readLease(await admin.core.readNode({ name: node.name }));
-    expect(lease).toMatchObject({ state: 'drained', eventId: event.id });
+    const record = recordOn(await admin.core.readNode({ name: node.name }));
+    expect(record).toMatchObject({
+      state: 'drained',
+      reasons: [expect.objectContaining({ eventId: event.id })],
+    });
   });
 
   it('cordons on a rebalance recommendation, then upgrades to one drain on the interruption', async () => {
@@ -100,11 +103,17 @@ describe('duplicate and overlapping deliveries through the Lambda app', () => {
     // Assess
     expect(outcomeOf(rebalance.notices[0])).toBe('cordoned');
     expect(afterRebalance.spec?.unschedulable).toBe(true);
-    expect(readLease(afterRebalance)).toMatchObject({ action: 'cordon', state: 'cordoned' });
+    expect(recordOn(afterRebalance)).toMatchObject({
+      state: 'cordoned',
+      reasons: [expect.objectContaining({ action: 'cordon' })],
+    });
     expect(podsAfterRebalance).toHaveLength(3);
     expect(outcomeOf(interruption.notices[0])).toBe('drained');
     const final = await admin.core.readNode({ name: node.name });
-    expect(readLease(final)).toMatchObject({ action: 'drain', state: 'drained', kind: 'spot-interruption' });
+    expect(recordOn(final)).toMatchObject({
+      state: 'drained',
+      reasons: [expect.objectContaining({ action: 'drain', kind: 'spot-interruption' }), expect.anything()],
+    });
     expect((await drainEvents(node.name)).filter((r) => r === 'Drain')).toHaveLength(1);
     expect(await podsStillOn(admin.core, node.name, namespace)).toEqual([]);
   });
@@ -130,9 +139,9 @@ describe('duplicate and overlapping deliveries through the Lambda app', () => {
     expect(['cordoned', 'in-progress-elsewhere']).toContain(outcomeOf(rebalance.notices[0]));
     expect(outcomeOf(interruption.notices[0])).toBe('drained');
     expect((await drainEvents(node.name)).filter((r) => r === 'Drain')).toHaveLength(1);
-    expect(readLease(await admin.core.readNode({ name: node.name }))).toMatchObject({
-      action: 'drain',
+    expect(recordOn(await admin.core.readNode({ name: node.name }))).toMatchObject({
       state: 'drained',
+      reasons: expect.arrayContaining([expect.objectContaining({ action: 'drain' })]),
     });
     expect(await podsStillOn(admin.core, node.name, namespace)).toEqual([]);
   });

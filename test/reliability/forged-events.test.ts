@@ -9,8 +9,9 @@ import type * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { EventReport } from '../../src/app/handle-event.js';
 import { createLambdaApp } from '../../src/app/lambda-app.js';
-import { leaseAnnotation, readLease, taintPrefix } from '../../src/drain/lease.js';
 import { type SampleEvent, sampleEvent } from '../../src/events/samples.js';
+import { recordAnnotation, recordOn } from '../../src/interruption/record.js';
+import { taintPrefix } from '../../src/interruption/world.js';
 import { adminClients, uniqueSuffix, waitFor } from '../bed/kube.js';
 import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../bed/lambda.js';
 import { captureOutput } from './capture-output.js';
@@ -62,7 +63,7 @@ function marks(node: k8s.V1Node) {
   return {
     unschedulable: node.spec?.unschedulable ?? false,
     ourTaints: (node.spec?.taints ?? []).filter((t) => t.key.startsWith(taintPrefix)).map((t) => t.key),
-    lease: node.metadata?.annotations?.[leaseAnnotation],
+    lease: node.metadata?.annotations?.[recordAnnotation],
   };
 }
 
@@ -141,7 +142,7 @@ describe('forged events', () => {
     expect(report.notices).toMatchObject([{ status: 'done', action: 'drain' }]);
     const after = await admin.core.readNode({ name: node.name });
     expect(after.spec?.unschedulable).toBe(true);
-    expect(readLease(after)).toMatchObject({ holder: requestId, state: 'drained' });
+    expect(recordOn(after)).toMatchObject({ holder: requestId, state: 'drained' });
   });
 
   it('acts on MAX_INSTANCES_PER_EVENT instances of a Health event and leaves the others alone', async () => {
@@ -166,7 +167,7 @@ describe('forged events', () => {
       [ids[1], 'done'],
     ]);
     expect(report.leftAlone).toEqual([ids[2]]);
-    expect(after.slice(0, 2).map((n) => readLease(n)?.holder)).toEqual([requestId, requestId]);
+    expect(after.slice(0, 2).map((n) => recordOn(n)?.holder)).toEqual([requestId, requestId]);
     expect(marks(after[2]!)).toEqual(untouched);
     expect(after[2]!.metadata?.resourceVersion).toBe(nodes[2]!.resourceVersion);
     expect(logs).toContainEqual(

@@ -5,9 +5,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { EventReport } from '../../src/app/handle-event.js';
 import { createLambdaApp, type LambdaApp } from '../../src/app/lambda-app.js';
-import { leaseAnnotation, readLease } from '../../src/drain/lease.js';
 import { parseEvent } from '../../src/events/parse-event.js';
 import { sampleEvent } from '../../src/events/samples.js';
+import { recordAnnotation, recordOn } from '../../src/interruption/record.js';
 import { adminClients, uniqueSuffix, waitFor } from '../bed/kube.js';
 import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../bed/lambda.js';
 import { captureOutput } from './capture-output.js';
@@ -138,7 +138,7 @@ describe('hostile input through the whole handler', () => {
     );
     // Other test files drain their own nodes meanwhile; none of the changes may be ours.
     const leasedByUs = after.items
-      .filter((n) => requestIds.has(readLease(n)?.holder ?? ''))
+      .filter((n) => requestIds.has(recordOn(n)?.holder ?? ''))
       .map((n) => n.metadata?.name);
     const events = await admin.core.listNamespacedEvent({ namespace: 'default' });
     const eventsByUs = events.items.filter((e) => requestIds.has(e.reportingInstance ?? ''));
@@ -178,7 +178,7 @@ describe('hostile input through the whole handler', () => {
     for (const name of realNodes) {
       const node = after.items.find((n) => n.metadata?.name === name);
       expect(node?.spec?.unschedulable).toBeFalsy();
-      expect(node?.metadata?.annotations?.[leaseAnnotation]).toBeUndefined();
+      expect(node?.metadata?.annotations?.[recordAnnotation]).toBeUndefined();
     }
 
     // And the container still works: a real notice for a real node is acted on.

@@ -1,17 +1,14 @@
 import type * as k8s from '@kubernetes/client-node';
-import {
-  excludeFromLoadBalancersLabel,
-  leaseAnnotation,
-  readLease,
-  taintPrefix,
-} from '../../src/drain/lease.js';
-import type { DrainResult, PodOutcome } from '../../src/drain/result.js';
+import type { NoticeResult } from '../../src/app/notice-result.js';
+import type { PodOutcome } from '../../src/drain/result.js';
+import { recordAnnotation, recordOn } from '../../src/interruption/record.js';
+import { excludeFromLoadBalancersLabel, taintPrefix } from '../../src/interruption/world.js';
 
 /** Outcomes that mean "this pod is still on the node". */
 export const leftOutcomes: readonly PodOutcome[] = ['blocked', 'still-terminating', 'failed'];
 
 /** namespace/name of the pods a drain reports as left on the node, sorted. */
-export function reportedLeft(result: DrainResult): string[] {
+export function reportedLeft(result: Pick<NoticeResult, 'pods'>): string[] {
   return result.pods
     .filter((p) => leftOutcomes.includes(p.outcome))
     .map((p) => `${p.namespace}/${p.name}`)
@@ -30,8 +27,8 @@ export async function podsStillOn(
 
 /**
  * Nodes of the pool that carry any of our marks (cordon, our taint, the load-balancer label) without
- * a readable lease that says how the drain ended: after every invocation has returned, none may exist.
- * A lease still "draining" counts as unexplained, since its holder has returned.
+ * a readable record that says how the drain ended: after every invocation has returned, none may exist.
+ * A record still "draining" counts as unexplained, since its holder has returned.
  */
 export async function unexplainedMarks(core: k8s.CoreV1Api, pool: string): Promise<string[]> {
   const nodes = await core.listNode({ labelSelector: `pool=${pool}` });
@@ -42,13 +39,13 @@ export async function unexplainedMarks(core: k8s.CoreV1Api, pool: string): Promi
       (node.spec?.taints ?? []).some((t) => t.key.startsWith(taintPrefix)) ||
       node.metadata?.labels?.[excludeFromLoadBalancersLabel] !== undefined;
     if (!marked) continue;
-    const lease = readLease(node);
+    const record = recordOn(node);
     const name = node.metadata?.name;
-    if (!lease) {
-      const raw = node.metadata?.annotations?.[leaseAnnotation];
-      problems.push(`${name}: marked, ${raw ? `unreadable lease ${raw}` : 'no lease annotation'}`);
-    } else if (lease.state === 'draining') {
-      problems.push(`${name}: lease still says draining (holder ${lease.holder})`);
+    if (!record) {
+      const raw = node.metadata?.annotations?.[recordAnnotation];
+      problems.push(`${name}: marked, ${raw ? `unreadable record ${raw}` : 'no record annotation'}`);
+    } else if (record.state === 'draining') {
+      problems.push(`${name}: record still says draining (holder ${record.holder})`);
     }
   }
   return problems;

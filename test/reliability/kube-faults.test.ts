@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { drainNode } from '../../src/drain/drain-node.js';
-import { readLease } from '../../src/drain/lease.js';
+import { drainNode } from '../../src/app/drain-node.js';
+import type { NoticeResult } from '../../src/app/notice-result.js';
 import { defaultDrainOptions } from '../../src/drain/options.js';
-import type { DrainResult } from '../../src/drain/result.js';
 import { DeadlineExceededError } from '../../src/errors.js';
+import { recordOn } from '../../src/interruption/record.js';
 import { createKubeApis } from '../../src/kube/connection.js';
 import { Action, NoticeKind } from '../../src/types.js';
 import {
@@ -114,7 +114,7 @@ async function drainThroughProxy(node: SpotNode, plan: KubeFaultPlan, windowMs =
 }
 
 /** The drain kept its promise: it returned in time, and what it says is left is exactly what is left. */
-async function expectHonestReport(node: SpotNode, run: { result: DrainResult; deadline: number }) {
+async function expectHonestReport(node: SpotNode, run: { result: NoticeResult; deadline: number }) {
   expect(Date.now()).toBeLessThanOrEqual(run.deadline);
   const left = await podsStillOn(admin.core, node.name, namespace);
   const stillTerminating = run.result.pods
@@ -240,12 +240,12 @@ describe('drainNode behind a faulty API server', () => {
     // Assess
     measured('kube pod list failing to the deadline', {
       first: failure instanceof Error ? `${failure.name}: ${failure.message.slice(0, 80)}` : 'no error',
-      leaseAfterFailure: readLease(afterFailure)?.state,
+      leaseAfterFailure: recordOn(afterFailure)?.state,
       retry: retry.result.outcome,
     });
     expect(failure).toBeInstanceOf(DeadlineExceededError);
     expect(afterFailure.spec?.unschedulable).toBe(true);
-    expect(readLease(afterFailure)?.state).toBe('failed');
+    expect(recordOn(afterFailure)?.state).toBe('failed');
     expect(retry.result.outcome).toBe('drained');
     expect(await podsStillOn(admin.core, node.name, namespace)).toEqual([]);
   });

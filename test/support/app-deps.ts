@@ -9,9 +9,9 @@ import { DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/cli
 import * as k8s from '@kubernetes/client-node';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import { type Mock, vi } from 'vitest';
-import type { AppDeps } from '../../src/app/handle-notice.js';
+import type { AppDeps } from '../../src/app/app-types.js';
 import { InstanceCache } from '../../src/aws/instance-lookup.js';
-import { defaultLifecycleConfig } from '../../src/config.js';
+import { defaultInterruptionConfig } from '../../src/config.js';
 import { defaultDrainOptions } from '../../src/drain/options.js';
 import type { KubeApis } from '../../src/kube/connection.js';
 import type { Notifier } from '../../src/notify/types.js';
@@ -92,8 +92,8 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     config: {
       policy: { ...defaultPolicyConfig },
       drain: { ...defaultDrainOptions },
-      lifecycleHeartbeatMs: 0,
-      lifecycle: { ...defaultLifecycleConfig },
+      lifecycleActionHeartbeatMs: 0,
+      interruption: { ...defaultInterruptionConfig },
     },
     source: {
       kind: 'ec2-tags',

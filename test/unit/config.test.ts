@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configVariables, defaultLifecycleConfig, loadConfig } from '../../src/config.js';
+import { configVariables, defaultInterruptionConfig, loadConfig } from '../../src/config.js';
 import { defaultDrainOptions } from '../../src/drain/options.js';
 import { ConfigError } from '../../src/errors.js';
 import { defaultPolicyConfig } from '../../src/policy.js';
@@ -27,8 +27,8 @@ describe('loadConfig', () => {
       drain: defaultDrainOptions,
       webhookSecret: undefined,
       instanceCacheTtlMs: 30_000,
-      lifecycleHeartbeatMs: 60_000,
-      lifecycle: defaultLifecycleConfig,
+      lifecycleActionHeartbeatMs: 60_000,
+      interruption: defaultInterruptionConfig,
       maxInstancesPerEvent: 50,
       fanOutEvents: true,
     });
@@ -92,8 +92,8 @@ describe('loadConfig', () => {
       },
       webhookSecret: { store: 'ssm', name: '/eks-spot-drainer/webhook' },
       instanceCacheTtlMs: 0,
-      lifecycleHeartbeatMs: 0,
-      lifecycle: {
+      lifecycleActionHeartbeatMs: 0,
+      interruption: {
         rebalanceCordonTtlMs: 45 * 60_000,
         scheduledDrainLeadMs: 90 * 60_000,
         scheduledCordonAtNotice: true,

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { configVariables } from '../../src/config.js';
+import { interruptionEdges } from '../../src/interruption/edges.js';
 
 const readme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../README.md'), 'utf8');
 
@@ -42,5 +43,44 @@ describe('README', () => {
     const known = new Set(configVariables.map((v) => v.name));
 
     expect([...configurationTable().keys()].filter((name) => !known.has(name))).toEqual([]);
+  });
+});
+
+describe("README: a node's interruption", () => {
+  const section = readme.slice(
+    readme.indexOf("## A node's interruption"),
+    readme.indexOf('## Drain semantics'),
+  );
+  const name = (id: string) => (id === '[*]' ? id : id.replaceAll('_', '-'));
+
+  it('draws exactly the changes of state the transition can make', () => {
+    // Prepare
+    const diagram = /```mermaid\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+
+    // Act
+    const drawn = [...diagram.matchAll(/^\s*(\S+) --> (\S+)\s*$/gm)].map(
+      (m) => `${name(m[1]!)} -> ${name(m[2]!)}`,
+    );
+
+    // Assess
+    const listed = interruptionEdges.flatMap((e) => e.from.map((from) => `${from} -> ${e.to}`));
+    expect(drawn.sort()).toEqual(listed.sort());
+  });
+
+  it('tables the same changes, with what makes each and who carries it', () => {
+    // Act
+    const rows = [
+      ...section.matchAll(/^\|\s*(`[^|]+)\|\s*`([^`]+)`\s*\|\s*([^|]+?)\s*\|\s*([^|]+?)\s*\|$/gm),
+    ].map((m) => ({
+      from: [...m[1]!.matchAll(/`([^`]+)`/g)].map((f) => f[1]!),
+      to: m[2]!,
+      when: m[3]!,
+      by: m[4]!,
+    }));
+
+    // Assess
+    expect(rows).toEqual(
+      interruptionEdges.map((e) => ({ from: [...e.from], to: e.to, when: e.when, by: e.by })),
+    );
   });
 });

@@ -1,8 +1,8 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { readLease } from '../../../src/drain/lease.js';
 import { sampleEvent } from '../../../src/events/samples.js';
+import { recordOn } from '../../../src/interruption/record.js';
 import {
   adminClients,
   createNamespace,
@@ -68,7 +68,7 @@ describe('eks-spot-drainer invoke', () => {
     expect(run.stdout).toMatch(/deadline: \S+, [\d.]+ m?s left/);
     const drained = await admin.core.readNode({ name: node.name });
     expect(drained.spec?.unschedulable).toBe(true);
-    expect(readLease(drained)).toMatchObject({ state: 'drained', holder: expect.stringMatching(/^cli-/) });
+    expect(recordOn(drained)).toMatchObject({ state: 'drained', holder: expect.stringMatching(/^cli-/) });
   });
 
   it('changes nothing with --dry-run and reports what a drain would do', async () => {
@@ -91,7 +91,7 @@ describe('eks-spot-drainer invoke', () => {
     expect(run.stdout).toContain('pods: 0 evicted, 1 skipped, 0 blocked, 0 failed, 2 would-evict');
     const untouched = await admin.core.readNode({ name: node.name });
     expect(untouched.spec?.unschedulable).toBeFalsy();
-    expect(readLease(untouched)).toBeUndefined();
+    expect(recordOn(untouched)).toBeUndefined();
   });
 
   it('reads an event from a file and from standard input, piped from `events`', async () => {
@@ -164,7 +164,7 @@ describe('eks-spot-drainer invoke', () => {
     );
     const untouched = await admin.core.readNode({ name: node.name });
     expect(untouched.spec?.unschedulable).toBeFalsy();
-    expect(readLease(untouched)).toBeUndefined();
+    expect(recordOn(untouched)).toBeUndefined();
   });
 
   it('says an ignored event is ignored, without contacting a cluster', async () => {

@@ -87,7 +87,7 @@ describe('eks-spot-drainer plan', () => {
     expect(run.stdout).toContain('no pods on this node: a drain would only cordon it');
   });
 
-  it('shows the drain lease and the taint of a node that was drained', async () => {
+  it('shows the interruption record and the taint of a node that was drained', async () => {
     const node = await createSpotNode(admin.core, { extraLabels: { pool: `plan-${uniqueSuffix()}` } });
     await runCli(['invoke', '-e', 'spot-interruption', '-i', node.instanceId, '--kubeconfig', kubeconfig]);
 
@@ -95,7 +95,7 @@ describe('eks-spot-drainer plan', () => {
 
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(
-      /state: cordoned; tainted eks-spot-drainer\/spot-interruption:NoSchedule; drain lease: drained by cli-/,
+      /state: cordoned; tainted eks-spot-drainer\/spot-interruption:NoSchedule; interruption record: drained by cli-/,
     );
   });
 });

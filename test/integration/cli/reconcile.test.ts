@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readLease, stateLabel } from '../../../src/drain/lease.js';
+import { recordOn, stateLabel } from '../../../src/interruption/record.js';
+import { setBootId } from '../../bed/instance-life.js';
 import { adminClients, createSpotNode, type SpotNode, uniqueSuffix } from '../../bed/kube.js';
 import { runCli } from './run-cli.js';
 
@@ -9,13 +10,22 @@ let pool: string;
 let closed: SpotNode;
 let abandoned: SpotNode;
 
-/** A lease as this project writes it, with the state label the reconcile selects marked nodes by. */
+/**
+ * A record as the previous version of this project wrote it (version 2), with its taint (the event id
+ * as its value) and the state label the reconcile selects marked nodes by.
+ */
 async function mark(node: SpotNode, lease: Record<string, unknown>): Promise<void> {
+  const taint = { key: `eks-spot-drainer/${lease.kind}`, value: lease.eventId, effect: 'NoSchedule' };
   await admin.core.patchNode({
     name: node.name,
     body: [
       { op: 'add', path: '/spec/unschedulable', value: true },
-      { op: 'add', path: '/metadata/annotations/eks-spot-drainer~1drain', value: JSON.stringify(lease) },
+      { op: 'add', path: '/spec/taints', value: [taint] },
+      {
+        op: 'add',
+        path: '/metadata/annotations/eks-spot-drainer~1drain',
+        value: JSON.stringify({ ...lease, marks: { ...base.marks, taints: [taint.key] } }),
+      },
       { op: 'add', path: `/metadata/labels/${stateLabel.replace('/', '~1')}`, value: lease.state },
     ],
   });
@@ -28,7 +38,7 @@ const base = {
   deadline: new Date(Date.now() + 600_000).toISOString(),
   since: longAgo,
   updatedAt: longAgo,
-  marks: { cordoned: true, taints: [], lbLabel: false },
+  marks: { cordoned: true, taints: [], lbLabel: false, bootId: 'cli-boot' },
   hooks: [],
 };
 
@@ -36,6 +46,8 @@ beforeAll(async () => {
   pool = `cli-reconcile-${uniqueSuffix()}`;
   closed = await createSpotNode(admin.core, { extraLabels: { pool } });
   abandoned = await createSpotNode(admin.core, { extraLabels: { pool } });
+  // The machines have not booted since they were marked: their kubelets report the boot id recorded.
+  for (const node of [closed, abandoned]) await setBootId(admin.core, node.name, 'cli-boot');
   // A Health change that Health closed; a drain whose holder stopped renewing an hour ago.
   await mark(closed, {
     ...base,
@@ -80,13 +92,15 @@ describe('eks-spot-drainer reconcile', () => {
     expect(run.stdout).toContain('dry run: nothing will change');
     expect(run.stdout).toContain('(no EC2: steps that need it wait)');
     expect(run.stdout).toMatch(
-      new RegExp(`${closed.name} +${closed.instanceId} +drained +release +Health closed`),
+      new RegExp(`${closed.name} +${closed.instanceId} +drained +release +nothing holds the node any more`),
     );
     expect(run.stdout).toMatch(
-      new RegExp(`${abandoned.name} +${abandoned.instanceId} +draining +drain +takeover`),
+      new RegExp(
+        `${abandoned.name} +${abandoned.instanceId} +draining +drain +taken over from gone-invocation`,
+      ),
     );
-    expect(readLease(await admin.core.readNode({ name: closed.name }))?.state).toBe('drained');
-    expect(readLease(await admin.core.readNode({ name: abandoned.name }))?.holder).toBe('gone-invocation');
+    expect(recordOn(await admin.core.readNode({ name: closed.name }))?.state).toBe('drained');
+    expect(recordOn(await admin.core.readNode({ name: abandoned.name }))?.holder).toBe('gone-invocation');
   });
 
   it('releases the closed change and finishes the abandoned drain', async () => {
@@ -99,8 +113,8 @@ describe('eks-spot-drainer reconcile', () => {
     expect(run.stdout).toMatch(new RegExp(`${abandoned.name} .*drain .*drained`));
     const released = await admin.core.readNode({ name: closed.name });
     expect(released.spec?.unschedulable).toBeFalsy();
-    expect(readLease(released)).toBeUndefined();
-    expect(readLease(await admin.core.readNode({ name: abandoned.name }))).toMatchObject({
+    expect(recordOn(released)).toBeUndefined();
+    expect(recordOn(await admin.core.readNode({ name: abandoned.name }))).toMatchObject({
       state: 'drained',
       holder: expect.stringMatching(/^cli-/),
     });

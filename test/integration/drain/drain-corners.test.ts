@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { evictPod } from '../../../src/drain/evict.js';
-import { readLease } from '../../../src/drain/lease.js';
+import { recordOn } from '../../../src/interruption/record.js';
 import { NoticeKind } from '../../../src/types.js';
 import { stopKubelet } from '../../bed/instance-life.js';
 import { createNamespace, waitFor, waitForReadyPods } from '../../bed/kube.js';
@@ -128,9 +128,10 @@ describe('grace periods and deadlines', () => {
     expect(result.outcome).toBe('drained');
     expect(result.deadline).toBe(new Date(spotDeadline).toISOString());
     expect(Date.now()).toBeLessThan(spotDeadline);
-    expect(spot.outcome).toBe('in-progress-elsewhere');
+    // It stood by while the holder drained; the holder's drain, ended, is its answer.
+    expect(spot).toMatchObject({ outcome: 'already-done', state: 'drained', holder: 'asg-holder' });
     expect(await s.podsOn(node)).toEqual([]);
-    expect(readLease(await s.admin.core.readNode({ name: node.name }))).toMatchObject({
+    expect(recordOn(await s.admin.core.readNode({ name: node.name }))).toMatchObject({
       state: 'drained',
       holder: 'asg-holder',
       deadline: new Date(spotDeadline).toISOString(),
@@ -325,7 +326,7 @@ describe('pods that are replaced, come back, or lose their namespace or DaemonSe
 });
 
 describe('a drain of a node whose kubelet stops for good', () => {
-  it('stops at once when told the instance is going away, for the caller to free the pods', async () => {
+  it('stops at once when the instance is going away, for a look at EC2 to free the pods', async () => {
     // Prepare
     const node = await s.addNode();
     await createDeployment(s.admin, s.namespace, 'web', 1, {
@@ -336,10 +337,10 @@ describe('a drain of a node whose kubelet stops for good', () => {
     await waitForReadyPods(s.admin.core, s.namespace, 'app=web', 1);
     const deadline = Date.now() + 120_000;
 
-    // Act: the kubelet stops two seconds into a drain of an instance EC2 says is shutting down.
+    // Act: the kubelet stops two seconds into a drain for an instance that is shutting down.
     const draining = s.drain(
       node,
-      { deadline, stopWhenNotReady: true },
+      { deadline, kind: NoticeKind.StateChange, detail: 'shutting-down' },
       {},
       { renewIntervalMs: 1_000, staleAfterMs: 5_000 },
     );
@@ -348,7 +349,8 @@ describe('a drain of a node whose kubelet stops for good', () => {
     const result = await draining;
 
     // Assess
-    expect(result.outcome).toBe('node-not-ready');
+    expect(result.outcome).toBe('halted');
+    expect(recordOn(await s.admin.core.readNode({ name: node.name }))?.state).toBe('incomplete');
     expect(Date.now()).toBeLessThan(deadline - 90_000);
   });
 });

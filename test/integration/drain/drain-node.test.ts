@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { leaseAnnotation, readLease } from '../../../src/drain/lease.js';
+import { recordAnnotation, recordOn } from '../../../src/interruption/record.js';
 import { readyPods, waitFor, waitForReadyPods } from '../../bed/kube.js';
 import {
   createBarePod,
@@ -65,7 +65,10 @@ describe('drainNode', () => {
       expect.objectContaining({ key: 'eks-spot-drainer/spot-interruption', effect: 'NoSchedule' }),
     );
     expect(marked.metadata?.labels?.['node.kubernetes.io/exclude-from-external-load-balancers']).toBe('true');
-    expect(readLease(marked)).toMatchObject({ state: 'drained', kind: 'spot-interruption', action: 'drain' });
+    expect(recordOn(marked)).toMatchObject({
+      state: 'drained',
+      reasons: [expect.objectContaining({ kind: 'spot-interruption', action: 'drain' })],
+    });
     expect(await s.nodeEvents(node)).toEqual(
       expect.arrayContaining(['SpotInterruption', 'Drain', 'DrainComplete']),
     );
@@ -133,7 +136,7 @@ describe('drainNode', () => {
       { outcome: 'blocked', pdb: 'ledger' },
     ]);
     expect((await s.podsOn(node)).filter((p) => p.metadata?.name?.startsWith('ledger-'))).toHaveLength(2);
-    expect(readLease(await s.admin.core.readNode({ name: node.name }))?.state).toBe('deadline-reached');
+    expect(recordOn(await s.admin.core.readNode({ name: node.name }))?.state).toBe('deadline-reached');
     expect(await s.nodeEvents(node)).toContain('DrainBlocked');
   });
 
@@ -211,7 +214,7 @@ describe('drainNode', () => {
     expect(result.outcome).toBe('dry-run');
     expect(result.pods).toMatchObject([{ outcome: 'blocked', pdb: 'frozen' }]);
     expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
-    expect(after.metadata?.annotations?.[leaseAnnotation]).toBeUndefined();
+    expect(after.metadata?.annotations?.[recordAnnotation]).toBeUndefined();
     expect(await s.podsOn(node)).toHaveLength(1);
     expect(await s.nodeEvents(node)).toEqual([]);
   });

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { drainNode } from '../../../src/drain/drain-node.js';
+import { drainNode } from '../../../src/app/drain-node.js';
 import { defaultDrainOptions } from '../../../src/drain/options.js';
 import { createKubeApis, type KubeApis } from '../../../src/kube/connection.js';
 import { Action, NoticeKind } from '../../../src/types.js';

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
 import { inject } from 'vitest';
-import { type DrainContext, type DrainRequest, drainNode } from '../../../src/drain/drain-node.js';
-import { eventSource } from '../../../src/drain/node-events.js';
+import { type DrainContext, type DrainRequest, drainNode } from '../../../src/app/drain-node.js';
+import type { NoticeResult } from '../../../src/app/notice-result.js';
 import { type DrainOptions, defaultDrainOptions } from '../../../src/drain/options.js';
-import type { DrainResult } from '../../../src/drain/result.js';
 import { createKubeApis, type KubeApis } from '../../../src/kube/connection.js';
+import { eventSource } from '../../../src/kube/node-events.js';
 import { Action, NoticeKind } from '../../../src/types.js';
 import {
   type AdminClients,
@@ -32,7 +32,7 @@ export interface Scenario {
     overrides?: Partial<DrainRequest>,
     options?: Partial<DrainOptions>,
     timing?: DrainContext['timing'],
-  ): Promise<DrainResult>;
+  ): Promise<NoticeResult>;
   podsOn(node: SpotNode): Promise<k8s.V1Pod[]>;
   nodeEvents(node: SpotNode): Promise<string[]>;
   close(): void;

@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readLease } from '../../../src/drain/lease.js';
 import type { SampleKind } from '../../../src/events/samples.js';
+import { recordOn } from '../../../src/interruption/record.js';
 import {
   adminClients,
   createNamespace,
@@ -50,7 +50,7 @@ interface Expected {
   /** The notice kind the event parses to. */
   kind?: string;
   status: 'handled' | 'ignored';
-  notices?: { action: string; status: string; outcome: string; lifecycle?: string }[];
+  notices?: { action: string; status: string; outcome: string; lifecycleAction?: string }[];
 }
 const drained = { action: 'drain', status: 'done', outcome: 'drained' };
 
@@ -75,7 +75,7 @@ const expectations: Record<SampleKind, Expected> = {
     instances: 1,
     kind: 'asg-terminate',
     status: 'handled',
-    notices: [{ ...drained, lifecycle: 'completed' }],
+    notices: [{ ...drained, lifecycleAction: 'completed' }],
   },
   'asg-test-notification': { instances: 0, status: 'ignored' },
   'capacity-reservation-interruption': {
@@ -269,7 +269,12 @@ describe('the bundled handler, run as Lambda runs it', () => {
         const outcome = expected.notices?.[i]?.outcome;
         expect(after.spec?.unschedulable ?? false, node.name).toBe(outcome !== undefined);
         expect((await podsOn(node, world.namespace)).length, node.name).toBe(outcome === 'drained' ? 0 : 2);
-        if (outcome) expect(readLease(after)).toMatchObject({ eventId: world.event.id, state: outcome });
+        if (outcome) {
+          expect(recordOn(after)).toMatchObject({
+            state: outcome,
+            reasons: [expect.objectContaining({ eventId: world.event.id })],
+          });
+        }
       }
     });
 

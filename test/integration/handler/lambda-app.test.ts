@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLambdaApp, type LambdaApp } from '../../../src/app/lambda-app.js';
-import { readLease } from '../../../src/drain/lease.js';
 import { sampleEvent } from '../../../src/events/samples.js';
+import { recordOn } from '../../../src/interruption/record.js';
 import { adminClients, createNamespace, uniqueSuffix, waitForReadyPods } from '../../bed/kube.js';
 import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../../bed/lambda.js';
 import { createDeployment } from '../../bed/workloads.js';
@@ -49,7 +49,7 @@ describe('the Lambda app against moto and the real control plane', () => {
     expect(done.status === 'done' && done.result.counts.evicted).toBe(3);
     const marked = await admin.core.readNode({ name: node.name });
     expect(marked.spec?.unschedulable).toBe(true);
-    expect(readLease(marked)).toMatchObject({ holder: 'req-1', state: 'drained' });
+    expect(recordOn(marked)).toMatchObject({ holder: 'req-1', state: 'drained' });
     const after = (await (await fetch(bed.authenticatorUrl.replace('/authenticate', '/stats'))).json()) as {
       accepted: number;
     };

@@ -1,15 +1,18 @@
 /**
  * deploy/node-fence.yaml on the real control plane (v1.33), as the `drainer` identity: the drainer's
- * own node patches pass (cordon, its taint, its lease, its labels, and taking each away again, the
- * drain code's own marking patch included) and every patch outside the fence is refused by the
+ * own node patches pass (cordon, its taint, its record, its labels, and taking each away again, the
+ * door's own patches included) and every patch outside the fence is refused by the
  * policy, leaving the node as it was. The test bed applies the fence for every test, so every drain
  * test also runs through it.
  */
 import { request } from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import { describe, expect, inject, it } from 'vitest';
-import { excludeFromLoadBalancersLabel, leaseAnnotation, readLease } from '../../../src/drain/lease.js';
-import { acquireLease, markOutOfService, releaseNode, renewLease } from '../../../src/drain/lease-store.js';
+import { applyInput, type DoorContext } from '../../../src/interruption/door.js';
+import type { Input, NoticeInput } from '../../../src/interruption/inputs.js';
+import { writePatch } from '../../../src/interruption/marks.js';
+import { recordAnnotation, recordOn } from '../../../src/interruption/record.js';
+import { excludeFromLoadBalancersLabel } from '../../../src/interruption/world.js';
 import {
   adminClients,
   createSpotNode,
@@ -26,6 +29,28 @@ const drainer = kubeConfigFor(bed.cluster, 'drainer').makeApiClient(k8s.CoreV1Ap
 const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 const outOfService = 'node.kubernetes.io/out-of-service';
 const foreignTaint: k8s.V1Taint = { key: 'dedicated', value: 'gpu', effect: 'NoSchedule' };
+const rules = {
+  taintNode: true,
+  excludeFromLoadBalancers: true,
+  outOfServiceTaint: true,
+  rebalanceCordonTtlMs: 60_000,
+  scheduledDrainLeadMs: 30 * 60_000,
+  scheduledCordonAtNotice: false,
+  noDeadlineBudgetMs: 600_000,
+  staleAfterMs: 30_000,
+};
+/** The door as the drainer, with EC2 saying `ec2` of every instance, at `offsetMs` from now. */
+const door = (ec2 = 'running', offsetMs = 0): DoorContext => ({
+  core: drainer,
+  rules,
+  now: () => Date.now() + offsetMs,
+  describe: async () => ({ state: ec2 }),
+});
+const notice = (fields: Partial<NoticeInput> & Pick<NoticeInput, 'kind' | 'action' | 'eventId'>): Input => ({
+  type: 'notice',
+  holder: 'fence-test',
+  notice: { eventTime: Date.now(), deadline: Date.now() + 60_000, message: 'fence test', ...fields },
+});
 
 /** Taint keys of a node, without those the node controller keeps in step with the node (unschedulable). */
 const taintKeys = (node: k8s.V1Node) =>
@@ -149,7 +174,7 @@ describe('the node fence (deploy/node-fence.yaml) for the drainer', () => {
         withTaint({ key: 'eks-spot-drainer/spot-interruption', value: 'e-1', effect: 'NoSchedule' }),
       ),
       lease: await patchAsDrainer(name, (n) => {
-        n.metadata!.annotations = { ...n.metadata?.annotations, [leaseAnnotation]: lease };
+        n.metadata!.annotations = { ...n.metadata?.annotations, [recordAnnotation]: lease };
       }),
       labels: await patchAsDrainer(name, (n) => {
         n.metadata!.labels = {
@@ -166,7 +191,7 @@ describe('the node fence (deploy/node-fence.yaml) for the drainer', () => {
       }),
       untaint: await patchAsDrainer(name, withoutTaint('eks-spot-drainer/spot-interruption')),
       unlease: await patchAsDrainer(name, (n) => {
-        delete n.metadata!.annotations![leaseAnnotation];
+        delete n.metadata!.annotations![recordAnnotation];
       }),
       unlabel: await patchAsDrainer(name, (n) => {
         delete n.metadata!.labels!['eks-spot-drainer/state'];
@@ -179,7 +204,7 @@ describe('the node fence (deploy/node-fence.yaml) for the drainer', () => {
     expect(undo).toEqual({ uncordon: 'allowed', untaint: 'allowed', unlease: 'allowed', unlabel: 'allowed' });
     expect(marked.spec?.unschedulable).toBe(true);
     expect(taintKeys(marked)).toEqual(['dedicated', 'eks-spot-drainer/spot-interruption']);
-    expect(marked.metadata?.annotations?.[leaseAnnotation]).toBe(lease);
+    expect(marked.metadata?.annotations?.[recordAnnotation]).toBe(lease);
     expect(marked.metadata?.labels).toMatchObject({
       'eks-spot-drainer/state': 'draining',
       [excludeFromLoadBalancersLabel]: 'true',
@@ -188,81 +213,75 @@ describe('the node fence (deploy/node-fence.yaml) for the drainer', () => {
     expect(after.spec?.unschedulable).toBeFalsy();
     expect(taintKeys(after)).toEqual(['dedicated']);
     expect(after.spec?.taints).toContainEqual(foreignTaint);
-    expect(after.metadata?.annotations?.[leaseAnnotation]).toBeUndefined();
+    expect(after.metadata?.annotations?.[recordAnnotation]).toBeUndefined();
     expect(after.metadata?.labels?.['eks-spot-drainer/state']).toBeUndefined();
     expect(after.metadata?.labels?.team).toBe('payments');
   });
 
-  it("lets the drain code's own marking patch through, as the drainer", async () => {
+  it("lets the door's own marking patch through, as the drainer", async () => {
     // Prepare
     const name = await readyNode();
 
     // Act
-    const result = await acquireLease(
-      drainer,
+    const applied = await applyInput(
       name,
-      {
-        eventId: 'e-fence',
-        kind: 'spot-interruption',
-        action: 'drain',
-        holder: 'fence-test',
-        deadline: Date.now() + 60_000,
-      },
-      { taintNode: true, excludeFromLoadBalancers: true },
+      notice({ kind: 'spot-interruption', action: 'drain', eventId: 'e-fence' }),
+      door(),
     );
 
     // Assess
-    expect(result.acquired).toBe(true);
+    expect(applied).not.toBe('node-gone');
     const node = await admin.core.readNode({ name });
-    expect(readLease(node)).toMatchObject({ holder: 'fence-test', state: 'draining' });
+    expect(recordOn(node)).toMatchObject({ holder: 'fence-test', state: 'draining' });
     expect(taintKeys(node)).toEqual(['dedicated', 'eks-spot-drainer/spot-interruption']);
   });
 
-  it("lets the lease's renewal and the release of exactly this project's marks through", async () => {
-    // Prepare
+  it("lets the record's renewal and the release of exactly this project's marks through", async () => {
+    // Prepare: a rebalance cordon, whose reason closes after a minute.
     const name = await readyNode();
-    const taken = await acquireLease(
-      drainer,
+    await applyInput(
       name,
-      {
-        eventId: 'e-renew',
-        kind: 'asg-terminate',
-        action: 'drain',
-        holder: 'fence-renew',
-        deadline: Date.now() + 60_000,
-      },
-      { taintNode: true, excludeFromLoadBalancers: true },
+      notice({ kind: 'rebalance-recommendation', action: 'cordon', eventId: 'e-renew' }),
+      door(),
     );
-    if (!taken.acquired) throw new Error('not acquired');
 
-    // Act
-    const renewed = await renewLease(drainer, name, taken.lease);
-    const released = await releaseNode(drainer, name, () => true);
+    // Act: two minutes later, a look at the world: nothing holds the node any more.
+    const released = await applyInput(name, { type: 'look', holder: 'fence-test' }, door('running', 120_000));
 
     // Assess
-    expect(renewed.status).toBe('renewed');
-    expect(released).toBe('released');
+    expect(released !== 'node-gone' && released.transitions.at(-1)?.outcome).toBe('released');
     const node = await admin.core.readNode({ name });
-    expect(readLease(node)).toBeUndefined();
+    expect(recordOn(node)).toBeUndefined();
     expect(taintKeys(node)).toEqual(['dedicated']);
     expect(node.spec?.unschedulable).toBeFalsy();
   });
 
-  it('lets the drain code taint a NotReady node out of service, and refuses it on a Ready one', async () => {
-    // Prepare
+  it('lets the door taint a NotReady node out of service, and refuses that on a Ready one', async () => {
+    // Prepare: a record on each, as a state-change notice leaves it.
     const dead = await notReadyNode();
     const alive = await readyNode();
-    const request = { eventId: 'e-oos', kind: 'state-change' as const, deadline: Date.now() + 60_000 };
-    const options = { taintNode: true, excludeFromLoadBalancers: true };
+    const stateChange = notice({
+      kind: 'state-change',
+      action: 'drain',
+      eventId: 'e-oos',
+      detail: 'terminated',
+    });
+    await applyInput(alive, stateChange, door('running'));
 
-    // Act
-    const onDead = await markOutOfService(drainer, dead, request, options);
-    const onAlive = await markOutOfService(drainer, alive, request, options).catch((error: unknown) => error);
+    // Act: EC2 says terminated of the dead node's instance; the same patch forced on the Ready node.
+    const onDead = await applyInput(dead, stateChange, door('terminated'), {
+      instanceId: 'i-0123456789abcdef0',
+    });
+    const node = await admin.core.readNode({ name: alive });
+    const forced = writePatch(node, recordOn(node)!, { mark: true, outOfService: true }, new Date());
+    const onAlive = await drainer
+      .patchNode({ name: alive, body: forced }, mergePatch)
+      .catch((error: unknown) => error);
 
     // Assess
     const allKeys = async (name: string) =>
       ((await admin.core.readNode({ name })).spec?.taints ?? []).map((t) => t.key);
-    expect(onDead.status).toBe('tainted');
+    expect(onDead !== 'node-gone' && onDead.transitions.at(-1)?.outcome).toBe('out-of-service');
     expect(await allKeys(dead)).toContain('node.kubernetes.io/out-of-service');
     expect(statusOf(onAlive)).toBe(403);
     expect(await allKeys(alive)).not.toContain('node.kubernetes.io/out-of-service');

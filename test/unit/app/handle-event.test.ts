@@ -152,7 +152,7 @@ describe('handleEvent', () => {
     // Assess
     expect(report).toMatchObject({
       status: 'handled',
-      notices: [{ action: 'none', status: 'no-action', lifecycle: 'completed' }],
+      notices: [{ action: 'none', status: 'no-action', lifecycleAction: 'completed' }],
     });
     expect(asgMock.commandCalls(CompleteLifecycleActionCommand)[0]?.args[0].input).toMatchObject({
       LifecycleActionResult: 'CONTINUE',

@@ -6,8 +6,9 @@ import {
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { handleNotice, type Invocation } from '../../../src/app/handle-notice.js';
-import { type DrainLease, leaseAnnotation, readLease } from '../../../src/drain/lease.js';
+import type { Invocation } from '../../../src/app/app-types.js';
+import { handleNotice } from '../../../src/app/handle-notice.js';
+import { recordAnnotation, recordOn } from '../../../src/interruption/record.js';
 import { type InterruptionNotice, NoticeKind } from '../../../src/types.js';
 import { ec2Instance, knowInstances, managedCluster, testDeps } from '../../support/app-deps.js';
 import { eksNode } from '../../support/fake-kube.js';
@@ -39,7 +40,7 @@ function notice(
     eventId: `event-${kind}`,
     eventTime,
     deadline: kind === NoticeKind.SpotInterruption ? new Date(eventTime.getTime() + 120_000) : undefined,
-    ...(kind === NoticeKind.AsgTerminate ? { lifecycle } : {}),
+    ...(kind === NoticeKind.AsgTerminate ? { lifecycleAction: lifecycle } : {}),
     ...change,
   } satisfies InterruptionNotice;
 }
@@ -72,7 +73,7 @@ describe('handleNotice', () => {
       instanceId: ours.InstanceId,
       action: 'none',
       status: 'no-action',
-      lifecycle: 'completed',
+      lifecycleAction: 'completed',
     });
     expect(asgMock.commandCalls(CompleteLifecycleActionCommand).map((c) => c.args[0].input)).toEqual([
       {
@@ -101,7 +102,7 @@ describe('handleNotice', () => {
     );
 
     // Assess
-    expect(report).toMatchObject({ action: 'none', status: 'no-action', lifecycle: 'not-ours' });
+    expect(report).toMatchObject({ action: 'none', status: 'no-action', lifecycleAction: 'not-ours' });
     expect(asgMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
   });
 
@@ -119,7 +120,7 @@ describe('handleNotice', () => {
     );
 
     // Assess
-    expect(report).toMatchObject({ status: 'no-action', lifecycle: 'not-ours' });
+    expect(report).toMatchObject({ status: 'no-action', lifecycleAction: 'not-ours' });
     expect(asgMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
   });
 
@@ -166,7 +167,7 @@ describe('handleNotice', () => {
       status: 'skipped',
       reason: 'not-managed',
       detail: 'instance belongs to someone-elses',
-      lifecycle: 'not-ours',
+      lifecycleAction: 'not-ours',
     });
     expect(t.connect).not.toHaveBeenCalled();
     expect(asgMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
@@ -186,7 +187,7 @@ describe('handleNotice', () => {
 
     // Assess
     expect(report).toMatchObject({ status: 'skipped', reason: 'instance-gone' });
-    expect(report).not.toHaveProperty('lifecycle');
+    expect(report).not.toHaveProperty('lifecycleAction');
     expect(t.connect).not.toHaveBeenCalled();
   });
 
@@ -204,7 +205,11 @@ describe('handleNotice', () => {
     );
 
     // Assess
-    expect(report).toMatchObject({ status: 'skipped', reason: 'node-not-found', lifecycle: 'completed' });
+    expect(report).toMatchObject({
+      status: 'skipped',
+      reason: 'node-not-found',
+      lifecycleAction: 'completed',
+    });
     expect(t.connect).toHaveBeenCalledWith(
       managedCluster,
       expect.objectContaining({ deadline: expect.any(Number) }),
@@ -212,7 +217,7 @@ describe('handleNotice', () => {
     expect(asgMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(1);
   });
 
-  it('cordons the node on a rebalance recommendation, with the lease ending with the invocation', async () => {
+  it('cordons the node on a rebalance recommendation, and records it with no holder', async () => {
     // Prepare
     knowInstances(ec2Mock, [ours]);
     const node = nodeOf(ours);
@@ -240,22 +245,24 @@ describe('handleNotice', () => {
     });
     const marked = t.kube.nodes.get(node.metadata!.name!)!;
     expect(marked.spec?.unschedulable).toBe(true);
-    // A rebalance sets no deadline: the lease records the invocation's; a cordon has no holder.
-    expect(readLease(marked)).toMatchObject({
+    // A rebalance sets no deadline of its own: its reason holds DRAIN_TIMEOUT_SECONDS; a cordon has no holder.
+    const record = recordOn(marked);
+    expect(record).toMatchObject({
       state: 'cordoned',
-      deadline: new Date(call.deadline).toISOString(),
+      reasons: [{ kind: 'rebalance-recommendation', action: 'cordon' }],
     });
-    expect(readLease(marked)?.holder).toBeUndefined();
+    expect(Date.parse(record!.reasons[0]!.deadline)).toBeGreaterThan(call.deadline);
+    expect(recordOn(marked)?.holder).toBeUndefined();
     expect(t.kube.events.map((e) => e.reason)).toEqual(['RebalanceRecommendation', 'Cordon']);
     expect(t.metrics.drainFinished).toHaveBeenCalledWith(expect.objectContaining({ outcome: 'cordoned' }));
     // Notifications announce drains, not cordons.
     expect(t.notifier.drainStarted).not.toHaveBeenCalled();
   });
 
-  it('leaves the lifecycle action to the invocation that holds the drain lease', async () => {
+  it('leaves the lifecycle action to the invocation that drains the node', async () => {
     // Prepare
     knowInstances(ec2Mock, [ours]);
-    const held: DrainLease = {
+    const held = {
       v: 2,
       eventId: 'event-asg-terminate',
       kind: 'asg-terminate',
@@ -271,7 +278,7 @@ describe('handleNotice', () => {
     };
     const t = testDeps([
       eksNode(ours.PrivateDnsName!, ours.InstanceId!, {
-        annotations: { [leaseAnnotation]: JSON.stringify(held) },
+        annotations: { [recordAnnotation]: JSON.stringify(held) },
       }),
     ]);
 
@@ -285,8 +292,8 @@ describe('handleNotice', () => {
     // Assess
     expect(report).toMatchObject({
       status: 'done',
-      result: { outcome: 'in-progress-elsewhere', leaseHolder: 'request-0' },
-      lifecycle: 'left-to-lease-holder',
+      result: { outcome: 'in-progress-elsewhere', holder: 'request-0' },
+      lifecycleAction: 'left-to-holder',
     });
     expect(asgMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
     expect(asgMock.commandCalls(RecordLifecycleActionHeartbeatCommand)).toHaveLength(0);
@@ -300,7 +307,7 @@ describe('handleNotice', () => {
         name: 'ValidationError',
       }),
     );
-    const done: DrainLease = {
+    const done = {
       v: 2,
       eventId: 'event-asg-terminate',
       kind: 'asg-terminate',
@@ -314,7 +321,7 @@ describe('handleNotice', () => {
     };
     const t = testDeps([
       eksNode(ours.PrivateDnsName!, ours.InstanceId!, {
-        annotations: { [leaseAnnotation]: JSON.stringify(done) },
+        annotations: { [recordAnnotation]: JSON.stringify(done) },
       }),
     ]);
 
@@ -326,7 +333,7 @@ describe('handleNotice', () => {
     );
 
     // Assess
-    expect(report).toMatchObject({ result: { outcome: 'already-done' }, lifecycle: 'already-ended' });
+    expect(report).toMatchObject({ result: { outcome: 'already-done' }, lifecycleAction: 'already-ended' });
     expect(asgMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(1);
   });
 

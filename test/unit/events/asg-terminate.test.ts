@@ -20,7 +20,7 @@ describe('asgTerminateParser', () => {
           eventTime: new Date('2025-06-05T07:00:00Z'),
           deadline: undefined,
           detail: 'eks-spot-drainer',
-          lifecycle: {
+          lifecycleAction: {
             autoScalingGroupName: 'eks-spot-workers',
             lifecycleHookName: 'eks-spot-drainer',
             lifecycleActionToken: '87654321-4321-4321-4321-210987654321',

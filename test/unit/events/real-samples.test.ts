@@ -149,7 +149,7 @@ describe('real AWS event samples', () => {
       if (outcome.status === 'notices') {
         expect(sample.outcome).not.toBe('untouched');
         expect(outcome.notices.map((n) => n.kind)).toEqual([sample.kind]);
-        expect(outcome.notices[0]?.lifecycle).toEqual(
+        expect(outcome.notices[0]?.lifecycleAction).toEqual(
           sample.lifecycle
             ? { ...sample.lifecycle, lifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING' }
             : undefined,

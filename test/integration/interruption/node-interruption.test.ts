@@ -5,17 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { AppDeps, NoticeReport } from '../../../src/app/app-types.js';
 import { handleEvent } from '../../../src/app/handle-event.js';
-import type { AppDeps, NoticeReport } from '../../../src/app/handle-notice.js';
 import { createLambdaApp, type LambdaApp } from '../../../src/app/lambda-app.js';
 import { reconcileAll } from '../../../src/app/reconcile-all.js';
-import {
-  excludeFromLoadBalancersLabel,
-  leaseAnnotation,
-  readLease,
-  stateLabel,
-} from '../../../src/drain/lease.js';
 import { sampleEvent } from '../../../src/events/samples.js';
+import { recordAnnotation, recordOn, stateLabel } from '../../../src/interruption/record.js';
+import { excludeFromLoadBalancersLabel } from '../../../src/interruption/world.js';
 import { instances, setBootId, startKubelet, stopKubelet } from '../../bed/instance-life.js';
 import {
   adminClients,
@@ -81,7 +77,7 @@ async function marksOf(nodeName: string) {
     taints: (node.spec?.taints ?? []).map((t) => t.key).filter((k) => !k.startsWith('node.kubernetes.io/un')),
     lbLabel: node.metadata?.labels?.[excludeFromLoadBalancersLabel],
     stateLabel: node.metadata?.labels?.[stateLabel],
-    lease: node.metadata?.annotations?.[leaseAnnotation],
+    lease: node.metadata?.annotations?.[recordAnnotation],
   };
 }
 
@@ -209,9 +205,9 @@ describe('an AWS Health scheduled change two weeks ahead', () => {
     expect(outcomeOf(republished.notices[0])).toBe('scheduled');
     expect(await podsOn(node.name)).toHaveLength(2);
     expect((await admin.core.readNode({ name: node.name })).spec?.unschedulable).toBeFalsy();
-    expect(readLease(await admin.core.readNode({ name: node.name }))).toMatchObject({
+    expect(recordOn(await admin.core.readNode({ name: node.name }))).toMatchObject({
       state: 'scheduled',
-      scheduled: { eventArn, start: start.toISOString() },
+      reasons: [{ kind: 'scheduled-change', scheduled: { eventArn, start: start.toISOString() } }],
     });
 
     // Act 2: the reconcile at start minus the lead (30 min) plus a minute.
@@ -225,8 +221,11 @@ describe('an AWS Health scheduled change two weeks ahead', () => {
       { node: node.name, step: 'drain', result: 'drained' },
     ]);
     expect(await podsOn(node.name)).toEqual([]);
-    const drained = readLease(await admin.core.readNode({ name: node.name }));
-    expect(drained).toMatchObject({ state: 'drained', scheduled: { eventArn, start: start.toISOString() } });
+    const drained = recordOn(await admin.core.readNode({ name: node.name }));
+    expect(drained).toMatchObject({
+      state: 'drained',
+      reasons: [{ kind: 'scheduled-change', scheduled: { eventArn, start: start.toISOString() } }],
+    });
     // The drain ends before the maintenance starts (and before its invocation must return).
     expect(Date.parse(drained!.deadline)).toBeLessThanOrEqual(start.getTime());
 
@@ -291,11 +290,11 @@ describe('an instance that is gone with pods still bound to its node', () => {
     expect(node.spec?.taints).toContainEqual(
       expect.objectContaining({
         key: 'node.kubernetes.io/out-of-service',
-        value: 'nodeshutdown',
+        value: 'eks-spot-drainer',
         effect: 'NoExecute',
       }),
     );
-    expect(readLease(node)?.state).toBe('out-of-service');
+    expect(recordOn(node)?.state).toBe('out-of-service');
     // The pod garbage collector deletes them; the StatefulSet's replacements start on the spare node.
     await waitFor(
       'no pod bound to the dead node',
@@ -345,7 +344,7 @@ describe('a drain whose invocation died', () => {
     expect(outcomeOf(notice)).toBe('drained');
     expect(notice?.status === 'done' && notice.result.timeLeftMs).toBeGreaterThan(0);
     expect(await podsOn(node.name)).toEqual([]);
-    expect(readLease(await admin.core.readNode({ name: node.name }))).toMatchObject({ state: 'drained' });
+    expect(recordOn(await admin.core.readNode({ name: node.name }))).toMatchObject({ state: 'drained' });
   });
 
   it('is taken over by a notice standing by when its live holder stops renewing mid-drain', async () => {
@@ -370,7 +369,7 @@ describe('a drain whose invocation died', () => {
     // Assess: the Spot notice's tighter deadline was recorded, then it took over and drained
     expect(outcomeOf(report.notices[0])).toBe('drained');
     expect(await podsOn(node.name)).toEqual([]);
-    expect(readLease(await admin.core.readNode({ name: node.name }))).toMatchObject({
+    expect(recordOn(await admin.core.readNode({ name: node.name }))).toMatchObject({
       state: 'drained',
       holder: invocation.id,
     });
@@ -395,7 +394,7 @@ describe('a rebalance recommendation that no interruption follows', () => {
     const withTtl = at(3_600_000, {
       config: {
         ...app.deps.config,
-        lifecycle: { ...app.deps.config.lifecycle, rebalanceCordonTtlMs: 30 * 60_000 },
+        interruption: { ...app.deps.config.interruption, rebalanceCordonTtlMs: 30 * 60_000 },
       },
     });
     await reconcileAll(hourLater.deps, hourLater.invocation, { selector: `pool=${kept.pool}` });

@@ -14,7 +14,7 @@
  * per cluster for the presence of `kubernetes.io/cluster/<cluster>`, whose key holds the name.
  * Karpenter launches no Auto Scaling groups, so nothing here concerns it.
  *
- * Used as `${file(./deploy/serverless/lifecycle.cjs):policy}`, an item of `resources`.
+ * Used as `${file(./deploy/serverless/asg-lifecycle.cjs):policy}`, an item of `resources`.
  */
 
 const { readList } = require('./params.cjs');

@@ -4,14 +4,15 @@
  * (moto answers CompleteLifecycleAction with HTTP 500) recording the calls.
  */
 import { randomUUID } from 'node:crypto';
+import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { NoticeReport } from '../../../src/app/handle-notice.js';
+import type { NoticeReport } from '../../../src/app/app-types.js';
 import { createLambdaApp, type LambdaApp } from '../../../src/app/lambda-app.js';
-import { readLease } from '../../../src/drain/lease.js';
 import { sampleEvent } from '../../../src/events/samples.js';
+import { recordOn } from '../../../src/interruption/record.js';
 import { adminClients, createNamespace, uniqueSuffix, waitFor, waitForReadyPods } from '../../bed/kube.js';
 import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../../bed/lambda.js';
-import { createDeployment } from '../../bed/workloads.js';
+import { createDeployment, createPdb } from '../../bed/workloads.js';
 import { type AutoScalingStub, startAutoScalingStub } from '../../support/autoscaling-stub.js';
 
 const bed = inject('testbed');
@@ -41,32 +42,42 @@ function outcomeOf(notice: NoticeReport | undefined): string | undefined {
 }
 
 describe('a terminate lifecycle hook that arrives while another notice drains the node', () => {
-  it('is recorded on the lease and completed by the invocation that ends the drain', async () => {
-    // Prepare: a Spot drain of pods that take 4 s to go.
+  it('is recorded on the node and completed by the invocation that ends the drain', async () => {
+    // Prepare: a Spot drain held by a budget that allows nothing, until the hook is on the node.
     const pool = `hooks-${uniqueSuffix()}`;
     const { instance, node } = await spotNodeWithInstance(bed, admin, pool);
-    await createDeployment(admin, namespace, 'web', 2, { pool, gracePeriodSeconds: 10, exitAfter: '4s' });
+    await createDeployment(admin, namespace, 'web', 2, { pool, gracePeriodSeconds: 10, exitAfter: '1s' });
+    await createPdb(admin, namespace, 'web', { app: 'web' }, { maxUnavailable: 0 });
     await waitForReadyPods(admin.core, namespace, 'app=web', 2);
     const before = stub.calls.length;
 
-    // Act: the Spot warning's invocation drains; the ASG hook's arrives a second later.
+    // Act: the Spot warning's invocation drains; the ASG hook's arrives while the budget holds it.
     const spot = app.handle(
       sampleEvent('spot-interruption', { instanceId: instance.instanceId }),
       lambdaContext(`spot-${randomUUID()}`),
     );
     await waitFor(
       'the drain under way',
-      async () => readLease(await admin.core.readNode({ name: node.name }))?.state === 'draining',
+      async () => recordOn(await admin.core.readNode({ name: node.name }))?.state === 'draining',
     );
-    const hook = await app.handle(
+    const hooked = app.handle(
       sampleEvent('asg-terminate', { instanceId: instance.instanceId }),
       lambdaContext(`asg-${randomUUID()}`),
     );
+    await waitFor(
+      'the hook recorded for the holder',
+      async () => (recordOn(await admin.core.readNode({ name: node.name }))?.hooks.length ?? 0) === 1,
+    );
+    await admin.policy.patchNamespacedPodDisruptionBudget(
+      { name: 'web', namespace, body: { spec: { maxUnavailable: 2 } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    const hook = await hooked;
     const drained = await spot;
 
     // Assess: the hook's invocation stood by; the holder completed the hook as its drain ended
     expect(outcomeOf(drained.notices[0])).toBe('drained');
-    expect(hook.notices[0]).toMatchObject({ lifecycle: 'completed-by-lease-holder' });
+    expect(hook.notices[0]).toMatchObject({ lifecycleAction: 'completed-by-holder' });
     const calls = stub.calls.slice(before).filter((c) => c.params.InstanceId === instance.instanceId);
     const completions = calls.filter((c) => c.action === 'CompleteLifecycleAction');
     expect(completions.map((c) => c.params)).toEqual([
@@ -80,7 +91,7 @@ describe('a terminate lifecycle hook that arrives while another notice drains th
       },
     ]);
     expect(calls.at(-1)?.action).toBe('CompleteLifecycleAction');
-    expect(readLease(await admin.core.readNode({ name: node.name }))).toMatchObject({
+    expect(recordOn(await admin.core.readNode({ name: node.name }))).toMatchObject({
       state: 'drained',
       hooks: [],
     });
@@ -104,7 +115,7 @@ describe('a terminate lifecycle hook that arrives while another notice drains th
 
     // Assess
     expect(outcomeOf(first.notices[0])).toBe('drained');
-    expect(hook.notices[0]).toMatchObject({ lifecycle: 'completed' });
+    expect(hook.notices[0]).toMatchObject({ lifecycleAction: 'completed' });
     const completions = stub.calls.slice(before).filter((c) => c.action === 'CompleteLifecycleAction');
     expect(completions).toHaveLength(1);
     expect(completions[0]?.params).toMatchObject({
@@ -112,6 +123,6 @@ describe('a terminate lifecycle hook that arrives while another notice drains th
       LifecycleActionResult: 'CONTINUE',
     });
     expect(completions[0]?.params.LifecycleActionToken).toBeDefined();
-    expect(readLease(await admin.core.readNode({ name: node.name }))?.hooks).toEqual([]);
+    expect(recordOn(await admin.core.readNode({ name: node.name }))?.hooks).toEqual([]);
   });
 });

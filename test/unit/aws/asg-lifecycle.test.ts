@@ -9,7 +9,7 @@ import {
   completeLifecycleAction,
   recordLifecycleHeartbeat,
   startHeartbeats,
-} from '../../../src/aws/lifecycle.js';
+} from '../../../src/aws/asg-lifecycle.js';
 import { TransientError } from '../../../src/errors.js';
 import type { LifecycleAction } from '../../../src/types.js';
 import { awsError } from './aws-error.js';

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readLease } from '../../../src/drain/lease.js';
+import { recordOn } from '../../../src/interruption/record.js';
 import { Action, NoticeKind } from '../../../src/types.js';
 import { waitForReadyPods } from '../../bed/kube.js';
 import { createDeployment } from '../../bed/workloads.js';
 import { createScenario, type Scenario } from './scenario.js';
 
-describe('the drain lease', () => {
+describe("the node's interruption record", () => {
   let s: Scenario;
   beforeEach(async () => {
     s = await createScenario('lease');
@@ -52,13 +52,23 @@ describe('the drain lease', () => {
 
     expect(rebalance.outcome).toBe('cordoned');
     expect(cordoned.spec?.unschedulable).toBe(true);
-    expect(readLease(cordoned)).toMatchObject({ action: 'cordon', state: 'cordoned' });
+    expect(recordOn(cordoned)).toMatchObject({
+      state: 'cordoned',
+      reasons: [expect.objectContaining({ action: 'cordon' })],
+    });
     expect(podsAfterCordon).toHaveLength(2);
     expect(interruption.outcome).toBe('drained');
     expect(interruption.counts.evicted).toBe(2);
     expect(rebalanceAgain.outcome).toBe('already-done');
     const final = await s.admin.core.readNode({ name: node.name });
-    expect(readLease(final)).toMatchObject({ action: 'drain', state: 'drained', kind: 'spot-interruption' });
+    expect(recordOn(final)).toMatchObject({
+      state: 'drained',
+      reasons: [
+        expect.objectContaining({ kind: 'spot-interruption', action: 'drain' }),
+        expect.objectContaining({ kind: 'rebalance-recommendation', action: 'cordon' }),
+        expect.objectContaining({ kind: 'rebalance-recommendation', action: 'cordon' }),
+      ],
+    });
     expect(
       final.spec?.taints
         ?.map((t) => t.key)
@@ -68,11 +78,11 @@ describe('the drain lease', () => {
     expect(await s.podsOn(node)).toHaveLength(0);
   });
 
-  it('lets a new invocation take over a lease whose holder is past its deadline', async () => {
+  it('lets a new invocation take over a record whose holder is past its deadline', async () => {
     const node = await s.addNode();
     await createDeployment(s.admin, s.namespace, 'web', 1, { pool: s.pool, gracePeriodSeconds: 1 });
     await waitForReadyPods(s.admin.core, s.namespace, 'app=web', 1);
-    // A holder that died mid-drain: its lease says "draining" until long ago.
+    // A holder that died mid-drain (a record of the first version): it says "draining" since long ago.
     await s.admin.core.patchNode({
       name: node.name,
       body: [
@@ -96,7 +106,7 @@ describe('the drain lease', () => {
     const result = await s.drain(node, { holder: 'new-invocation' });
 
     expect(result.outcome).toBe('drained');
-    expect(readLease(await s.admin.core.readNode({ name: node.name }))).toMatchObject({
+    expect(recordOn(await s.admin.core.readNode({ name: node.name }))).toMatchObject({
       holder: 'new-invocation',
       state: 'drained',
     });

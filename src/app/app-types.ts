@@ -1,0 +1,56 @@
+/**
+ * The app's shapes: what handling a notice needs (its dependencies, the invocation) and reports.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { InstanceStateSource } from '../aws/instance-states.js';
+import type { Config } from '../config.js';
+import type { DrainProgress } from '../drain/drain-types.js';
+import type { ClusterAccess } from '../kube/cluster-access.js';
+import type { Notifier } from '../notify/types.js';
+import type { MetricsSink } from '../observability/metrics.js';
+import type { Action, DrainTarget, InterruptionNotice } from '../types.js';
+import type { LifecycleActionStatus } from './asg-hooks.js';
+import type { Timing } from './interruption-context.js';
+import type { NoticeResult } from './notice-result.js';
+import type { ClusterSource } from './resolve-target.js';
+
+export interface AppDeps {
+  config: Pick<Config, 'policy' | 'drain' | 'lifecycleActionHeartbeatMs' | 'interruption'>;
+  source: ClusterSource;
+  access: ClusterAccess;
+  /** Undefined where no Auto Scaling is reachable (local runs): lifecycle actions are then left alone. */
+  autoScaling: AutoScalingClient | undefined;
+  /** EC2's current state of instances, uncached; undefined where EC2 is not reachable (local runs). */
+  instanceStates?: InstanceStateSource;
+  notifier: Notifier;
+  logger: Logger;
+  metrics: MetricsSink;
+  now?: () => number;
+  onProgress?: (notice: InterruptionNotice, progress: DrainProgress) => void;
+  /** Record renewal and takeover timing (tests shorten it). */
+  timing?: Timing;
+}
+
+/** One invocation: who it is, and when it must have returned (the Lambda timeout minus a reserve). */
+export interface Invocation {
+  id: string;
+  deadline: number;
+  signal?: AbortSignal;
+  /** The function's own account and region (from its ARN): events from elsewhere are dropped. Unset: not checked (local runs). */
+  account?: string;
+  region?: string;
+}
+
+export type NoticeReport = {
+  kind: InterruptionNotice['kind'];
+  instanceId: string;
+  action: Action;
+  lifecycleAction?: LifecycleActionStatus;
+} & (
+  | { status: 'no-action' }
+  /** Handed to an invocation of its own (a Health event naming several instances is fanned out). */
+  | { status: 'delegated' }
+  | { status: 'skipped'; reason: string; detail: string }
+  | { status: 'done'; target: DrainTarget; result: NoticeResult }
+);

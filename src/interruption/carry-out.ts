@@ -1,0 +1,242 @@
+/**
+ * Moves a node on: one input through the door, then its effects carried out in order (Events, hooks
+ * completed, a drain run as the record's holder). Notices and the reconcile both come through here.
+ */
+import { DeadlineClock } from '../drain/deadline-clock.js';
+import { drainPods } from '../drain/drain-pods.js';
+import type { DrainProgress } from '../drain/drain-types.js';
+import type { DrainOptions } from '../drain/options.js';
+import { outcomeEvent } from '../drain/report.js';
+import type { PodsResult } from '../drain/result.js';
+import type { KubeApis } from '../kube/connection.js';
+import { NodeEventRecorder } from '../kube/node-events.js';
+import { retryKube } from '../kube/retry-kube.js';
+import { type Applied, applyInput, type DoorContext, type View } from './door.js';
+import { Holder } from './holder.js';
+import type { Effect, Input, NodeOutcome } from './inputs.js';
+import { type HookRecord, hookKey, type InterruptionRecord, type RecordState } from './record.js';
+import { ownHooks } from './steps.js';
+import { effectsOf } from './transition.js';
+import { isNodeReady } from './world.js';
+
+/** Completes Auto Scaling lifecycle hooks (src/interruption knows no AWS client). */
+export interface HookHandler {
+  /** Completes the hooks (CONTINUE); returns those it completed or found ended. */
+  complete(hooks: HookRecord[]): Promise<HookRecord[]>;
+  /** The node's hooks while its drain runs: keep them alive with heartbeats. */
+  onHooks?(hooks: HookRecord[]): void;
+}
+
+export interface CarryOutContext extends DoorContext {
+  apis: KubeApis;
+  drain: DrainOptions;
+  hooks?: HookHandler;
+  /** When the invocation must have returned (epoch ms): no drain runs past it. */
+  deadline: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: DrainProgress) => void;
+  renewIntervalMs: number;
+  /** Who writes the Events (the invocation's id). */
+  actor: string;
+}
+
+/** What moving a node on did. */
+export interface NodeReport {
+  nodeName: string;
+  /** What happened to the node. */
+  node: NodeOutcome;
+  why: string;
+  /** What a drain run here did to the pods. */
+  drain?: PodsResult;
+  /** The record's state and holder afterwards (none: released, or never recorded). */
+  state?: RecordState;
+  holder?: string;
+  /** When the drain run here had to end (epoch ms). */
+  deadline?: number;
+  hooksCompleted: HookRecord[];
+  /** Hooks this input tried to complete and could not (Auto Scaling failed): a retry of the input completes them. */
+  hooksFailed: HookRecord[];
+  /** This node's hooks still recorded (a holder elsewhere completes them, or the reconcile). */
+  hooksPending: HookRecord[];
+  /** Notices only: the notice's reason was new to the record (not a duplicate delivery). */
+  newReason?: boolean;
+}
+
+/** One input through the door (retried on 429s and 503s until the invocation's end), then its effects. */
+export async function moveOn(
+  nodeName: string,
+  input: Input,
+  ctx: CarryOutContext,
+  view: View = {},
+): Promise<NodeReport> {
+  const started = ctx.now();
+  const applied = await retryKube(() => applyInput(nodeName, input, ctx, view), call(ctx, ctx.deadline));
+  if (applied === 'node-gone') {
+    return {
+      nodeName,
+      node: 'node-gone',
+      why: 'the node no longer exists',
+      hooksCompleted: [],
+      hooksFailed: [],
+      hooksPending: [],
+    };
+  }
+  const report = await carryOut(nodeName, applied, ctx, started);
+  if (input.type === 'notice') {
+    report.newReason = !(applied.before?.reasons.some((r) => r.eventId === input.notice.eventId) ?? false);
+  }
+  return report;
+}
+
+async function carryOut(
+  nodeName: string,
+  applied: Applied,
+  ctx: CarryOutContext,
+  started: number,
+): Promise<NodeReport> {
+  const last = applied.transitions.at(-1)!;
+  const report: NodeReport = {
+    nodeName,
+    node: last.outcome,
+    why: last.why,
+    ...recordFacts(
+      last.record ?? (last.effects.some((e) => e.type === 'release') ? undefined : applied.before),
+      applied,
+    ),
+    hooksCompleted: [],
+    hooksFailed: [],
+  };
+  const events = new NodeEventRecorder(ctx.apis.core, applied.node, ctx.actor);
+  for (const effect of effectsOf(applied.transitions)) {
+    if (effect.type === 'event') {
+      events.record(effect.reason, effect.message, effect.warning ? 'Warning' : 'Normal');
+    }
+    if (effect.type === 'complete-hooks') {
+      const done = await completeHooks(nodeName, effect.hooks, ctx);
+      report.hooksCompleted.push(...done);
+      const completed = new Set(done.map(hookKey));
+      report.hooksFailed.push(...effect.hooks.filter((h) => !completed.has(hookKey(h))));
+    }
+    if (effect.type === 'drain') {
+      const markMs = ctx.now() - started;
+      const ran = await runDrain(nodeName, effect, last.record!, ctx, events);
+      if (ran.drain) ran.drain.timings.markMs = markMs;
+      Object.assign(report, ran, {
+        hooksCompleted: [...report.hooksCompleted, ...ran.hooksCompleted],
+        hooksFailed: [...report.hooksFailed, ...(ran.hooksFailed ?? [])],
+      });
+    }
+  }
+  await events.flush();
+  const completed = new Set(report.hooksCompleted.map(hookKey));
+  report.hooksPending = report.hooksPending.filter((h) => !completed.has(hookKey(h)));
+  return report;
+}
+
+/** The drain of an input whose record names this holder; its end goes through the door again. */
+async function runDrain(
+  nodeName: string,
+  effect: Extract<Effect, { type: 'drain' }>,
+  record: InterruptionRecord,
+  ctx: CarryOutContext,
+  events: NodeEventRecorder,
+): Promise<Partial<NodeReport> & Pick<NodeReport, 'hooksCompleted'>> {
+  const progress = ctx.onProgress ?? (() => {});
+  const clock = new DeadlineClock(Math.min(effect.deadline, ctx.deadline), ctx.drain.safetyMarginMs, ctx.now);
+  clock.onChange(() =>
+    progress({ type: 'record', detail: `deadline moved to ${new Date(clock.deadline).toISOString()}` }),
+  );
+  const halt = new AbortController();
+  let halted: 'taken-over' | 'halted' | undefined;
+  const stop = (why: typeof halted) => {
+    halted ??= why;
+    halt.abort();
+  };
+  ctx.hooks?.onHooks?.(record.hooks);
+  const holder = new Holder(nodeName, effect.holder, ctx, {
+    intervalMs: ctx.renewIntervalMs,
+    onRenewed: (renewed, node) => {
+      clock.tighten(Date.parse(renewed.deadline));
+      ctx.hooks?.onHooks?.(renewed.hooks);
+      if (effect.stopWhenNotReady && !isNodeReady(node)) stop('halted');
+    },
+    onLost: () => stop('taken-over'),
+  }).start();
+  let pods: PodsResult;
+  try {
+    pods = await drainPods(nodeName, clock, {
+      apis: ctx.apis,
+      options: ctx.drain,
+      now: ctx.now,
+      halt: halt.signal,
+      onProgress: progress,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+  } catch (error) {
+    await holder.stop();
+    // Give the node up at once, so Lambda's retry of this event, or anyone else, may take over.
+    const failed: Input = { type: 'drain-ended', holder: effect.holder, outcome: 'failed' };
+    await retryKube(() => applyInput(nodeName, failed, ctx), call(ctx, ctx.now() + 5_000)).catch(() => {});
+    await events.flush(500);
+    throw error;
+  }
+  await holder.stop();
+  if (halted === 'taken-over') {
+    progress({ type: 'record', detail: 'taken over: the new holder finishes the drain' });
+    return {
+      node: 'taken-over',
+      why: 'another holder took the record over',
+      drain: pods,
+      hooksCompleted: [],
+    };
+  }
+  const ended = outcomeEvent(pods.outcome, pods.pods, pods.timings.totalMs);
+  // The closing Event goes out beside the record's end: one round trip after the last pod, not two.
+  events.record(ended.reason, ended.message, ended.warning ? 'Warning' : 'Normal');
+  const end: Input = { type: 'drain-ended', holder: effect.holder, outcome: pods.outcome };
+  const after = await moveOn(nodeName, end, {
+    ...ctx,
+    deadline: Math.max(clock.deadline, ctx.now() + 10_000),
+  });
+  const node: NodeOutcome = after.node === 'lost' ? 'taken-over' : after.node;
+  // The kubelet stopped mid-drain: what it was evicting can no longer go. A fresh look decides.
+  if (halted === 'halted' && after.node === 'ended') {
+    const look = await moveOn(nodeName, { type: 'look', holder: effect.holder }, ctx);
+    const hooksCompleted = [...after.hooksCompleted, ...look.hooksCompleted];
+    return { ...look, drain: pods, deadline: clock.deadline, hooksCompleted };
+  }
+  return { ...after, node, drain: pods, deadline: clock.deadline };
+}
+
+/** Completes hooks, then takes those completed off the record (a failure leaves them for a retry). */
+async function completeHooks(
+  nodeName: string,
+  hooks: HookRecord[],
+  ctx: CarryOutContext,
+): Promise<HookRecord[]> {
+  if (!ctx.hooks || hooks.length === 0) return [];
+  const done = await ctx.hooks.complete(hooks);
+  if (done.length > 0) {
+    await retryKube(
+      () => applyInput(nodeName, { type: 'hooks-completed', hooks: done }, ctx),
+      call(ctx, ctx.now() + 10_000),
+    ).catch(() => {});
+  }
+  return done;
+}
+
+function recordFacts(
+  record: InterruptionRecord | undefined,
+  applied: Applied,
+): Pick<NodeReport, 'state' | 'holder' | 'hooksPending'> {
+  if (!record) return { hooksPending: [] };
+  return {
+    state: record.state,
+    ...(record.holder ? { holder: record.holder } : {}),
+    hooksPending: ownHooks(record, applied.world),
+  };
+}
+
+function call(ctx: CarryOutContext, deadline: number) {
+  return { deadline, now: ctx.now, ...(ctx.signal ? { signal: ctx.signal } : {}) };
+}
