@@ -1,6 +1,6 @@
 /**
  * The shapes that flow one way through the function:
- * raw event -> InterruptionNotice -> DrainTarget -> DrainResult -> logs, metrics, Events.
+ * raw event -> InterruptionNotice -> DrainTarget -> NoticeResult (the node, its pods) -> logs, metrics, Events.
  */
 
 /** What EC2 (or Health, or Auto Scaling) told us is happening to an instance. */

@@ -52,7 +52,7 @@ const idsPerLogLine = 500;
  * parallel), and report. Bad, forged or irrelevant input is logged and returned, never thrown: no
  * retry can fix it. If any notice failed in a way a retry may fix, this throws a TransientError
  * after every notice was tried, so Lambda retries the event and, last, the dead-letter queue keeps
- * it; notices that succeeded are no-ops on the retry, thanks to the node lease.
+ * it; notices that succeeded are no-ops on the retry, thanks to the node's record.
  */
 export async function handleEvent(
   raw: unknown,

@@ -1,6 +1,6 @@
 /**
  * Auto Scaling lifecycle hooks are never left hanging: whichever invocation ends a node's drain
- * completes every hook recorded on its lease. Through the Lambda app, with the Auto Scaling stand-in
+ * completes every hook recorded on its record. Through the Lambda app, with the Auto Scaling stand-in
  * (moto answers CompleteLifecycleAction with HTTP 500) recording the calls.
  */
 import { randomUUID } from 'node:crypto';

@@ -111,6 +111,8 @@ describe('sequences the model found, on the real control plane', () => {
     // instance and starts it, the kubelet never down in between as the API server sees it.
     await w.send(sampleEvent('spot-interruption', { instanceId: w.instanceId }));
     await w.kubelet.ready();
+    // EC2 and the API server keep whole seconds: the restart is seconds before the stop, as it would be.
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
     await w.ec2.stop();
     await instances.start(bed.awsEndpoint, w.instanceId);
     await w.reconcile();

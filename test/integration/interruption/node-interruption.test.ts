@@ -145,7 +145,9 @@ describe('a Spot stop, then the instance runs again', () => {
     }
     const whileStopped = await app.handle(scheduledEvent(), lambdaContext(`reconcile-${randomUUID()}`));
 
-    // Act: EC2 starts them again and their kubelets come back with a new boot id; the schedule fires.
+    // Act: EC2 starts them again (EC2 dates it to the second: a later second than the warning's), and
+    // their kubelets come back with a new boot id; the schedule fires.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
     for (const target of [ours, theirs]) {
       await instances.start(bed.awsEndpoint, target.instance.instanceId);
       await startKubelet(admin.core, target.node.name, `boot-${uniqueSuffix()}`);
