@@ -81,8 +81,9 @@ export function awsRetryAfterMs(error: unknown): number | undefined {
 
 /**
  * Runs one AWS call with our retry contract: transient failures are retried with backoff until the
- * deadline, then surface as a {@link TransientError}; other failures are thrown unchanged.
- * Each attempt gets an AbortSignal that fires at the deadline, so no request outlives it.
+ * deadline, then surface as a {@link TransientError} whose `cause` is the last failure AWS gave (a
+ * throttle, a 5xx, a timeout), not the abort the deadline made of the attempt after it; other
+ * failures are thrown unchanged. Each attempt is aborted at the deadline, so no request outlives it.
  *
  * @example
  * await callAws('DescribeInstances i-0abc', (abortSignal) => ec2.send(command, { abortSignal }), { deadline });
@@ -93,18 +94,22 @@ export async function callAws<T>(
   options: AwsCallOptions,
 ): Promise<T> {
   const now = options.now ?? Date.now;
-  let lastError: unknown;
+  // What went wrong last on AWS's side. An attempt we cut short ourselves says nothing about AWS,
+  // and must not hide the throttle before it.
+  let lastFailure: unknown;
   try {
     return await retryWithBackoff(
       async () => {
         const remaining = options.deadline - now();
         if (remaining <= 0) throw new DeadlineExceededError(`${description}: the deadline has passed`);
-        const signals = [AbortSignal.timeout(remaining), ...(options.signal ? [options.signal] : [])];
+        const attempt = abortAtDeadline(remaining, options.signal);
         try {
-          return await call(AbortSignal.any(signals));
+          return await call(attempt.signal);
         } catch (error) {
-          lastError = error;
+          if (!attempt.signal.aborted || lastFailure === undefined) lastFailure = error;
           throw error;
+        } finally {
+          attempt.clear();
         }
       },
       {
@@ -118,13 +123,29 @@ export async function callAws<T>(
     );
   } catch (error) {
     if (error instanceof DeadlineExceededError || isRetryableAwsError(error) || isAbort(error)) {
-      const detail = describeError(lastError ?? error);
-      throw new TransientError(`${description} did not succeed before the deadline: ${detail}`, {
-        cause: error,
-      });
+      const cause = lastFailure ?? error;
+      const message = `${description} did not succeed before the deadline: ${describeError(cause)}`;
+      throw new TransientError(message, { cause });
     }
     throw error;
   }
+}
+
+// setTimeout fires at once past this; no AWS deadline is 24 days away.
+const longestTimerMs = 2 ** 31 - 1;
+
+/**
+ * A signal that aborts after `ms` (as AbortSignal.timeout does, with a TimeoutError) or with the
+ * caller's. A plain timer, cleared when the attempt ends, so fake timers can drive it in tests.
+ */
+function abortAtDeadline(ms: number, callerSignal: AbortSignal | undefined) {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+    Math.min(ms, longestTimerMs),
+  );
+  const signal = callerSignal ? AbortSignal.any([controller.signal, callerSignal]) : controller.signal;
+  return { signal, clear: () => clearTimeout(timer) };
 }
 
 function isAbort(error: unknown): boolean {

@@ -5,7 +5,7 @@ import type { EventReport } from '../../src/app/handle-event.js';
 import { createLambdaApp } from '../../src/app/lambda-app.js';
 import { sampleEvent } from '../../src/events/samples.js';
 import { recordOn } from '../../src/interruption/record.js';
-import { adminClients, createNamespace, uniqueSuffix, waitForReadyPods } from '../bed/kube.js';
+import { adminClients, createNamespace, uniqueSuffix, waitFor, waitForReadyPods } from '../bed/kube.js';
 import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../bed/lambda.js';
 import { createDeployment } from '../bed/workloads.js';
 import { podsStillOn, unexplainedMarks } from './invariants.js';
@@ -31,12 +31,18 @@ function outcomeOf(notice: NoticeReport | undefined): string | undefined {
   return notice?.status === 'done' ? notice.result.outcome : notice?.status;
 }
 
+/** The reasons of the node's Events, once a Drain is among them: Events are written in the background. */
 async function drainEvents(nodeName: string): Promise<string[]> {
-  const list = await admin.core.listNamespacedEvent({
-    namespace: 'default',
-    fieldSelector: `involvedObject.name=${nodeName}`,
+  let reasons: string[] = [];
+  await waitFor(`a Drain event on ${nodeName}`, async () => {
+    const list = await admin.core.listNamespacedEvent({
+      namespace: 'default',
+      fieldSelector: `involvedObject.name=${nodeName}`,
+    });
+    reasons = list.items.map((e) => e.reason ?? '');
+    return reasons.includes('Drain');
   });
-  return list.items.map((e) => e.reason ?? '');
+  return reasons;
 }
 
 async function nodeWithPods(app: string, replicas: number) {

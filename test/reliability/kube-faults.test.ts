@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { drainNode } from '../../src/app/drain-node.js';
 import type { NoticeResult } from '../../src/app/notice-result.js';
 import { defaultDrainOptions } from '../../src/drain/options.js';
+import { resyncAfterQuietMs, watchStartTimeoutMs } from '../../src/drain/pod-tracker.js';
 import { DeadlineExceededError } from '../../src/errors.js';
 import { recordOn } from '../../src/interruption/record.js';
 import { createKubeApis } from '../../src/kube/connection.js';
@@ -82,6 +83,13 @@ async function nodeWithPods(
   return node;
 }
 
+/**
+ * A drain whose watch is dead or silent ends by a list after resyncAfterQuietMs (5 s) of silence, or
+ * after watchStartTimeoutMs (10 s) for a watch never answered; its pods take 1-2 s. This bound leaves
+ * room for a loaded machine and stays far under the 38 s a drain held by the dead watch would last.
+ */
+const notHeldMs = watchStartTimeoutMs + resyncAfterQuietMs + 10_000;
+
 /** Drains as `drainer` through the fault proxy; each request is abandoned after 3 s (the default is 10 s). */
 async function drainThroughProxy(node: SpotNode, plan: KubeFaultPlan, windowMs = 45_000) {
   proxy.setPlan(plan);
@@ -105,8 +113,9 @@ async function drainThroughProxy(node: SpotNode, plan: KubeFaultPlan, windowMs =
       },
       { apis, options: { ...defaultDrainOptions, safetyMarginMs: 2_000 } },
     );
+    const returnedAt = Date.now();
     const records = proxy.records.slice(from);
-    return { result, tookMs: Date.now() - started, deadline, records };
+    return { result, tookMs: returnedAt - started, returnedAt, deadline, records };
   } finally {
     proxy.setPlan({});
     apis.close();
@@ -114,8 +123,11 @@ async function drainThroughProxy(node: SpotNode, plan: KubeFaultPlan, windowMs =
 }
 
 /** The drain kept its promise: it returned in time, and what it says is left is exactly what is left. */
-async function expectHonestReport(node: SpotNode, run: { result: NoticeResult; deadline: number }) {
-  expect(Date.now()).toBeLessThanOrEqual(run.deadline);
+async function expectHonestReport(
+  node: SpotNode,
+  run: { result: NoticeResult; returnedAt: number; deadline: number },
+) {
+  expect(run.returnedAt).toBeLessThanOrEqual(run.deadline);
   const left = await podsStillOn(admin.core, node.name, namespace);
   const stillTerminating = run.result.pods
     .filter((p) => p.outcome === 'still-terminating')
@@ -282,7 +294,7 @@ describe('drainNode behind a faulty API server', () => {
     const run = await drainThroughProxy(
       node,
       { force: (info) => (info.watch && ++watchRequests === 1 ? 'stall' : undefined) },
-      20_000,
+      40_000,
     );
 
     // Assess
@@ -291,8 +303,8 @@ describe('drainNode behind a faulty API server', () => {
       tookMs: run.tookMs,
       watches: watchRequests,
     });
-    // Not held to the deadline (18 s): the tracker listed instead of waiting on the dead watch.
-    expect(run.tookMs).toBeLessThan(12_000);
+    // Not held to the stop time (38 s): the tracker listed instead of waiting on the dead watch.
+    expect(run.tookMs).toBeLessThan(notHeldMs);
     await expectHonestReport(node, run);
     expect(run.result.outcome).toBe('drained');
   });
@@ -302,7 +314,7 @@ describe('drainNode behind a faulty API server', () => {
     const node = await nodeWithPods('muted', 3, { exitAfter: '2s' });
 
     // Act
-    const run = await drainThroughProxy(node, { muteWatchesAfterMs: 300 }, 30_000);
+    const run = await drainThroughProxy(node, { muteWatchesAfterMs: 300 }, 40_000);
 
     // Assess
     measured('kube watch muted', {
@@ -313,6 +325,6 @@ describe('drainNode behind a faulty API server', () => {
     expect(proxy.mutedWatches).toBeGreaterThanOrEqual(1);
     await expectHonestReport(node, run);
     expect(run.result.outcome).toBe('drained');
-    expect(run.tookMs).toBeLessThan(12_000);
+    expect(run.tookMs).toBeLessThan(notHeldMs);
   });
 });

@@ -15,6 +15,7 @@ import {
   kubeConfigFor,
   type SpotNode,
   uniqueSuffix,
+  waitFor,
 } from '../../bed/kube.js';
 
 /**
@@ -32,11 +33,20 @@ export interface Scenario {
     overrides?: Partial<DrainRequest>,
     options?: Partial<DrainOptions>,
     timing?: DrainContext['timing'],
+    onProgress?: DrainContext['onProgress'],
   ): Promise<NoticeResult>;
   podsOn(node: SpotNode): Promise<k8s.V1Pod[]>;
   nodeEvents(node: SpotNode): Promise<string[]>;
+  /**
+   * The node's Events once those with `reasons` are there: the drain writes Events in the background
+   * and waits for them only briefly, so one may land just after the drain returns.
+   */
+  nodeEventsWith(node: SpotNode, reasons: string[]): Promise<string[]>;
   close(): void;
 }
+
+/** Grace periods end this long before a scenario's deadline, unless a test's options say otherwise. */
+export const scenarioSafetyMarginMs = 1_000;
 
 export async function createScenario(prefix: string): Promise<Scenario> {
   const bed = inject('testbed');
@@ -44,13 +54,21 @@ export async function createScenario(prefix: string): Promise<Scenario> {
   const drainer = createKubeApis(kubeConfigFor(bed.cluster, 'drainer'));
   const namespace = await createNamespace(admin.core, prefix);
   const pool = `${prefix}-${uniqueSuffix()}`;
+  const nodeEvents = async (node: SpotNode) => {
+    const list = await admin.core.listNamespacedEvent({
+      namespace: 'default',
+      fieldSelector: `involvedObject.name=${node.name}`,
+    });
+    // Ours only: the node controller writes its own (RegisteredNode) when it gets round to it.
+    return list.items.filter((e) => e.source?.component === eventSource).map((e) => e.reason ?? '');
+  };
   return {
     admin,
     drainer,
     namespace,
     pool,
     addNode: () => createSpotNode(admin.core, { extraLabels: { pool } }),
-    drain: (node, overrides = {}, options = {}, timing = undefined) =>
+    drain: (node, overrides = {}, options = {}, timing = undefined, onProgress = undefined) =>
       drainNode(
         {
           nodeName: node.name,
@@ -64,21 +82,23 @@ export async function createScenario(prefix: string): Promise<Scenario> {
         },
         {
           apis: drainer,
-          options: { ...defaultDrainOptions, safetyMarginMs: 1_000, ...options },
+          options: { ...defaultDrainOptions, safetyMarginMs: scenarioSafetyMarginMs, ...options },
           ...(timing ? { timing } : {}),
+          ...(onProgress ? { onProgress } : {}),
         },
       ),
     podsOn: async (node) => {
       const list = await admin.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node.name}` });
       return list.items.filter((p) => p.metadata?.namespace === namespace);
     },
-    nodeEvents: async (node) => {
-      const list = await admin.core.listNamespacedEvent({
-        namespace: 'default',
-        fieldSelector: `involvedObject.name=${node.name}`,
+    nodeEvents,
+    nodeEventsWith: async (node, reasons) => {
+      let events: string[] = [];
+      await waitFor(`Events ${reasons.join(', ')} on ${node.name}`, async () => {
+        events = await nodeEvents(node);
+        return reasons.every((reason) => events.includes(reason));
       });
-      // Ours only: the node controller writes its own (RegisteredNode) when it gets round to it.
-      return list.items.filter((e) => e.source?.component === eventSource).map((e) => e.reason ?? '');
+      return events;
     },
     close: () => drainer.close(),
   };

@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { awsRetryAfterMs, callAws, isRetryableAwsError } from '../../../src/aws/aws-retry.js';
 import { TransientError } from '../../../src/errors.js';
 import { awsError } from './aws-error.js';
@@ -83,40 +83,120 @@ describe('callAws', () => {
     await expect(outcome).rejects.toBe(denied);
     expect(call).toHaveBeenCalledTimes(1);
   });
+});
 
-  it('gives up with a TransientError naming the last failure when the deadline comes', async () => {
-    // Prepare
-    const call = vi
-      .fn<(signal: AbortSignal) => Promise<string>>()
-      .mockRejectedValue(awsError('Throttling', 400));
-    const started = Date.now();
-
-    // Act
-    const outcome = callAws('CompleteLifecycleAction i-1', call, { deadline: started + 300 });
-
-    // Assess
-    await expect(outcome).rejects.toThrow(TransientError);
-    await expect(outcome).rejects.toThrow(/CompleteLifecycleAction i-1 .*Throttling \(HTTP 400\)/);
-    expect(Date.now() - started).toBeLessThan(1_000);
-    expect(call.mock.calls.length).toBeGreaterThanOrEqual(1);
+describe('callAws at the deadline', () => {
+  const start = Date.parse('2025-06-05T07:00:00Z');
+  beforeEach(() => {
+    vi.useFakeTimers({ now: start });
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
   });
 
-  it('aborts an attempt that is still running at the deadline', async () => {
-    // Prepare: a call that only ends when its signal fires, as the SDK's send does.
-    const hanging = (signal: AbortSignal) =>
-      new Promise<never>((_resolve, reject) =>
-        signal.addEventListener('abort', () =>
-          reject(Object.assign(new Error('aborted'), { name: 'AbortError' })),
-        ),
-      );
-    const started = Date.now();
+  /** A call that only ends when its signal fires, as the SDK's send does. */
+  const hanging = (signal: AbortSignal) =>
+    new Promise<never>((_resolve, reject) =>
+      signal.addEventListener('abort', () =>
+        reject(Object.assign(new Error('aborted'), { name: 'AbortError' })),
+      ),
+    );
+
+  it('gives up with a TransientError whose cause is the last failure, no attempt after the deadline', async () => {
+    // Prepare
+    const throttled = awsError('Throttling', 400);
+    const attemptsAt: number[] = [];
+    const call = vi.fn(async (_signal: AbortSignal): Promise<string> => {
+      attemptsAt.push(Date.now() - start);
+      throw throttled;
+    });
 
     // Act
-    const outcome = callAws('DescribeInstances i-1', hanging, { deadline: started + 200 });
+    const settled = callAws('CompleteLifecycleAction i-1', call, { deadline: start + 300 }).catch(
+      (error: unknown) => error,
+    );
+    await vi.advanceTimersByTimeAsync(300);
 
     // Assess
-    await expect(outcome).rejects.toThrow(TransientError);
-    expect(Date.now() - started).toBeLessThan(1_000);
+    const error = await settled;
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as Error).message).toMatch(/CompleteLifecycleAction i-1 .*Throttling \(HTTP 400\)/);
+    expect((error as Error).cause).toBe(throttled);
+    expect(attemptsAt.length).toBeGreaterThan(1);
+    expect(attemptsAt.every((at) => at < 300)).toBe(true);
+  });
+
+  it('aborts an attempt that is still running at the deadline, and not before', async () => {
+    // Prepare
+    let signal: AbortSignal | undefined;
+    const call = (s: AbortSignal) => {
+      signal = s;
+      return hanging(s);
+    };
+
+    // Act
+    const settled = callAws('DescribeInstances i-1', call, { deadline: start + 200 }).catch(
+      (error: unknown) => error,
+    );
+    await vi.advanceTimersByTimeAsync(199);
+    const abortedEarly = signal?.aborted;
+    await vi.advanceTimersByTimeAsync(1);
+
+    // Assess: with nothing but the abort to report, the abort is the cause
+    expect(abortedEarly).toBe(false);
+    expect(signal?.aborted).toBe(true);
+    const error = await settled;
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as Error).cause).toMatchObject({ name: 'AbortError' });
+  });
+
+  it('keeps the throttle as the cause when the deadline aborts the attempt after it', async () => {
+    // Prepare: throttled once, then the next attempt is still waiting for its answer at the deadline.
+    const throttled = awsError('RequestLimitExceeded', 503);
+    const call = vi
+      .fn<(signal: AbortSignal) => Promise<string>>()
+      .mockRejectedValueOnce(throttled)
+      .mockImplementation(hanging);
+
+    // Act
+    const settled = callAws('DescribeInstances i-1', call, { deadline: start + 1_000 }).catch(
+      (error: unknown) => error,
+    );
+    await vi.advanceTimersByTimeAsync(1_000);
+
+    // Assess
+    const error = await settled;
+    expect(call).toHaveBeenCalledTimes(2);
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as Error).cause).toBe(throttled);
+    expect((error as Error).message).toMatch(/RequestLimitExceeded \(HTTP 503\)/);
+  });
+
+  it("keeps the throttle as the cause when the caller's signal aborts the attempt after it", async () => {
+    // Prepare
+    const throttled = awsError('RequestLimitExceeded', 503);
+    const call = vi
+      .fn<(signal: AbortSignal) => Promise<string>>()
+      .mockRejectedValueOnce(throttled)
+      .mockImplementation(hanging);
+    const invocation = new AbortController();
+
+    // Act
+    const settled = callAws('DescribeInstances i-1', call, {
+      deadline: start + 10_000,
+      signal: invocation.signal,
+    }).catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(500);
+    invocation.abort();
+    await vi.advanceTimersByTimeAsync(0);
+
+    // Assess
+    const error = await settled;
+    expect(call).toHaveBeenCalledTimes(2);
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as Error).cause).toBe(throttled);
   });
 
   it('makes no attempt when the deadline has already passed', async () => {

@@ -6,7 +6,12 @@ import { createKubeApis, type KubeApis } from '../../../src/kube/connection.js';
 import { type SelfSignedCertificate, selfSignedCertificate } from '../../bed/tls.js';
 
 /** How long the server below takes to answer each request. */
-const answerMs = 300;
+const answerMs = 200;
+/**
+ * The clients' request timeout: over ten answers, so that the queue below outlasts it many times over
+ * while one request, clocked from its socket, has seconds to spare on a loaded machine.
+ */
+const timeoutMs = 2_500;
 
 let certificate: SelfSignedCertificate;
 let server: Server;
@@ -56,11 +61,11 @@ afterEach(async () => {
 
 describe('createKubeApis', () => {
   it('starts a request’s timeout when it gets a socket, not while it waits for one', async () => {
-    // Prepare: one socket, eight requests of 300 ms each, a 1.5 s timeout. Queued, the last one
-    // waits ~2.1 s for the socket: a clock started before that wait aborts the last three.
+    // Prepare: one socket, sixteen requests of 200 ms each, a 2.5 s timeout. Queued, the last one
+    // waits ~3 s for the socket: a clock started before that wait aborts the last four.
     const url = await startSlowServer(() => answerMs);
-    apis = createKubeApis(kubeConfig(url), { maxSockets: 1, requestTimeoutMs: 1_500 });
-    const names = Array.from({ length: 8 }, (_, i) => `node-${i}`);
+    apis = createKubeApis(kubeConfig(url), { maxSockets: 1, requestTimeoutMs: timeoutMs });
+    const names = Array.from({ length: 16 }, (_, i) => `node-${i}`);
 
     // Act
     const outcomes = await Promise.allSettled(names.map((name) => apis!.core.readNode({ name })));
@@ -74,7 +79,7 @@ describe('createKubeApis', () => {
   it('still aborts a request the server does not answer in time once it is sent', async () => {
     // Prepare
     const url = await startSlowServer((name) => (name === 'stuck' ? 60_000 : answerMs));
-    apis = createKubeApis(kubeConfig(url), { maxSockets: 1, requestTimeoutMs: 1_500 });
+    apis = createKubeApis(kubeConfig(url), { maxSockets: 1, requestTimeoutMs: timeoutMs });
 
     // Act
     const [stuck, next] = await Promise.allSettled([

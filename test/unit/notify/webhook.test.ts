@@ -161,11 +161,11 @@ describe('createWebhookNotifier', () => {
     // Act
     const status = await createWebhookNotifier(receiver.url, plain, { timeoutMs: 150 }).drainStarted(info);
 
-    // Assess
+    // Assess: the reason says its own timer ended it, and not early. How soon after the timer the
+    // promise settles is the machine's speed; the fake-timer test below pins the default bound.
     const elapsed = performance.now() - started;
     expect(status).toEqual({ status: 'failed', reason: 'timed out after 150 ms' });
     expect(elapsed).toBeGreaterThanOrEqual(140);
-    expect(elapsed).toBeLessThan(1_500);
   });
 
   it('times out after two seconds by default, even when fetch ignores the abort signal', async () => {
