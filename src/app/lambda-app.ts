@@ -13,7 +13,7 @@ import { EksClusterAccess } from '../kube/cluster-access.js';
 import type { WebhookSecretRef } from '../notify/secret-ref.js';
 import type { Notifier } from '../notify/types.js';
 import { createWebhookNotifier, disabledNotifier } from '../notify/webhook.js';
-import { readWebhookUrl, type SecretReaderOptions } from '../notify/webhook-secret.js';
+import { readWebhookTarget, type SecretReaderOptions } from '../notify/webhook-secret.js';
 import { powertoolsMetrics } from '../observability/metrics.js';
 import { type EventDeps, type EventReport, handleEvent } from './handle-event.js';
 
@@ -156,9 +156,9 @@ function nonZero(counts: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).filter(([, v]) => v > 0));
 }
 
-/** Notifications to the webhook whose URL the secret holds, read on the first one; none without a secret. */
+/** Notifications to the webhook the secret holds, read on the first one; none without a secret. */
 function webhookNotifier(secret: WebhookSecretRef | undefined, options: SecretReaderOptions): Notifier {
-  return secret ? createWebhookNotifier(() => readWebhookUrl(secret, options)) : disabledNotifier;
+  return secret ? createWebhookNotifier(() => readWebhookTarget(secret, options)) : disabledNotifier;
 }
 
 function definedOnly<K extends string>(entries: Record<K, string | undefined>): Partial<Record<K, string>> {

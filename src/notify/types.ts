@@ -46,3 +46,12 @@ export interface Notifier {
   drainStarted(info: DrainInfo): Promise<NotifyStatus>;
   drainFinished(info: DrainInfo, summary: DrainSummary): Promise<NotifyStatus>;
 }
+
+/** The two moments a notification is sent at. */
+export const NotificationEvent = { Started: 'drain-started', Finished: 'drain-finished' } as const;
+export type NotificationEvent = (typeof NotificationEvent)[keyof typeof NotificationEvent];
+
+/** One notification, as every format renders it: a drain began, or it ended with its summary. */
+export type Notification =
+  | { event: typeof NotificationEvent.Started; info: DrainInfo }
+  | { event: typeof NotificationEvent.Finished; info: DrainInfo; summary: DrainSummary };

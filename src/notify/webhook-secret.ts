@@ -2,20 +2,17 @@
  * Where the webhook URL is kept: never in the template, the state file or the function's environment
  * (all readable with ReadOnlyAccess), but in AWS Secrets Manager or an SSM SecureString, named by
  * WEBHOOK_URL_SECRET_NAME (as aws-node-termination-handler's webhookURLSecretName) and read with a
- * role allowed that one secret. A Slack incoming-webhook URL is itself the credential.
+ * role allowed that one secret. A Slack incoming-webhook URL is itself the credential. The secret
+ * may also hold the format, a template and headers with the URL (webhook-target.ts).
  *
  * The SDK clients are imported on first use: a function without a webhook never loads them.
  */
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { type AwsCallOptions, callAws } from '../aws/aws-retry.js';
 import { sdkClientConfig } from '../aws/clients.js';
-import {
-  describeSecretRef,
-  isHttpsUrl,
-  SecretStore,
-  WebhookSecretError,
-  type WebhookSecretRef,
-} from './secret-ref.js';
+import { ConfigError } from '../errors.js';
+import { describeSecretRef, SecretStore, WebhookSecretError, type WebhookSecretRef } from './secret-ref.js';
+import { parseWebhookSecret, type WebhookTarget } from './webhook-target.js';
 
 /** How long reading the secret may take, retries included: a notification is a courtesy. */
 export const secretReadTimeoutMs = 5_000;
@@ -29,10 +26,15 @@ export interface SecretReaderOptions {
 }
 
 /**
- * Reads the webhook URL from its secret and checks it is https. Throws a WebhookSecretError whose
- * message names the secret and the failure, never the value.
+ * Reads the webhook's secret and parses it: a bare https URL, or a JSON object with the URL, format,
+ * template and headers. Throws a WebhookSecretError when the secret cannot be read, and a ConfigError
+ * (naming WEBHOOK_URL_SECRET_NAME, the secret and, for a template, the placeholder at fault) when
+ * what it holds is refused. No message quotes the URL or a header's value.
  */
-export async function readWebhookUrl(ref: WebhookSecretRef, options: SecretReaderOptions): Promise<string> {
+export async function readWebhookTarget(
+  ref: WebhookSecretRef,
+  options: SecretReaderOptions,
+): Promise<WebhookTarget> {
   const now = options.now ?? Date.now;
   const call: AwsCallOptions = { deadline: now() + secretReadTimeoutMs, now };
   const where = describeSecretRef(ref);
@@ -47,9 +49,9 @@ export async function readWebhookUrl(ref: WebhookSecretRef, options: SecretReade
     const name = error instanceof Error ? error.name : 'Error';
     throw new WebhookSecretError(`cannot read the webhook URL from ${where}: ${name}`, { cause: error });
   }
-  const url = value?.trim() ?? '';
-  if (!isHttpsUrl(url)) throw new WebhookSecretError(`${where} does not hold an https URL`);
-  return url;
+  const target = parseWebhookSecret(value ?? '');
+  if ('error' in target) throw new ConfigError('WEBHOOK_URL_SECRET_NAME', `${where}: ${target.error}`);
+  return target;
 }
 
 function clientConfig(store: SecretStore, options: SecretReaderOptions) {

@@ -1,13 +1,23 @@
 /**
- * Optional drain notifications to a Slack-compatible incoming webhook, whose URL is kept in a secret
- * (WEBHOOK_URL_SECRET_NAME, see webhook-secret.ts) and read on the first notification.
+ * Optional drain notifications to a webhook (Slack, Teams, Chime or one's own JSON receiver), whose
+ * URL, format, template and headers are kept in a secret (WEBHOOK_URL_SECRET_NAME, see
+ * webhook-secret.ts) and read on the first notification.
  * A notification is a courtesy: it is bounded by a short timeout, never throws, and reports what
  * happened as a {@link NotifyStatus} for the caller to log. It never delays a drain by more than
  * the timeout, and carries no credential: the body holds only the facts in DrainInfo/DrainSummary.
  */
-import { drainFinishedMessage, drainStartedMessage, type SlackMessage } from './message.js';
+import { ConfigError } from '../errors.js';
+import { renderBody } from './formats.js';
 import { isHttpsUrl, WebhookSecretError } from './secret-ref.js';
-import type { DrainInfo, DrainSummary, Notifier, NotifyStatus } from './types.js';
+import {
+  type DrainInfo,
+  type DrainSummary,
+  type Notification,
+  NotificationEvent,
+  type Notifier,
+  type NotifyStatus,
+} from './types.js';
+import { urlTarget, type WebhookTarget } from './webhook-target.js';
 
 /** How long one post may take, answer included. */
 export const WEBHOOK_TIMEOUT_MS = 2_000;
@@ -41,23 +51,40 @@ function describeFailure(error: unknown, timeoutMs: number): string {
   return error instanceof Error ? `request failed (${error.name})` : 'request failed';
 }
 
+/** Shorter values (`1`, `yes`) are no secret, and cutting them out would garble the answer. */
+const MIN_REDACTED_LENGTH = 6;
+
+/** What an answer must not repeat, with what replaces it: the longest first, so none is cut in two. */
+function secretsOf(target: WebhookTarget): [secret: string, mark: string][] {
+  const { pathname, search, searchParams } = new URL(target.url);
+  const values: [string, string][] = [
+    ...[...searchParams.values()].map((value): [string, string] => [value, '[query]']),
+    ...Object.values(target.headers).map((value): [string, string] => [value, '[header]']),
+  ];
+  return [
+    ...(pathname.length > 1 ? [[pathname, '[path]'] as [string, string]] : []),
+    ...(search.length > 1 ? [[search, '[query]'] as [string, string]] : []),
+    ...values.filter(([value]) => value.length >= MIN_REDACTED_LENGTH),
+  ].sort((a, b) => b[0].length - a[0].length);
+}
+
 /**
  * The first 200 printable characters of a body: Slack answers errors like `invalid_payload` in it.
- * Some servers echo the request path (`Cannot POST /services/...`): the path is cut out.
+ * Some servers echo the request (`Cannot POST /services/...`): its path, query (Chime's token) and
+ * header values are cut out.
  */
-async function readAnswer(response: Response, url: string): Promise<string> {
-  const text = await response.text();
-  const { pathname } = new URL(url);
-  const redacted = pathname.length > 1 ? text.split(pathname).join('[path]') : text;
-  return redacted
+async function readAnswer(response: Response, target: WebhookTarget): Promise<string> {
+  let text = await response.text();
+  for (const [secret, mark] of secretsOf(target)) text = text.split(secret).join(mark);
+  return text
     .replace(/[^\x20-\x7e]/g, ' ')
     .trim()
     .slice(0, 200);
 }
 
 async function post(
-  url: string,
-  build: () => SlackMessage,
+  target: WebhookTarget,
+  notification: Notification,
   fetchImpl: FetchLike,
   timeoutMs: number,
 ): Promise<NotifyStatus> {
@@ -72,15 +99,16 @@ async function post(
     }, timeoutMs);
   });
   const attempt = async (): Promise<NotifyStatus> => {
-    const response = await fetchImpl(url, {
+    const response = await fetchImpl(target.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'eks-spot-drainer' },
-      body: JSON.stringify(build()),
+      // The secret's headers come last: they may set content-type or user-agent, never framing ones.
+      headers: { 'content-type': 'application/json', 'user-agent': 'eks-spot-drainer', ...target.headers },
+      body: renderBody(target.format, target.template, notification),
       signal: controller.signal,
       // A redirect would carry the message somewhere nobody configured.
       redirect: 'error',
     });
-    const answer = await readAnswer(response, url);
+    const answer = await readAnswer(response, target);
     if (response.ok) return { status: 'sent', httpStatus: response.status };
     const reason = `HTTP ${response.status}${answer === '' ? '' : `: ${answer}`}`;
     return { status: 'failed', httpStatus: response.status, reason };
@@ -94,51 +122,57 @@ async function post(
   }
 }
 
-/** Where the URL comes from: the URL itself, or a reader of its secret (called once, on first use). */
-export type WebhookUrlSource = string | (() => Promise<string>);
+/**
+ * Where the webhook comes from: a bare URL (the Slack preset), a parsed target, or a reader of the
+ * secret that holds it (called once, on first use).
+ */
+export type WebhookSource = string | WebhookTarget | (() => Promise<WebhookTarget>);
 
 /**
- * Creates the notifier for a webhook URL; an empty or missing URL gives {@link disabledNotifier}.
- * A reader is called on the first notification and its URL kept for the container's life; a failed
- * read is reported as that notification's failure and tried again on the next one.
+ * Creates the notifier for a webhook; an empty or missing URL gives {@link disabledNotifier}.
+ * A reader is called on the first notification and its target kept for the container's life; a
+ * failed read (or a secret refused, e.g. for a template naming no placeholder) is reported as that
+ * notification's failure, nothing is posted, and it is read again on the next one.
  *
  * @example
- * const notifier = createWebhookNotifier(() => readWebhookUrl(ref, { region }));
+ * const notifier = createWebhookNotifier(() => readWebhookTarget(ref, { region }));
  * const status = await notifier.drainStarted(info);
  * if (status.status === 'failed') logger.warn('notification failed', { reason: status.reason });
  */
 export function createWebhookNotifier(
-  source: WebhookUrlSource | undefined,
+  source: WebhookSource | undefined,
   fetchImpl: FetchLike = fetch,
   options: WebhookOptions = {},
 ): Notifier {
   const read = typeof source === 'function' ? source : undefined;
-  const fixed = typeof source === 'string' ? source.trim() : '';
-  if (!read && fixed === '') return disabledNotifier;
+  const fixed =
+    typeof source === 'string' ? urlTarget(source.trim()) : typeof source === 'object' ? source : undefined;
+  if (!read && (fixed === undefined || fixed.url === '')) return disabledNotifier;
   const timeoutMs = options.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
-  let cached: Promise<string> | undefined;
-  const url = (): Promise<string> => {
-    if (!read) return Promise.resolve(fixed);
+  let cached: Promise<WebhookTarget> | undefined;
+  const resolve = (): Promise<WebhookTarget> => {
+    if (!read) return Promise.resolve(fixed!);
     cached ??= read().catch((error: unknown) => {
       cached = undefined;
       throw error;
     });
     return cached;
   };
-  const send = async (build: () => SlackMessage): Promise<NotifyStatus> => {
-    let target: string;
+  const send = async (notification: Notification): Promise<NotifyStatus> => {
+    let target: WebhookTarget;
     try {
-      target = await url();
+      target = await resolve();
     } catch (error) {
-      const reason = error instanceof WebhookSecretError ? error.message : 'cannot read the webhook URL';
-      return { status: 'failed', reason };
+      // Both are worded never to quote the secret; anything else might (a parser quoting its input).
+      const known = error instanceof WebhookSecretError || error instanceof ConfigError;
+      return { status: 'failed', reason: known ? error.message : 'cannot read the webhook URL' };
     }
-    if (!isHttpsUrl(target)) return { status: 'failed', reason: 'the webhook URL is not an https URL' };
-    return post(target, build, fetchImpl, timeoutMs);
+    if (!isHttpsUrl(target.url)) return { status: 'failed', reason: 'the webhook URL is not an https URL' };
+    return post(target, notification, fetchImpl, timeoutMs);
   };
   return {
-    drainStarted: (info: DrainInfo) => send(() => drainStartedMessage(info)),
+    drainStarted: (info: DrainInfo) => send({ event: NotificationEvent.Started, info }),
     drainFinished: (info: DrainInfo, summary: DrainSummary) =>
-      send(() => drainFinishedMessage(info, summary)),
+      send({ event: NotificationEvent.Finished, info, summary }),
   };
 }

@@ -1,9 +1,11 @@
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ConfigError } from '../../../src/errors.js';
 import { WebhookSecretError } from '../../../src/notify/secret-ref.js';
 import type { DrainInfo, DrainSummary } from '../../../src/notify/types.js';
 import { createWebhookNotifier, disabledNotifier, WEBHOOK_TIMEOUT_MS } from '../../../src/notify/webhook.js';
+import { parseWebhookSecret, urlTarget, type WebhookTarget } from '../../../src/notify/webhook-target.js';
 import { NoticeKind } from '../../../src/types.js';
 
 const info: DrainInfo = {
@@ -232,7 +234,7 @@ describe('createWebhookNotifier with a URL read from a secret', () => {
   it('reads the URL on the first notification only, then posts every one to it', async () => {
     // Prepare
     const receiver = await startReceiver(answer(200, 'ok'));
-    const read = vi.fn(async () => receiver.url);
+    const read = vi.fn(async () => urlTarget(receiver.url));
     const notifier = createWebhookNotifier(read, plain);
 
     // Act
@@ -253,13 +255,13 @@ describe('createWebhookNotifier with a URL read from a secret', () => {
     // Prepare
     const receiver = await startReceiver(answer(200, 'ok'));
     const read = vi
-      .fn<() => Promise<string>>()
+      .fn<() => Promise<WebhookTarget>>()
       .mockRejectedValueOnce(
         new WebhookSecretError(
           'cannot read the webhook URL from Secrets Manager secret hooks: AccessDeniedException',
         ),
       )
-      .mockResolvedValue(receiver.url);
+      .mockResolvedValue(urlTarget(receiver.url));
     const notifier = createWebhookNotifier(read, plain);
 
     // Act
@@ -277,7 +279,7 @@ describe('createWebhookNotifier with a URL read from a secret', () => {
 
   it('never repeats what an unexpected read failure says (it may quote the value)', async () => {
     // Prepare
-    const read = vi.fn(async (): Promise<string> => {
+    const read = vi.fn(async (): Promise<WebhookTarget> => {
       throw new Error(`unexpected token in ${SECRET_PATH}`);
     });
 
@@ -286,5 +288,117 @@ describe('createWebhookNotifier with a URL read from a secret', () => {
 
     // Assess
     expect(status).toEqual({ status: 'failed', reason: 'cannot read the webhook URL' });
+  });
+});
+
+describe('createWebhookNotifier with a format, a template and headers', () => {
+  /** The target the secret would give for the receiver, with `extra` keys next to the URL. */
+  function target(url: string, extra: Record<string, unknown>): WebhookTarget {
+    const parsed = parseWebhookSecret(JSON.stringify({ url, ...extra }));
+    if ('error' in parsed) throw new Error(`refused: ${parsed.error}`);
+    return parsed;
+  }
+
+  it.each([
+    [
+      'slack',
+      (body: Record<string, unknown>) => expect(Object.keys(body).sort()).toEqual(['blocks', 'text']),
+    ],
+    [
+      'teams',
+      (body: Record<string, unknown>) =>
+        expect(body).toMatchObject({
+          type: 'message',
+          attachments: [
+            { contentType: 'application/vnd.microsoft.card.adaptive', content: { type: 'AdaptiveCard' } },
+          ],
+        }),
+    ],
+    ['chime', (body: Record<string, unknown>) => expect(Object.keys(body)).toEqual(['Content'])],
+    [
+      'json',
+      (body: Record<string, unknown>) =>
+        expect(body).toMatchObject({ event: 'drain-finished', node: info.nodeName, evicted: 4 }),
+    ],
+  ] as const)('posts the %s preset as JSON over HTTP', async (format, assessBody) => {
+    // Prepare
+    const receiver = await startReceiver(answer(200, 'ok'));
+
+    // Act
+    const status = await createWebhookNotifier(target(receiver.url, { format }), plain).drainFinished(
+      info,
+      summary,
+    );
+
+    // Assess
+    expect(status).toEqual({ status: 'sent', httpStatus: 200 });
+    const [request] = receiver.received;
+    expect(request?.headers['content-type']).toBe('application/json');
+    assessBody(JSON.parse(request?.body ?? ''));
+  });
+
+  it("posts a Teams message with the template's text and the secret's headers", async () => {
+    // Prepare
+    const receiver = await startReceiver(answer(202, ''));
+    const webhook = target(receiver.url, {
+      format: 'teams',
+      template: '{{cluster}}/{{node}}: {{outcome}} ({{evicted}} evicted)',
+      headers: { 'X-Api-Key': 'key-XXXXsecretXXXX', 'User-Agent': 'drainer/1' },
+    });
+
+    // Act
+    const status = await createWebhookNotifier(webhook, plain).drainFinished(info, summary);
+
+    // Assess
+    expect(status).toEqual({ status: 'sent', httpStatus: 202 });
+    const [request] = receiver.received;
+    expect(request?.headers['x-api-key']).toBe('key-XXXXsecretXXXX');
+    expect(request?.headers['user-agent']).toBe('drainer/1');
+    expect(request?.headers.host).toBe(`127.0.0.1:${receiver.port}`);
+    expect(JSON.parse(request?.body ?? '').attachments[0].content.body).toEqual([
+      { type: 'TextBlock', text: 'prod-a/ip-10-0-1-5.ec2.internal: drained (4 evicted)', wrap: true },
+    ]);
+  });
+
+  it('cuts header values and the query out of an answer that echoes them', async () => {
+    // Prepare: Chime keeps its token in the query.
+    const receiver = await startReceiver((res) => {
+      res.writeHead(401, { 'content-type': 'text/plain' });
+      res.end('bad key key-XXXXsecretXXXX for /hook?token=tok-XXXXsecretXXXX (token tok-XXXXsecretXXXX)');
+    });
+    const url = receiver.url.replace(SECRET_PATH, '/hook?token=tok-XXXXsecretXXXX');
+    const webhook = target(url, { format: 'chime', headers: { 'X-Api-Key': 'key-XXXXsecretXXXX' } });
+
+    // Act
+    const status = await createWebhookNotifier(webhook, plain).drainStarted(info);
+
+    // Assess
+    expect(status).toEqual({
+      status: 'failed',
+      httpStatus: 401,
+      reason: 'HTTP 401: bad key [header] for [path][query] (token [query])',
+    });
+  });
+
+  it('reports a secret refused for its template by the reason, which names the placeholder', async () => {
+    // Prepare
+    const fetchImpl = vi.fn<typeof fetch>();
+    const read = vi.fn(async (): Promise<WebhookTarget> => {
+      throw new ConfigError(
+        'WEBHOOK_URL_SECRET_NAME',
+        'Secrets Manager secret hooks: template: {{nodeName}} is not a placeholder (did you mean {{node}}?)',
+      );
+    });
+
+    // Act
+    const status = await createWebhookNotifier(read, fetchImpl).drainStarted(info);
+
+    // Assess
+    expect(status).toEqual({
+      status: 'failed',
+      reason:
+        'WEBHOOK_URL_SECRET_NAME: Secrets Manager secret hooks: template: {{nodeName}} is not a placeholder (did you mean {{node}}?)',
+    });
+    expect(fetchImpl).not.toHaveBeenCalled();
   });
 });
