@@ -1,26 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { isPlaceholder, notificationFacts, placeholderNames } from '../../../src/notify/facts.js';
-import { type DrainInfo, type DrainSummary, NotificationEvent } from '../../../src/notify/types.js';
+import { NotificationEvent } from '../../../src/notify/types.js';
 import { Action, NoticeKind } from '../../../src/types.js';
+import { sampleInfo, sampleSummary } from './sample.js';
 
-const info: DrainInfo = {
-  clusterName: 'prod-a',
-  nodeName: 'ip-10-0-1-5.ec2.internal',
-  instanceId: 'i-0123456789abcdef0',
-  kind: NoticeKind.SpotInterruption,
-  eventId: 'a1b2c3d4-0000-4000-8000-000000000001',
-  deadline: new Date('2025-03-01T12:02:00Z'),
-};
+const info = sampleInfo;
 
-const summary: DrainSummary = {
+const summary = sampleSummary({
   outcome: 'deadline-reached',
-  evicted: 4,
-  skipped: 2,
   blocked: 1,
-  failed: 0,
   durationMs: 118_460,
   timeLeftMs: -1_540,
-};
+});
 
 describe('notificationFacts', () => {
   it('gives every fact of a finished drain', () => {

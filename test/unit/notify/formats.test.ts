@@ -1,32 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { renderBody, templateSyntax, WebhookFormat } from '../../../src/notify/formats.js';
 import { type CompiledTemplate, compileTemplate } from '../../../src/notify/template.js';
-import {
-  type DrainInfo,
-  type DrainSummary,
-  type Notification,
-  NotificationEvent,
-} from '../../../src/notify/types.js';
-import { NoticeKind } from '../../../src/types.js';
+import { type Notification, NotificationEvent } from '../../../src/notify/types.js';
+import { sampleInfo, sampleSummary } from './sample.js';
 
-const info: DrainInfo = {
-  clusterName: 'prod-a',
-  nodeName: 'ip-10-0-1-5.ec2.internal',
-  instanceId: 'i-0123456789abcdef0',
-  kind: NoticeKind.SpotInterruption,
-  eventId: 'a1b2c3d4-0000-4000-8000-000000000001',
-  deadline: new Date('2025-03-01T12:02:00Z'),
-};
+const info = sampleInfo;
 
-const summary: DrainSummary = {
-  outcome: 'drained',
-  evicted: 4,
-  skipped: 2,
-  blocked: 0,
-  failed: 0,
-  durationMs: 9_000,
-  timeLeftMs: 80_000,
-};
+const summary = sampleSummary();
 
 const started: Notification = { event: NotificationEvent.Started, info };
 const finished: Notification = { event: NotificationEvent.Finished, info, summary };

@@ -2,25 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { drainFinishedMessage, drainStartedMessage, formatDuration } from '../../../src/notify/message.js';
 import type { DrainInfo, DrainSummary } from '../../../src/notify/types.js';
 import { Action, NoticeKind } from '../../../src/types.js';
+import { sampleInfo, sampleSummary } from './sample.js';
 
-const info: DrainInfo = {
-  clusterName: 'prod-a',
-  nodeName: 'ip-10-0-1-5.ec2.internal',
-  instanceId: 'i-0123456789abcdef0',
-  kind: NoticeKind.SpotInterruption,
-  eventId: 'a1b2c3d4-0000-4000-8000-000000000001',
-  deadline: new Date('2025-03-01T12:02:00Z'),
-};
+const info = sampleInfo;
 
-const summary: DrainSummary = {
-  outcome: 'drained',
-  evicted: 12,
-  skipped: 3,
-  blocked: 0,
-  failed: 0,
-  durationMs: 41_234,
-  timeLeftMs: 73_500,
-};
+const summary = sampleSummary({ evicted: 12, skipped: 3, durationMs: 41_234, timeLeftMs: 73_500 });
 
 function fieldTexts(message: { blocks: unknown[] }): string[] {
   const block = message.blocks[1] as { fields: { text: string }[] };

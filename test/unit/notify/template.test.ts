@@ -8,16 +8,9 @@ import {
   TemplateSyntax,
 } from '../../../src/notify/template.js';
 import { NotificationEvent } from '../../../src/notify/types.js';
-import { NoticeKind } from '../../../src/types.js';
+import { sampleInfo } from './sample.js';
 
-const info = {
-  clusterName: 'prod-a',
-  nodeName: 'ip-10-0-1-5.ec2.internal',
-  instanceId: 'i-0123456789abcdef0',
-  kind: NoticeKind.SpotInterruption,
-  eventId: 'a1b2c3d4-0000-4000-8000-000000000001',
-  deadline: new Date('2025-03-01T12:02:00Z'),
-};
+const info = sampleInfo;
 
 const finished: NotificationFacts = notificationFacts({
   event: NotificationEvent.Finished,

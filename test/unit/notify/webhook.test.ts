@@ -3,29 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../../src/errors.js';
 import { WebhookSecretError } from '../../../src/notify/secret-ref.js';
-import type { DrainInfo, DrainSummary } from '../../../src/notify/types.js';
 import { createWebhookNotifier, disabledNotifier, WEBHOOK_TIMEOUT_MS } from '../../../src/notify/webhook.js';
 import { parseWebhookSecret, urlTarget, type WebhookTarget } from '../../../src/notify/webhook-target.js';
-import { NoticeKind } from '../../../src/types.js';
+import { sampleInfo, sampleSummary } from './sample.js';
 
-const info: DrainInfo = {
-  clusterName: 'prod-a',
-  nodeName: 'ip-10-0-1-5.ec2.internal',
-  instanceId: 'i-0123456789abcdef0',
-  kind: NoticeKind.SpotInterruption,
-  eventId: 'a1b2c3d4-0000-4000-8000-000000000001',
-  deadline: new Date('2025-03-01T12:02:00Z'),
-};
+const info = sampleInfo;
 
-const summary: DrainSummary = {
-  outcome: 'drained',
-  evicted: 4,
-  skipped: 2,
-  blocked: 0,
-  failed: 0,
-  durationMs: 9_000,
-  timeLeftMs: 80_000,
-};
+const summary = sampleSummary();
 
 // The path of a Slack webhook URL is its secret: it must never appear in a status.
 const SECRET_PATH = '/services/T00000000/B00000000/XXXXsecretXXXX';
