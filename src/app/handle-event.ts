@@ -3,7 +3,7 @@ import { parseEvent } from '../events/parse-event.js';
 import { eventForInstance } from '../events/scheduled-change.js';
 import { describeError } from '../observability/redact.js';
 import { decideAction } from '../policy.js';
-import { type InterruptionNotice, NoticeKind } from '../types.js';
+import { type InterruptionNotice, NoticeKind, type ParseOutcome } from '../types.js';
 import type { AppDeps, Invocation, NoticeReport } from './app-types.js';
 import { handleNotice } from './handle-notice.js';
 import { type ClusterReconcileReport, reconcileAll } from './reconcile-all.js';
@@ -60,35 +60,8 @@ export async function handleEvent(
   invocation: Invocation,
 ): Promise<EventReport> {
   const parsed = parseEvent(raw);
-  if (parsed.status === 'reconcile') {
-    // Only the function's own schedule: a reconcile from elsewhere would be harmless (it only moves
-    // nodes on from the world as it is), but it is not ours to run.
-    const foreign =
-      (invocation.account !== undefined && parsed.account !== invocation.account) ||
-      (invocation.region !== undefined && parsed.region !== invocation.region);
-    if (foreign) {
-      deps.metrics.rejected(Rejection.WrongAccount, 0);
-      deps.logger.warn('event dropped: a schedule of another account or region', { eventId: parsed.eventId });
-      return {
-        eventId: parsed.eventId,
-        status: 'rejected',
-        reason: 'schedule of another account or region',
-        notices: [],
-      };
-    }
-    const reconcile = await reconcileAll(deps, invocation);
-    return { eventId: parsed.eventId, status: 'reconciled', notices: [], reconcile };
-  }
-  if (parsed.status !== 'notices') {
-    if (parsed.status === 'invalid') {
-      deps.metrics.invalidEvent();
-      deps.logger.warn('event dropped: invalid', { eventId: parsed.eventId, reason: parsed.reason });
-    } else {
-      deps.metrics.ignoredEvent();
-      deps.logger.info('event ignored', { eventId: parsed.eventId, reason: parsed.reason });
-    }
-    return { eventId: parsed.eventId, status: parsed.status, reason: parsed.reason, notices: [] };
-  }
+  if (parsed.status === 'reconcile') return reconcileOnSchedule(parsed, deps, invocation);
+  if (parsed.status !== 'notices') return dropped(parsed, deps);
 
   const eventId = parsed.notices[0]?.eventId;
   const now = deps.now ?? Date.now;
@@ -114,10 +87,65 @@ export async function handleEvent(
 
   const { delegated, local } = await fanOut(raw, acted, deps, invocation);
   const settled = await Promise.allSettled(local.map((notice) => handleNotice(notice, deps, invocation)));
+  const reports = reportsOrThrow(eventId, local, settled, deps);
+  const left = leftAlone.length > 0 ? { leftAlone: leftAlone.map((n) => n.instanceId) } : {};
+  return { eventId, status: 'handled', notices: [...delegated, ...reports], ...left };
+}
+
+/** The stack's schedule: a reconcile of every managed cluster, run only for this account and region. */
+async function reconcileOnSchedule(
+  parsed: Extract<ParseOutcome, { status: 'reconcile' }>,
+  deps: EventDeps,
+  invocation: Invocation,
+): Promise<EventReport> {
+  // Only the function's own schedule: a reconcile from elsewhere would be harmless (it only moves
+  // nodes on from the world as it is), but it is not ours to run.
+  const foreign =
+    (invocation.account !== undefined && parsed.account !== invocation.account) ||
+    (invocation.region !== undefined && parsed.region !== invocation.region);
+  if (foreign) {
+    deps.metrics.rejected(Rejection.WrongAccount, 0);
+    deps.logger.warn('event dropped: a schedule of another account or region', { eventId: parsed.eventId });
+    return {
+      eventId: parsed.eventId,
+      status: 'rejected',
+      reason: 'schedule of another account or region',
+      notices: [],
+    };
+  }
+  const reconcile = await reconcileAll(deps, invocation);
+  return { eventId: parsed.eventId, status: 'reconciled', notices: [], reconcile };
+}
+
+/** An event that is not for us (ignored) or not readable (invalid): logged with its id, counted, dropped. */
+function dropped(
+  parsed: Extract<ParseOutcome, { status: 'invalid' | 'ignored' }>,
+  deps: EventDeps,
+): EventReport {
+  if (parsed.status === 'invalid') {
+    deps.metrics.invalidEvent();
+    deps.logger.warn('event dropped: invalid', { eventId: parsed.eventId, reason: parsed.reason });
+  } else {
+    deps.metrics.ignoredEvent();
+    deps.logger.info('event ignored', { eventId: parsed.eventId, reason: parsed.reason });
+  }
+  return { eventId: parsed.eventId, status: parsed.status, reason: parsed.reason, notices: [] };
+}
+
+/**
+ * The reports of the notices handled here, once all were tried; a TransientError naming each that
+ * failed in a way a retry may fix, so Lambda retries the event (the others are no-ops then).
+ */
+function reportsOrThrow(
+  eventId: string | undefined,
+  notices: InterruptionNotice[],
+  settled: PromiseSettledResult<NoticeReport>[],
+  deps: EventDeps,
+): NoticeReport[] {
   const reports: NoticeReport[] = [];
   const failures: string[] = [];
   settled.forEach((outcome, index) => {
-    const notice = local[index]!;
+    const notice = notices[index]!;
     if (outcome.status === 'fulfilled') {
       reports.push(outcome.value);
       if (outcome.value.status === 'skipped' && outcome.value.reason === Rejection.Ec2Disagrees) {
@@ -146,8 +174,7 @@ export async function handleEvent(
       `event ${eventId}: ${failures.length} of ${settled.length} notices failed: ${failures.join('; ')}`,
     );
   }
-  const left = leftAlone.length > 0 ? { leftAlone: leftAlone.map((n) => n.instanceId) } : {};
-  return { eventId, status: 'handled', notices: [...delegated, ...reports], ...left };
+  return reports;
 }
 
 /**

@@ -45,6 +45,16 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     .showSuggestionAfterError()
     .addHelpText('after', footer);
 
+  addInvoke(program, io, setExit);
+  addPlan(program, io, setExit);
+  addReconcile(program, io, setExit);
+  addEvents(program, io, setExit);
+  addRbac(program, io, setExit);
+  return program;
+}
+
+/** `invoke`: the handler on one event, here. */
+function addInvoke(program: Command, io: CliIo, setExit: (code: ExitCode) => void): void {
   program
     .command('invoke')
     .description("Run the function's handler on one event, here: find the node, cordon and drain it, report")
@@ -65,7 +75,7 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     .addHelpText(
       'after',
       `
-Examples:
+  Examples:
   eks-spot-drainer invoke --event spot-interruption --instance i-0abc123def4567890 --context prod-a
   eks-spot-drainer invoke --event ./event.json --dry-run
   eks-spot-drainer events rebalance-recommendation --instance i-0abc123def4567890 | eks-spot-drainer invoke --event -
@@ -75,7 +85,10 @@ Examples:
       const { runInvoke } = await import('./invoke.js');
       setExit(await runInvoke(options, io));
     });
+}
 
+/** `plan`: what a drain of a node would do now; reads only. */
+function addPlan(program: Command, io: CliIo, setExit: (code: ExitCode) => void): void {
   program
     .command('plan')
     .description('Show what a drain of a node would do now: pods to evict, skipped and why, blocking budgets')
@@ -88,7 +101,10 @@ Examples:
       const { runPlan } = await import('./plan.js');
       setExit(await runPlan(options, io));
     });
+}
 
+/** `reconcile`: one pass of the function's periodic reconcile. */
+function addReconcile(program: Command, io: CliIo, setExit: (code: ExitCode) => void): void {
   program
     .command('reconcile')
     .description(
@@ -114,11 +130,11 @@ Examples:
     .addHelpText(
       'after',
       `
-Without EC2 (no --ec2 or --aws) the steps that need its word (the instance is gone, or came back)
-wait: only due scheduled drains, rebalance cordons past their TTL, closed Health changes and abandoned
-drains are acted on.
+  Without EC2 (no --ec2 or --aws) the steps that need its word (the instance is gone, or came back)
+  wait: only due scheduled drains, rebalance cordons past their TTL, closed Health changes and abandoned
+  drains are acted on.
 
-Examples:
+  Examples:
   eks-spot-drainer reconcile --context prod-a --dry-run
   AWS_REGION=eu-west-1 eks-spot-drainer reconcile --context prod-a --ec2`,
     )
@@ -126,7 +142,10 @@ Examples:
       const { runReconcile } = await import('./reconcile.js');
       setExit(await runReconcile(options, io));
     });
+}
 
+/** `events`: sample EventBridge events. */
+function addEvents(program: Command, io: CliIo, setExit: (code: ExitCode) => void): void {
   program
     .command('events')
     .description('Print a sample EventBridge event (for invoke --event -, or the deployed function)')
@@ -140,7 +159,10 @@ Examples:
     .option('--region <region>', "the event's region (default us-east-1): the function drops other regions'")
     .addHelpText('after', eventsHelp)
     .action((kind: string | undefined, options) => setExit(runEvents(kind, options, io)));
+}
 
+/** `rbac`: the manifests each cluster needs. */
+function addRbac(program: Command, io: CliIo, setExit: (code: ExitCode) => void): void {
   program
     .command('rbac')
     .description('Print the manifests each cluster needs (deploy/) and the EKS access entry command')
@@ -158,6 +180,4 @@ Examples:
         'apply deploy/rbac.yaml alone: the drainer works the same, without the fence (see the README).',
     )
     .action((options) => setExit(runRbac(options, io)));
-
-  return program;
 }

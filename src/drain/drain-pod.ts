@@ -31,6 +31,18 @@ export interface PodDrainContext extends DrainContext {
   started: number;
 }
 
+/** One pod being drained: what its report starts from, and what its drain shares with the others. */
+interface PodAtHand {
+  pod: k8s.V1Pod;
+  key: string;
+  base: Pick<PodReport, 'namespace' | 'name' | 'tier'>;
+  /** The grace it would get with no deadline. */
+  ownGrace: number;
+  context: PodDrainContext;
+}
+
+type GoneOutcome = 'evicted' | 'already-terminating' | 'gone';
+
 /**
  * Evicts one pod (or waits for one already terminating) and reports how it went. Each eviction
  * attempt asks for the grace then left before the deadline; a pod whose grace would outlast a
@@ -38,84 +50,50 @@ export interface PodDrainContext extends DrainContext {
  */
 export async function drainOnePod(planned: PlannedPod, context: PodDrainContext): Promise<PodReport> {
   const { pod, key, decision } = planned;
-  const { now, progress, clock, tracker } = context;
-  const base = {
-    namespace: pod.metadata?.namespace ?? '',
-    name: pod.metadata?.name ?? '',
-    tier: decision.tier,
+  const one: PodAtHand = {
+    pod,
+    key,
+    base: { namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', tier: decision.tier },
+    ownGrace: ownGraceSeconds(pod, context.options),
+    context,
   };
-  const ownGrace = ownGraceSeconds(pod, context.options);
-  const goneReport = (outcome: PodReport['outcome'], extra: Partial<PodReport>): PodReport => {
-    progress({ type: 'pod', pod: key, status: 'gone' });
-    return { ...base, ...extra, outcome, goneAfterMs: (tracker.goneTime(key) ?? now()) - context.started };
-  };
-
-  /** Waits for the pod to go, cutting its grace if it would outlast the deadline; reports stuck pods. */
-  const waitGone = async (
-    outcomeIfGone: 'evicted' | 'already-terminating' | 'gone',
-    extra: Partial<PodReport>,
-  ): Promise<PodReport> => {
-    progress({ type: 'pod', pod: key, status: 'terminating' });
-    for (let recuts = 0; ; ) {
-      // The API server's clock, read on ours (the same in production; a test may move ours).
-      const stamped = deletionEnd(tracker.latestOf(key) ?? pod);
-      const ends = stamped === undefined ? undefined : stamped + (now() - Date.now());
-      if (
-        ends !== undefined &&
-        ends > clock.stopAt + recutToleranceMs &&
-        clock.left() > 1_000 &&
-        recuts < 3
-      ) {
-        recuts++;
-        await evictPod(context.apis.core, pod, {
-          gracePeriodSeconds: () => graceWithin(ownGrace, clock.stopAt, now()),
-          stopAt: () => Math.min(clock.stopAt, now() + 5_000),
-          now,
-          ...(context.signal ? { signal: context.signal } : {}),
-        });
-      }
-      const stuckAt = ends === undefined ? Number.POSITIVE_INFINITY : ends + stuckAfterMs;
-      // The eviction's answer often comes before the watch shows the deletionTimestamp it set:
-      // look again shortly, or a pod whose kubelet is gone would be waited for until the deadline.
-      const recheckAt = ends === undefined ? now() + 1_000 : Number.POSITIVE_INFINITY;
-      const left = await tracker.waitForGone(
-        [key],
-        () => Math.min(clock.stopAt, stuckAt, recheckAt),
-        context.signal,
-        (wake) => clock.onChange(wake),
-      );
-      if (left.length === 0) return goneReport(outcomeIfGone, extra);
-      const at = now();
-      if (at >= stuckAt) {
-        progress({ type: 'pod', pod: key, status: 'stuck' });
-        return {
-          ...base,
-          ...extra,
-          outcome: 'stuck',
-          reason: `still terminating ${Math.round((at - (ends ?? at)) / 1000)} s after its grace period ended (kubelet gone or hung?)`,
-        };
-      }
-      if (at >= clock.stopAt || context.signal?.aborted) {
-        progress({ type: 'pod', pod: key, status: 'still-there' });
-        return {
-          ...base,
-          ...extra,
-          outcome: 'still-terminating',
-          reason: 'still terminating at the deadline',
-        };
-      }
-      // Woken by a deadline that moved earlier: look at the grace again.
-    }
-  };
-
-  if (decision.action === 'wait') return waitGone('already-terminating', {});
+  if (decision.action === 'wait') return waitGone(one, 'already-terminating', {});
   const warning = decision.action === 'evict' ? decision.warning : undefined;
-  progress({ type: 'pod', pod: key, status: 'evicting', detail: warning });
+  context.progress({ type: 'pod', pod: key, status: 'evicting', detail: warning });
+  const eviction = await evictOnce(one);
+  const extra = { evictionAttempts: eviction.attempts, ...(warning ? { reason: warning } : {}) };
+  if (eviction.status !== 'evicted' && context.tracker.goneTime(key) !== undefined) {
+    // The eviction did not (or not yet) succeed, but the pod is gone: report the node as it is.
+    return goneReport(one, 'gone', {
+      ...extra,
+      reason: `gone without our eviction${warning ? `; ${warning}` : ''}`,
+    });
+  }
+  const { base } = one;
+  switch (eviction.status) {
+    case 'evicted':
+      return waitGone(one, 'evicted', extra);
+    case 'gone':
+      context.progress({ type: 'pod', pod: key, status: 'gone' });
+      return { ...base, ...extra, outcome: 'evicted', goneAfterMs: context.now() - context.started };
+    case 'namespace-terminating':
+      return waitGone(one, 'gone', { ...extra, reason: 'its namespace is being deleted' });
+    case 'blocked':
+      return { ...base, ...extra, outcome: 'blocked', pdb: eviction.pdb, reason: eviction.message };
+    case 'failed':
+      context.progress({ type: 'pod', pod: key, status: 'failed', detail: eviction.message });
+      return { ...base, ...extra, outcome: 'failed', reason: eviction.message };
+  }
+}
+
+/** The eviction, paced by the window and the pod's budget, given up once the pod is gone by other hands. */
+function evictOnce({ pod, key, base, ownGrace, context }: PodAtHand) {
+  const { now, clock, progress } = context;
   let told = false;
   // Stop trying as soon as the pod is gone by other hands (its namespace deleted, say).
-  const goneSignal = tracker.goneSignal(key);
+  const goneSignal = context.tracker.goneSignal(key);
   const signal = context.signal ? AbortSignal.any([context.signal, goneSignal]) : goneSignal;
-  const eviction = await evictPod(context.apis.core, pod, {
+  return evictPod(context.apis.core, pod, {
     gracePeriodSeconds: () => graceWithin(ownGrace, clock.stopAt, now()),
     stopAt: () => clock.stopAt,
     signal,
@@ -135,28 +113,72 @@ export async function drainOnePod(planned: PlannedPod, context: PodDrainContext)
     reserveBudget: (until, waitSignal, onWait) => context.budgets.reserve(pod, until, waitSignal, onWait),
     admit: (waitSignal, until) => context.window.admit(waitSignal, until),
   });
-  const extra = { evictionAttempts: eviction.attempts, ...(warning ? { reason: warning } : {}) };
-  if (eviction.status !== 'evicted' && tracker.goneTime(key) !== undefined) {
-    // The eviction did not (or not yet) succeed, but the pod is gone: report the node as it is.
-    return goneReport('gone', {
-      ...extra,
-      reason: `gone without our eviction${warning ? `; ${warning}` : ''}`,
-    });
+}
+
+function goneReport(one: PodAtHand, outcome: GoneOutcome, extra: Partial<PodReport>): PodReport {
+  const { context, key } = one;
+  context.progress({ type: 'pod', pod: key, status: 'gone' });
+  const goneAt = context.tracker.goneTime(key) ?? context.now();
+  return { ...one.base, ...extra, outcome, goneAfterMs: goneAt - context.started };
+}
+
+/** Waits for the pod to go, cutting its grace if it would outlast the deadline; reports stuck pods. */
+async function waitGone(
+  one: PodAtHand,
+  outcomeIfGone: GoneOutcome,
+  extra: Partial<PodReport>,
+): Promise<PodReport> {
+  const { key, context } = one;
+  const { now, clock, tracker } = context;
+  context.progress({ type: 'pod', pod: key, status: 'terminating' });
+  for (let recuts = 0; ; ) {
+    // The API server's clock, read on ours (the same in production; a test may move ours).
+    const stamped = deletionEnd(tracker.latestOf(key) ?? one.pod);
+    const ends = stamped === undefined ? undefined : stamped + (now() - Date.now());
+    if (ends !== undefined && ends > clock.stopAt + recutToleranceMs && clock.left() > 1_000 && recuts < 3) {
+      recuts++;
+      await recutGrace(one);
+    }
+    const stuckAt = ends === undefined ? Number.POSITIVE_INFINITY : ends + stuckAfterMs;
+    // The eviction's answer often comes before the watch shows the deletionTimestamp it set:
+    // look again shortly, or a pod whose kubelet is gone would be waited for until the deadline.
+    const recheckAt = ends === undefined ? now() + 1_000 : Number.POSITIVE_INFINITY;
+    const left = await tracker.waitForGone(
+      [key],
+      () => Math.min(clock.stopAt, stuckAt, recheckAt),
+      context.signal,
+      (wake) => clock.onChange(wake),
+    );
+    if (left.length === 0) return goneReport(one, outcomeIfGone, extra);
+    const at = now();
+    if (at >= stuckAt) {
+      context.progress({ type: 'pod', pod: key, status: 'stuck' });
+      const late = Math.round((at - (ends ?? at)) / 1000);
+      const reason = `still terminating ${late} s after its grace period ended (kubelet gone or hung?)`;
+      return { ...one.base, ...extra, outcome: 'stuck', reason };
+    }
+    if (at >= clock.stopAt || context.signal?.aborted) {
+      context.progress({ type: 'pod', pod: key, status: 'still-there' });
+      return {
+        ...one.base,
+        ...extra,
+        outcome: 'still-terminating',
+        reason: 'still terminating at the deadline',
+      };
+    }
+    // Woken by a deadline that moved earlier: look at the grace again.
   }
-  switch (eviction.status) {
-    case 'evicted':
-      return waitGone('evicted', extra);
-    case 'gone':
-      progress({ type: 'pod', pod: key, status: 'gone' });
-      return { ...base, ...extra, outcome: 'evicted', goneAfterMs: now() - context.started };
-    case 'namespace-terminating':
-      return waitGone('gone', { ...extra, reason: 'its namespace is being deleted' });
-    case 'blocked':
-      return { ...base, ...extra, outcome: 'blocked', pdb: eviction.pdb, reason: eviction.message };
-    case 'failed':
-      progress({ type: 'pod', pod: key, status: 'failed', detail: eviction.message });
-      return { ...base, ...extra, outcome: 'failed', reason: eviction.message };
-  }
+}
+
+/** Evicts a terminating pod again so that its grace ends by the (earlier) stop time. */
+async function recutGrace({ pod, ownGrace, context }: PodAtHand): Promise<void> {
+  const { now, clock } = context;
+  await evictPod(context.apis.core, pod, {
+    gracePeriodSeconds: () => graceWithin(ownGrace, clock.stopAt, now()),
+    stopAt: () => Math.min(clock.stopAt, now() + 5_000),
+    now,
+    ...(context.signal ? { signal: context.signal } : {}),
+  });
 }
 
 /** When the pod's grace period ends (its deletionTimestamp), if it is terminating. */

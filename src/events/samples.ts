@@ -64,104 +64,131 @@ function later(time: string, ms: number): Date | string {
   return Number.isNaN(base) ? time : new Date(base + ms);
 }
 
+/** What a sample is made from: the event's time, place and instance, and what the caller changed. */
+interface Setting {
+  time: string;
+  region: string;
+  account: string;
+  instanceId: string;
+  overrides: SampleOverrides;
+}
+
+/** What tells the kinds apart: source, detail-type, resources and detail. */
+interface Shape {
+  source: string;
+  detailType: string;
+  resources: string[];
+  detail: Record<string, unknown>;
+}
+
+const instanceArn = (s: Setting, id: string) => `arn:aws:ec2:${s.region}:${s.account}:instance/${id}`;
+const asgArn = (s: Setting) =>
+  `arn:aws:autoscaling:${s.region}:${s.account}:autoScalingGroup:8d3c1e0f-6c3a-4f3e-9d64-2b1f0e5a7c11:autoScalingGroupName/${ASG_NAME}`;
+
+const ec2 = (s: Setting, detailType: string, detail: Record<string, unknown>): Shape => ({
+  source: 'aws.ec2',
+  detailType,
+  resources: [instanceArn(s, s.instanceId)],
+  detail: { 'instance-id': s.instanceId, ...detail },
+});
+
+const stateChange = (s: Setting, state: string): Shape =>
+  ec2(s, 'EC2 Instance State-change Notification', { state: s.overrides.state ?? state });
+
+function scheduledChange(s: Setting): Shape {
+  const ids = s.overrides.instanceIds ?? [s.instanceId, SECOND_SAMPLE_INSTANCE_ID];
+  const start = s.overrides.startTime ?? later(s.time, 3_600_000);
+  const eventArn = `arn:aws:health:${s.region}::event/EC2/AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED/AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED_8f2b5c1d`;
+  return {
+    source: 'aws.health',
+    detailType: 'AWS Health Event',
+    resources: ids.map((id) => instanceArn(s, id)),
+    detail: {
+      eventArn,
+      service: 'EC2',
+      eventTypeCode: 'AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED',
+      eventTypeCategory: 'scheduledChange',
+      eventScopeCode: 'ACCOUNT_SPECIFIC',
+      // Health writes RFC 1123 times, which is what toUTCString produces.
+      startTime:
+        typeof start === 'string' || Number.isNaN(start.getTime()) ? String(start) : start.toUTCString(),
+      eventDescription: [
+        {
+          language: 'en_US',
+          latestDescription:
+            'EC2 has detected degradation of the underlying hardware hosting your instances.',
+        },
+      ],
+      affectedEntities: ids.map((id) => ({ entityValue: id })),
+    },
+  };
+}
+
+const autoScaling = (s: Setting, detail: Record<string, unknown>): Shape => ({
+  source: 'aws.autoscaling',
+  detailType: 'EC2 Instance-terminate Lifecycle Action',
+  resources: [asgArn(s)],
+  detail,
+});
+
+const shapes: Record<SampleKind, (s: Setting) => Shape> = {
+  'spot-interruption': (s) =>
+    ec2(s, 'EC2 Spot Instance Interruption Warning', {
+      'instance-action': s.overrides.instanceAction ?? 'terminate',
+    }),
+  'rebalance-recommendation': (s) => ec2(s, 'EC2 Instance Rebalance Recommendation', {}),
+  'state-change-stopping': (s) => stateChange(s, 'stopping'),
+  'state-change-running': (s) => stateChange(s, 'running'),
+  'scheduled-change': scheduledChange,
+  'asg-terminate': (s) =>
+    autoScaling(s, {
+      LifecycleActionToken: LIFECYCLE_ACTION_TOKEN,
+      AutoScalingGroupName: ASG_NAME,
+      LifecycleHookName: HOOK_NAME,
+      EC2InstanceId: s.instanceId,
+      LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+    }),
+  'asg-test-notification': (s) =>
+    autoScaling(s, {
+      AccountId: s.account,
+      RequestId: '6d2f3b9a-1c4e-4b7a-9f0e-3a5c7e9b1d24',
+      AutoScalingGroupARN: asgArn(s),
+      AutoScalingGroupName: ASG_NAME,
+      Service: 'AWS Auto Scaling',
+      Event: 'autoscaling:TEST_NOTIFICATION',
+      Time: s.time,
+    }),
+  'capacity-reservation-interruption': (s) =>
+    ec2(s, 'EC2 Capacity Reservation Instance Interruption Warning', {
+      'instance-action': 'terminate',
+      'instance-termination-time': formatTime(later(s.time, 120_000)),
+      azId: 'use1-az1',
+    }),
+};
+
 /** Returns a fresh sample EventBridge event of `kind`; throws UsageError for an unknown kind. */
 export function sampleEvent(kind: string, overrides: SampleOverrides = {}): SampleEvent {
   if (!(sampleKinds as readonly string[]).includes(kind)) {
     throw new UsageError(`unknown event kind "${kind}"; known kinds: ${sampleKinds.join(', ')}`);
   }
   const now = new Date(Math.floor(Date.now() / 1000) * 1000);
-  const timeValue = overrides.time ?? now;
-  const time = formatTime(timeValue);
-  const region = overrides.region ?? 'us-east-1';
-  const account = overrides.account ?? '123456789012';
-  const instanceId = overrides.instanceId ?? SAMPLE_INSTANCE_ID;
-  const instanceArn = (id: string) => `arn:aws:ec2:${region}:${account}:instance/${id}`;
-  const asgArn = `arn:aws:autoscaling:${region}:${account}:autoScalingGroup:8d3c1e0f-6c3a-4f3e-9d64-2b1f0e5a7c11:autoScalingGroupName/${ASG_NAME}`;
-  const envelope = (
-    source: string,
-    detailType: string,
-    resources: string[],
-    detail: Record<string, unknown>,
-  ) => ({
+  const setting: Setting = {
+    time: formatTime(overrides.time ?? now),
+    region: overrides.region ?? 'us-east-1',
+    account: overrides.account ?? '123456789012',
+    instanceId: overrides.instanceId ?? SAMPLE_INSTANCE_ID,
+    overrides,
+  };
+  const shape = shapes[kind as SampleKind](setting);
+  return {
     version: '0',
     id: overrides.id ?? randomUUID(),
-    'detail-type': detailType,
-    source,
-    account,
-    time,
-    region,
-    resources,
-    detail: { ...detail, ...overrides.detail },
-  });
-
-  switch (kind as SampleKind) {
-    case 'spot-interruption':
-      return envelope('aws.ec2', 'EC2 Spot Instance Interruption Warning', [instanceArn(instanceId)], {
-        'instance-id': instanceId,
-        'instance-action': overrides.instanceAction ?? 'terminate',
-      });
-    case 'rebalance-recommendation':
-      return envelope('aws.ec2', 'EC2 Instance Rebalance Recommendation', [instanceArn(instanceId)], {
-        'instance-id': instanceId,
-      });
-    case 'state-change-stopping':
-    case 'state-change-running':
-      return envelope('aws.ec2', 'EC2 Instance State-change Notification', [instanceArn(instanceId)], {
-        'instance-id': instanceId,
-        state: overrides.state ?? (kind === 'state-change-stopping' ? 'stopping' : 'running'),
-      });
-    case 'scheduled-change': {
-      const ids = overrides.instanceIds ?? [instanceId, SECOND_SAMPLE_INSTANCE_ID];
-      const start = overrides.startTime ?? later(time, 3_600_000);
-      const eventArn = `arn:aws:health:${region}::event/EC2/AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED/AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED_8f2b5c1d`;
-      return envelope('aws.health', 'AWS Health Event', ids.map(instanceArn), {
-        eventArn,
-        service: 'EC2',
-        eventTypeCode: 'AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED',
-        eventTypeCategory: 'scheduledChange',
-        eventScopeCode: 'ACCOUNT_SPECIFIC',
-        // Health writes RFC 1123 times, which is what toUTCString produces.
-        startTime:
-          typeof start === 'string' || Number.isNaN(start.getTime()) ? String(start) : start.toUTCString(),
-        eventDescription: [
-          {
-            language: 'en_US',
-            latestDescription:
-              'EC2 has detected degradation of the underlying hardware hosting your instances.',
-          },
-        ],
-        affectedEntities: ids.map((id) => ({ entityValue: id })),
-      });
-    }
-    case 'asg-terminate':
-      return envelope('aws.autoscaling', 'EC2 Instance-terminate Lifecycle Action', [asgArn], {
-        LifecycleActionToken: LIFECYCLE_ACTION_TOKEN,
-        AutoScalingGroupName: ASG_NAME,
-        LifecycleHookName: HOOK_NAME,
-        EC2InstanceId: instanceId,
-        LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
-      });
-    case 'asg-test-notification':
-      return envelope('aws.autoscaling', 'EC2 Instance-terminate Lifecycle Action', [asgArn], {
-        AccountId: account,
-        RequestId: '6d2f3b9a-1c4e-4b7a-9f0e-3a5c7e9b1d24',
-        AutoScalingGroupARN: asgArn,
-        AutoScalingGroupName: ASG_NAME,
-        Service: 'AWS Auto Scaling',
-        Event: 'autoscaling:TEST_NOTIFICATION',
-        Time: time,
-      });
-    case 'capacity-reservation-interruption':
-      return envelope(
-        'aws.ec2',
-        'EC2 Capacity Reservation Instance Interruption Warning',
-        [instanceArn(instanceId)],
-        {
-          'instance-id': instanceId,
-          'instance-action': 'terminate',
-          'instance-termination-time': formatTime(later(time, 120_000)),
-          azId: 'use1-az1',
-        },
-      );
-  }
+    'detail-type': shape.detailType,
+    source: shape.source,
+    account: setting.account,
+    time: setting.time,
+    region: setting.region,
+    resources: shape.resources,
+    detail: { ...shape.detail, ...overrides.detail },
+  };
 }
