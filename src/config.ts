@@ -1,7 +1,8 @@
 /**
  * The function's configuration: environment variables, read once per container, validated with
  * zod, failing fast with a ConfigError that names the variable. One table below is the source of
- * every variable's default and description (configVariables, checked against README/serverless).
+ * every variable's default and description (configVariables, checked against README/serverless);
+ * it is longer than 300 lines because splitting that table would split the one place to read them.
  */
 import type { DrainOptions } from './drain/options.js';
 import { ConfigError } from './errors.js';
