@@ -6,6 +6,7 @@ import { decideAction } from '../policy.js';
 import { type InterruptionNotice, NoticeKind, type ParseOutcome } from '../types.js';
 import type { AppDeps, Invocation, NoticeReport } from './app-types.js';
 import { handleNotice } from './handle-notice.js';
+import { handleRunning, type RunningReport } from './handle-running.js';
 import { type ClusterReconcileReport, reconcileAll } from './reconcile-all.js';
 import { capNotices, Rejection, verifyEvent } from './verify-notice.js';
 
@@ -19,6 +20,8 @@ export interface EventReport {
   leftAlone?: string[];
   /** The schedule's reconcile pass, per managed cluster. */
   reconcile?: ClusterReconcileReport[];
+  /** An instance running again: what became of its node. */
+  running?: RunningReport;
 }
 
 /** What one event may do, besides the app's dependencies. */
@@ -61,6 +64,7 @@ export async function handleEvent(
 ): Promise<EventReport> {
   const parsed = parseEvent(raw);
   if (parsed.status === 'reconcile') return reconcileOnSchedule(parsed, deps, invocation);
+  if (parsed.status === 'running') return instanceRunning(parsed, deps, invocation);
   if (parsed.status !== 'notices') return dropped(parsed, deps);
 
   const eventId = parsed.notices[0]?.eventId;
@@ -100,21 +104,40 @@ async function reconcileOnSchedule(
 ): Promise<EventReport> {
   // Only the function's own schedule: a reconcile from elsewhere would be harmless (it only moves
   // nodes on from the world as it is), but it is not ours to run.
-  const foreign =
-    (invocation.account !== undefined && parsed.account !== invocation.account) ||
-    (invocation.region !== undefined && parsed.region !== invocation.region);
-  if (foreign) {
-    deps.metrics.rejected(Rejection.WrongAccount, 0);
-    deps.logger.warn('event dropped: a schedule of another account or region', { eventId: parsed.eventId });
-    return {
-      eventId: parsed.eventId,
-      status: 'rejected',
-      reason: 'schedule of another account or region',
-      notices: [],
-    };
-  }
+  if (isForeign(parsed, invocation)) return foreign(parsed.eventId, 'a schedule', deps);
   const reconcile = await reconcileAll(deps, invocation);
   return { eventId: parsed.eventId, status: 'reconciled', notices: [], reconcile };
+}
+
+/**
+ * An instance runs again: its node, if marked, is moved on at once. Only this account's and region's
+ * (as for the schedule, the event is trusted for nothing else: EC2 and the node are read anew).
+ */
+async function instanceRunning(
+  parsed: Extract<ParseOutcome, { status: 'running' }>,
+  deps: EventDeps,
+  invocation: Invocation,
+): Promise<EventReport> {
+  if (isForeign(parsed, invocation)) return foreign(parsed.eventId, 'an instance state change', deps);
+  const running = await handleRunning(parsed, deps, invocation);
+  if (running.status === 'off' || running.status === 'no-ec2') {
+    deps.metrics.ignoredEvent();
+    return { eventId: parsed.eventId, status: 'ignored', reason: running.why, notices: [] };
+  }
+  return { eventId: parsed.eventId, status: 'handled', notices: [], running };
+}
+
+function isForeign(origin: { account: string; region: string }, invocation: Invocation): boolean {
+  return (
+    (invocation.account !== undefined && origin.account !== invocation.account) ||
+    (invocation.region !== undefined && origin.region !== invocation.region)
+  );
+}
+
+function foreign(eventId: string, what: string, deps: EventDeps): EventReport {
+  deps.metrics.rejected(Rejection.WrongAccount, 0);
+  deps.logger.warn(`event dropped: ${what} of another account or region`, { eventId });
+  return { eventId, status: 'rejected', reason: `${what} of another account or region`, notices: [] };
 }
 
 /** An event that is not for us (ignored) or not readable (invalid): logged with its id, counted, dropped. */
