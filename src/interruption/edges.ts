@@ -1,7 +1,7 @@
 /**
  * The state changes of a node's record the transition can make, with what makes each and who carries
- * it: the README's diagram and table of a node's interruption are this list (a test holds them to
- * it), and the model-based test holds the transition to it (every change it makes is listed, and
+ * it: the diagram and table of docs/lifecycle.md are this list (test/unit/readme.test.ts holds them
+ * to it), and the model-based test holds the transition to it (every change it makes is listed, and
  * every one listed is made). `[*]`: no record; `ended`: drained, deadline-reached or incomplete.
  */
 import type { RecordState } from './record.js';

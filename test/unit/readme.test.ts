@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { configVariables } from '../../src/config.js';
 import { interruptionEdges } from '../../src/interruption/edges.js';
 
-const readme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../README.md'), 'utf8');
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
 
 /** The rows of the README's configuration table: variable name -> default column. */
 function configurationTable(): Map<string, string> {
@@ -46,11 +47,8 @@ describe('README', () => {
   });
 });
 
-describe("README: a node's interruption", () => {
-  const section = readme.slice(
-    readme.indexOf("## A node's interruption"),
-    readme.indexOf('## Drain semantics'),
-  );
+describe("docs/lifecycle.md: a node's interruption", () => {
+  const section = readFileSync(join(root, 'docs/lifecycle.md'), 'utf8');
   const name = (id: string) => (id === '[*]' ? id : id.replaceAll('_', '-'));
 
   it('draws exactly the changes of state the transition can make', () => {
