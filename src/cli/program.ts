@@ -177,7 +177,7 @@ function addRbac(program: Command, io: CliIo, setExit: (code: ExitCode) => void)
       'after',
       '\nExample:\n  eks-spot-drainer rbac | kubectl --context prod-a apply -f -\n\n' +
         'node-fence.yaml (a ValidatingAdmissionPolicy) needs Kubernetes 1.30 or newer; on older clusters\n' +
-        'apply deploy/rbac.yaml alone: the drainer works the same, without the fence (see the README).',
+        'apply deploy/rbac.yaml alone: the drainer works the same, without the fence (see docs/deploy.md).',
     )
     .action((options) => setExit(runRbac(options, io)));
 }
