@@ -25,7 +25,7 @@ Send one for real (the event is dated now: a Spot warning means something for tw
       --cli-binary-format raw-in-base64-out --payload file://event.json /dev/null
   through EventBridge: \`aws events put-events\` refuses an aws.* source, so put the sample in the
   detail of an event of your own on a custom bus whose rule passes "$.detail" to the function
-  (README: "Sending a sample event").`;
+  (docs/cli.md, "Sending a sample event").`;
 
 /** Builds the program; `setExit` receives the exit code of the command that ran. */
 export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
