@@ -17,6 +17,8 @@ export const NodeEventReason = {
   DrainBlocked: 'DrainBlocked',
   /** A Health scheduled change recorded, to be drained when it is due. */
   DrainScheduled: 'DrainScheduled',
+  /** A voluntary drain waits for the cluster's disruption budget (MAX_VOLUNTARY_DISRUPTIONS). */
+  WaitingForBudget: 'WaitingForBudget',
   /** The interruption is over (the instance stayed or came back): this project's marks removed. */
   Uncordon: 'Uncordon',
   /** The instance is gone and its kubelet stopped: the out-of-service taint frees its pods. */

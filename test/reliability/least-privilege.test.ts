@@ -49,7 +49,12 @@ const expectedClusterRights = [
   'get apps/daemonsets',
 ];
 const eventsNamespace = 'default';
-const expectedNamespacedRights = ['create core/events'];
+// Events about nodes, and the disruption budget's lock (one Lease, by name; deploy/rbac.yaml creates it).
+const expectedNamespacedRights = [
+  'create core/events',
+  'get coordination.k8s.io/leases',
+  'patch coordination.k8s.io/leases',
+];
 
 /** Every `verb group/resource` a list of rules grants. */
 function rights(rules: k8s.V1PolicyRule[]): string[] {
@@ -132,12 +137,20 @@ async function identities(): Promise<Record<string, k8s.KubeConfig>> {
 }
 
 describe('least privilege', () => {
-  it('ships exactly the rights the code uses: no watch on nodes, no get on pods or budgets, Events only in default', async () => {
+  it('ships exactly the rights the code uses: no watch on nodes, no get on pods or budgets, Events and the budget lock only in default', async () => {
     // Act
     const shipped = await shippedRbac();
 
     // Assess
-    expect(shipped.kinds).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+    expect(shipped.kinds).toEqual([
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'Role',
+      'RoleBinding',
+      'Lease',
+      'Role',
+      'RoleBinding',
+    ]);
     expect(rights(shipped.cluster).sort()).toEqual([...expectedClusterRights].sort());
     expect(rights(shipped.namespaced(eventsNamespace))).toEqual(expectedNamespacedRights);
   });

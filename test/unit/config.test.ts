@@ -64,6 +64,7 @@ describe('loadConfig', () => {
       OUT_OF_SERVICE_TAINT: 'false',
       RELEASE_ON_RUNNING: 'false',
       RUNNING_WAIT_SECONDS: '30',
+      MAX_VOLUNTARY_DISRUPTIONS: '3',
       MAX_INSTANCES_PER_EVENT: '5',
       FAN_OUT_EVENTS: 'false',
     });
@@ -102,6 +103,7 @@ describe('loadConfig', () => {
         outOfServiceTaint: false,
         releaseOnRunning: false,
         runningWaitMs: 30_000,
+        disruptionBudget: { count: 3 },
       },
       maxInstancesPerEvent: 5,
       fanOutEvents: false,
@@ -228,7 +230,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(30);
+    expect(names).toHaveLength(31);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 
