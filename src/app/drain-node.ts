@@ -71,10 +71,17 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
     action: request.action,
   };
   if (context.options.dryRun) {
-    const plan = await retryKube(() => planDrain(context.apis, request.nodeName, context.options, true), {
-      deadline: until,
-      now,
-    });
+    const plan = await retryKube(
+      () =>
+        planDrain(context.apis, request.nodeName, context.options, {
+          withBudgets: true,
+          noticeKind: request.kind,
+        }),
+      {
+        deadline: until,
+        now,
+      },
+    );
     return dryRunResult(summary, plan.pods.map(reportPlanned), noTimings(), until, now());
   }
   const input: Extract<Input, { type: 'notice' }> = {
