@@ -9,7 +9,7 @@ export interface DrainOptions {
   /** Pods at or above this priority are evicted after the others (DaemonSet pods after them all). */
   criticalPriorityThreshold: number;
   /**
-   * Evict DaemonSet pods too, after every other pod of the node (Karpenter's order); off, they are
+   * Evict DaemonSet pods too, after every other pod of the node, critical ones last; off, they are
    * left (kubectl drain --ignore-daemonsets). One that tolerates every taint of the node is left either
    * way: its DaemonSet would put it straight back.
    */
