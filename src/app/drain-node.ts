@@ -71,17 +71,11 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
     action: request.action,
   };
   if (context.options.dryRun) {
-    const plan = await retryKube(
-      () =>
-        planDrain(context.apis, request.nodeName, context.options, {
-          withBudgets: true,
-          noticeKind: request.kind,
-        }),
-      {
-        deadline: until,
-        now,
-      },
-    );
+    const scope = { withBudgets: true, noticeKind: request.kind };
+    const plan = await retryKube(() => planDrain(context.apis, request.nodeName, context.options, scope), {
+      deadline: until,
+      now,
+    });
     return dryRunResult(summary, plan.pods.map(reportPlanned), noTimings(), until, now());
   }
   const input: Extract<Input, { type: 'notice' }> = {
