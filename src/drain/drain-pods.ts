@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import type * as k8s from '@kubernetes/client-node';
 import { eventSource } from '../kube/event-writer.js';
 import { PodEventReason, PodEventRecorder } from '../kube/pod-events.js';
 import { retryKube } from '../kube/retry-kube.js';
@@ -88,9 +89,10 @@ export async function drainPods(
     nodeName,
     podEvents: new PodEventRecorder(apis.core, context.actor ?? eventSource),
   };
-  const uids = new Map<string, string | undefined>();
+  // Every pod the drain took on, from the list or the sweep: what FORCE_AT_DEADLINE may delete.
+  const handled = new Map<string, k8s.V1Pod>();
   const drainPod = (planned: PlannedPod) => {
-    uids.set(planned.key, planned.pod.metadata?.uid);
+    handled.set(planned.key, planned.pod);
     return drainOnePod(planned, podContext);
   };
   try {
@@ -103,17 +105,7 @@ export async function drainPods(
     tracker.stop();
     budgets.stop();
   }
-  if (options.forceAtDeadline && !halt.aborted) {
-    const graces = new Map<string, number>();
-    const graceOf = (r: PodReport) => {
-      const pod = active.find((p) => p.key === `${r.namespace}/${r.name}`)?.pod;
-      const grace = pod ? graceWithin(ownGraceSeconds(pod, options), clock.deadline, now()) : 1;
-      graces.set(`${r.namespace}/${r.name}`, Math.max(1, grace));
-      return grace;
-    };
-    await forceDeleteBlocked(apis.core, reports, uids, graceOf, progress);
-    recordForceDeletes(reports, active, graces, podContext);
-  }
+  if (options.forceAtDeadline && !halt.aborted) await forceAtDeadline(reports, handled, podContext);
   // Briefly: an Event that cannot be written by now is not worth holding the node's record for.
   await podContext.podEvents.flush(1_000);
   timings.totalMs = now() - started;
@@ -166,17 +158,29 @@ const timingOf = {
   'critical-daemonset': 'evictDaemonSetMs',
 } as const satisfies Record<PodTier, keyof DrainTimings>;
 
-/** An Event on each pod deleted at the deadline, naming the budget it overrode and the grace it got. */
-function recordForceDeletes(
+/**
+ * FORCE_AT_DEADLINE: deletes the pods a budget still holds, each with the grace then left (at least
+ * 1 s), and writes on each the Event that names the budget it overrode.
+ */
+async function forceAtDeadline(
   reports: PodReport[],
-  active: PlannedPod[],
-  graces: Map<string, number>,
+  handled: Map<string, k8s.V1Pod>,
   context: PodDrainContext,
-): void {
-  const { nodeName, notice, clock } = context;
+): Promise<void> {
+  const { apis, options, clock, now, nodeName, notice } = context;
+  const graces = new Map<string, number>();
+  const graceOf = (r: PodReport) => {
+    const key = `${r.namespace}/${r.name}`;
+    const pod = handled.get(key);
+    const grace = pod ? graceWithin(ownGraceSeconds(pod, options), clock.deadline, now()) : 1;
+    graces.set(key, Math.max(1, grace));
+    return grace;
+  };
+  const uids = new Map([...handled].map(([key, pod]) => [key, pod.metadata?.uid]));
+  await forceDeleteBlocked(apis.core, reports, uids, graceOf, context.progress);
   for (const r of reports.filter((report) => report.outcome === 'force-deleted')) {
     const key = `${r.namespace}/${r.name}`;
-    const pod = active.find((p) => p.key === key)?.pod;
+    const pod = handled.get(key);
     if (!pod) continue;
     const message = podEventMessage(
       { how: 'force-deleted', pdb: r.pdb },
