@@ -212,8 +212,13 @@ const variables = {
   EVICT_UNMANAGED_PODS: spec('true', 'Evict pods that no controller will recreate.', bool(true)),
   CRITICAL_PRIORITY_THRESHOLD: spec(
     '2000000000',
-    'Pods at or above this priority are evicted last.',
+    'Pods at or above this priority are evicted after the others (DaemonSet pods later still).',
     int(2_000_000_000, -2_147_483_648, 2_147_483_647),
+  ),
+  EVICT_DAEMONSET_PODS: spec(
+    'false',
+    'Evict DaemonSet pods too, after every other pod (off: left, as kubectl drain --ignore-daemonsets).',
+    bool(false),
   ),
   POD_TERMINATION_GRACE_PERIOD: spec(
     '-1',
@@ -346,6 +351,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       deleteEmptyDirData: read('DELETE_EMPTYDIR_DATA'),
       evictUnmanagedPods: read('EVICT_UNMANAGED_PODS'),
       criticalPriorityThreshold: read('CRITICAL_PRIORITY_THRESHOLD'),
+      evictDaemonSetPods: read('EVICT_DAEMONSET_PODS'),
       podGracePeriodSeconds: read('POD_TERMINATION_GRACE_PERIOD'),
       safetyMarginMs: read('DEADLINE_SAFETY_MARGIN_SECONDS') * 1000,
       forceAtDeadline: read('FORCE_AT_DEADLINE'),

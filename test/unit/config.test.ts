@@ -49,6 +49,7 @@ describe('loadConfig', () => {
       DELETE_EMPTYDIR_DATA: 'false',
       EVICT_UNMANAGED_PODS: 'false',
       CRITICAL_PRIORITY_THRESHOLD: '1000',
+      EVICT_DAEMONSET_PODS: 'true',
       POD_TERMINATION_GRACE_PERIOD: '30',
       DEADLINE_SAFETY_MARGIN_SECONDS: '10',
       FORCE_AT_DEADLINE: 'true',
@@ -86,6 +87,7 @@ describe('loadConfig', () => {
         deleteEmptyDirData: false,
         evictUnmanagedPods: false,
         criticalPriorityThreshold: 1000,
+        evictDaemonSetPods: true,
         podGracePeriodSeconds: 30,
         safetyMarginMs: 10_000,
         forceAtDeadline: true,
@@ -230,7 +232,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(31);
+    expect(names).toHaveLength(32);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 
