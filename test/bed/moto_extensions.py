@@ -5,6 +5,8 @@ CloudFormationModel.__subclasses__() when moto's stack parser first lists them.
 
 - EventBridge TestEventPattern: moto answers it with an empty body. Here it uses moto's own matcher,
   the one PutEvents routes with, so a pattern matches here exactly when moto would deliver the event.
+- EventBridge hands a target without an input transformer the whole event; moto's default template
+  leaves out its `account`. Here the template has every field of the envelope, in EventBridge's order.
 - AWS::Lambda::Function drops Architectures (every function becomes x86_64).
 - AWS::IAM::Role stores inline policies as Python dicts, so GetRolePolicy answers with their repr
   ({'Version': ...}) instead of JSON.
@@ -35,6 +37,7 @@ from moto.core.utils import utcnow
 from moto.ec2.models.instances import Instance, InstanceState
 from moto.events.models import EventPattern
 from moto.events.responses import EventsHandler
+from moto.events.utils import EventTemplateParser
 from moto.iam.models import Role, iam_backends
 from moto.utilities.utils import get_partition
 from moto.sqs.models import sqs_backends
@@ -55,6 +58,13 @@ def test_event_pattern(self: EventsHandler) -> tuple[str, dict[str, Any]]:
 
 
 EventsHandler.test_event_pattern = test_event_pattern  # type: ignore[method-assign]
+
+# `time` is a number here: the queue target formats it (moto's _send_to_sqs_queue), as before.
+EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = (
+    '{"version": "0", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", '
+    '"account": "<account>", "time": <time>, "region": "<region>", "resources": <resources>, '
+    '"detail": <detail>}'
+)
 
 _init_instance = Instance.__init__
 
