@@ -87,6 +87,7 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     fannedOut: vi.fn(),
     outcomeEvents: vi.fn(),
     reconciled: vi.fn(),
+    instanceRunning: vi.fn(),
   };
   const notifier: TestDeps['notifier'] = {
     drainStarted: vi.fn(async () => ({ status: 'disabled' as const })),
