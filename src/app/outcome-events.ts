@@ -5,7 +5,9 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { countOutcomes } from '../drain/result.js';
+import type { NodeReport } from '../interruption/carry-out.js';
 import type { NodeReconcileReport } from '../interruption/reconcile.js';
+import { holdingReason, type Reason, recordOn } from '../interruption/record.js';
 import {
   maxPodsNamed,
   type OutcomeDetail,
@@ -157,41 +159,67 @@ export function rejectedEvent(
   );
 }
 
-/** The events of the nodes one reconcile pass moved on in `cluster`; the kind is the notice that held each. */
+/** A node moved on by a look at it (the reconcile's, or a running event's), and what held it before. */
+export interface MovedNode {
+  cluster: string;
+  node: string;
+  instanceId: string;
+  /** The notice that held the node when it was read (the record's strongest reason), if any. */
+  heldBy?: Pick<Reason, 'kind' | 'eventId' | 'action'> | undefined;
+  report: Pick<NodeReport, 'node' | 'drain' | 'deadline' | 'state' | 'why'>;
+}
+
+/** The notice that holds a node as read (its record's strongest reason), for the event of what comes of it. */
+export function heldByOf(node: { metadata?: { annotations?: Record<string, string> } }): MovedNode['heldBy'] {
+  const record = recordOn(node);
+  const reason = record ? holdingReason(record) : undefined;
+  return reason ? { kind: reason.kind, eventId: reason.eventId, action: reason.action } : undefined;
+}
+
+/** The event of a node a look moved on, if what it did is an outcome; the kind is the notice that held it. */
+export function movedNodeEvent(
+  moved: MovedNode,
+  by: 'reconcile' | 'running',
+  actor: Actor,
+): OutcomeEvent | undefined {
+  const outcome = outcomeOf(moved.report);
+  const detailType = outcomeDetailTypes[outcome];
+  if (!detailType) return undefined;
+  const { drain, deadline } = moved.report;
+  const timed = drain !== undefined && deadline !== undefined;
+  return event(
+    detailType,
+    {
+      outcome,
+      cluster: moved.cluster,
+      node: moved.node,
+      instanceId: moved.instanceId,
+      kind: moved.heldBy?.kind ?? null,
+      eventId: moved.heldBy?.eventId ?? null,
+      action: moved.heldBy?.action ?? null,
+      by,
+      ...podFacts({ counts: drain?.counts ?? countOutcomes([]), pods: drain?.pods ?? [] }),
+      deadline: timed ? new Date(deadline).toISOString() : null,
+      timeLeftMs: timed ? deadline - actor.now() : null,
+      state: moved.report.state ?? null,
+      why: moved.report.why,
+      reason: null,
+      invocationId: actor.invocationId,
+    },
+    actor,
+  );
+}
+
+/** The events of the nodes one reconcile pass moved on in `cluster`. */
 export function reconcileOutcomeEvents(
   cluster: string,
   nodes: NodeReconcileReport[],
   actor: Actor,
 ): OutcomeEvent[] {
-  return nodes.flatMap((node): OutcomeEvent[] => {
-    if (!node.report) return [];
-    const outcome = outcomeOf(node.report);
-    const detailType = outcomeDetailTypes[outcome];
-    if (!detailType) return [];
-    const { drain, deadline } = node.report;
-    return [
-      event(
-        detailType,
-        {
-          outcome,
-          cluster,
-          node: node.node,
-          instanceId: node.instanceId ?? '',
-          kind: node.heldBy?.kind ?? null,
-          eventId: node.heldBy?.eventId ?? null,
-          action: node.heldBy?.action ?? null,
-          by: 'reconcile',
-          ...podFacts({ counts: drain?.counts ?? countOutcomes([]), pods: drain?.pods ?? [] }),
-          deadline: drain && deadline !== undefined ? new Date(deadline).toISOString() : null,
-          timeLeftMs: drain && deadline !== undefined ? deadline - actor.now() : null,
-          state: node.report.state ?? null,
-          why: node.report.why,
-          reason: null,
-          invocationId: actor.invocationId,
-        },
-        actor,
-      ),
-    ];
+  return nodes.flatMap(({ node, instanceId, heldBy, report }) => {
+    if (!report) return [];
+    const moved = { cluster, node, instanceId: instanceId ?? '', heldBy, report };
+    return [movedNodeEvent(moved, 'reconcile', actor)].filter((e) => e !== undefined);
   });
 }
 

@@ -52,14 +52,14 @@ export interface OutcomeDetail {
   /** The Kubernetes node; null for a notice rejected before its node was known. */
   node: string | null;
   instanceId: string;
-  /** The notice kind, e.g. `spot-interruption`; for the reconcile, the kind of the notice that held the node (null: none did). */
+  /** The notice kind, e.g. `spot-interruption`; for the reconcile or a running event, the kind of the notice that held the node (null: none did). */
   kind: NoticeKind | null;
   /** The id of the EventBridge event of that notice (null: none held the node). */
   eventId: string | null;
   /** `drain` or `cordon`; null for a rejected notice. */
   action: Action | null;
-  /** What acted: a `notice`, or the periodic `reconcile`. */
-  by: 'notice' | 'reconcile';
+  /** What acted: a `notice`, the periodic `reconcile`, or an instance's `running` state change. */
+  by: 'notice' | 'reconcile' | 'running';
   /** Pods by what the drain did to them; all 0 when no drain ran. */
   counts: { evicted: number; skipped: number; blocked: number; failed: number; forceDeleted: number };
   /** Pods the drain left on the node (blocked, still terminating, failed, stuck, returned). */

@@ -3,8 +3,9 @@
  * everything from `eks-spot-drainer` to an SQS queue, and the stack deployed with
  * `npx serverless deploy --param outcomeEventBus=<that bus>` against moto. The deployed artifact, run
  * as Lambda runs it against the bed's control plane, drains a node, cordons another, refuses a
- * forged notice and, in a reconcile, takes the drained node out of service once its instance is gone;
- * each outcome is read back from the queue and checked against the documented schema.
+ * forged notice, in a reconcile takes the drained node out of service once its instance is gone, and
+ * gives a stopped node back when its instance's `running` event comes with its kubelet; each outcome
+ * is read back from the queue and checked against the documented schema (docs/outcome-events.md).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -31,7 +32,7 @@ import {
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sampleEvent } from '../../../src/events/samples.js';
 import { outcomeDetailFields } from '../../../src/notify/outcome-events.js';
-import { instances, stopKubelet } from '../../bed/instance-life.js';
+import { instances, setBootId, startKubelet, stopKubelet } from '../../bed/instance-life.js';
 import {
   adminClients,
   createNamespace,
@@ -234,7 +235,7 @@ describe('outcome events, from a deployed stack to a rule of the user', () => {
       });
     });
 
-    it('puts Node Drained, with the schema the README documents', async () => {
+    it('puts Node Drained, with the schema docs/outcome-events.md documents', async () => {
       // Act
       const { requestId, result } = await invoke(spot);
       const event = await outcome((e) => e.detail.node === node.name && e.detail.by === 'notice');
@@ -308,6 +309,56 @@ describe('outcome events, from a deployed stack to a rule of the user', () => {
         reason: null,
         invocationId: requestId,
       });
+    });
+  });
+
+  it('puts Node Released when a stopped instance runs again and its kubelet is back', async () => {
+    // Prepare: a Spot stop warning drains the node; its kubelet stops and EC2 stops the instance.
+    const node = await nodeWithPods(1);
+    await setBootId(admin.core, node.name, `boot-${uniqueSuffix()}`);
+    const stop = sampleEvent('spot-interruption', {
+      instanceId: node.instanceId,
+      instanceAction: 'stop',
+      account: stack.account,
+      region: bed.region,
+    });
+    await invoke(stop);
+    await stopKubelet(admin.core, node.name);
+    await instances.stop(bed.awsEndpoint, node.instanceId);
+    // EC2 and the API server keep whole seconds: the start is a later second than the stop.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await instances.start(bed.awsEndpoint, node.instanceId);
+    await startKubelet(admin.core, node.name, `boot-${uniqueSuffix()}`);
+
+    // Act
+    const { requestId, result } = await invoke(
+      sampleEvent('state-change-running', {
+        instanceId: node.instanceId,
+        account: stack.account,
+        region: bed.region,
+      }),
+    );
+    const event = await outcome((e) => e.detail.node === node.name && e.detail.by === 'running');
+
+    // Assess
+    expect(result).toMatchObject({ status: 'handled', running: { status: 'moved-on', outcome: 'released' } });
+    expect((await admin.core.readNode({ name: node.name })).spec?.unschedulable).toBeFalsy();
+    expect(event['detail-type']).toBe('Node Released');
+    expect(Object.keys(event.detail)).toEqual(outcomeDetailFields);
+    expect(event.detail).toMatchObject({
+      outcome: 'released',
+      cluster: bed.clusterName,
+      instanceId: node.instanceId,
+      kind: 'spot-interruption',
+      eventId: stop.id,
+      action: 'drain',
+      counts: { evicted: 0, skipped: 0, blocked: 0, failed: 0, forceDeleted: 0 },
+      podsLeft: 0,
+      deadline: null,
+      timeLeftMs: null,
+      state: null,
+      reason: null,
+      invocationId: requestId,
     });
   });
 

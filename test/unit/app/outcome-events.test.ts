@@ -4,6 +4,8 @@ import type { NoticeReport } from '../../../src/app/app-types.js';
 import { noticeResult } from '../../../src/app/notice-result.js';
 import {
   type Actor,
+  heldByOf,
+  movedNodeEvent,
   noticeOutcomeEvents,
   outcomeDetailTypes,
   putOutcomeEvents,
@@ -14,6 +16,7 @@ import { countOutcomes, noTimings, type PodReport, type PodsOutcome } from '../.
 import type { NodeReport } from '../../../src/interruption/carry-out.js';
 import type { NodeOutcome } from '../../../src/interruption/inputs.js';
 import type { NodeReconcileReport } from '../../../src/interruption/reconcile.js';
+import { recordAnnotation } from '../../../src/interruption/record.js';
 import { outcomeDetailFields } from '../../../src/notify/outcome-events.js';
 import type { OutcomePublisher } from '../../../src/notify/outcome-publisher.js';
 import { noMetrics } from '../../../src/observability/metrics.js';
@@ -347,6 +350,74 @@ describe('reconcileOutcomeEvents', () => {
 
     // Act & Assess
     expect(reconcileOutcomeEvents('prod', nodes, actor)).toEqual([]);
+  });
+});
+
+describe('movedNodeEvent', () => {
+  const moved = (report: NodeReport) => ({
+    cluster: 'prod',
+    node: target.nodeName,
+    instanceId: notice.instanceId,
+    heldBy: { kind: NoticeKind.SpotInterruption, eventId: 'event-1', action: 'drain' as const },
+    report,
+  });
+
+  it('reports a node an instance running again released, by `running`', () => {
+    // Act
+    const event = movedNodeEvent(moved({ ...nodeReport('released'), state: undefined }), 'running', actor);
+
+    // Assess
+    expect(event).toMatchObject({
+      detailType: 'Node Released',
+      detail: {
+        outcome: 'released',
+        cluster: 'prod',
+        node: target.nodeName,
+        instanceId: notice.instanceId,
+        kind: 'spot-interruption',
+        eventId: 'event-1',
+        action: 'drain',
+        by: 'running',
+        podsLeft: 0,
+        deadline: null,
+        timeLeftMs: null,
+        state: null,
+        invocationId: 'request-1',
+      },
+    });
+    expect(Object.keys(event?.detail ?? {})).toEqual(outcomeDetailFields);
+  });
+
+  it('puts nothing for a node still waiting for its kubelet', () => {
+    expect(movedNodeEvent(moved(nodeReport('waiting')), 'running', actor)).toBeUndefined();
+  });
+});
+
+describe('heldByOf', () => {
+  it("names the notice of the node's record, and none for a node without one", () => {
+    // Prepare: a record as an older version wrote it, read through its migration.
+    const at = new Date(deadline).toISOString();
+    const record = {
+      v: 2,
+      eventId: 'event-1',
+      kind: 'spot-interruption',
+      action: 'drain',
+      state: 'drained',
+      holder: 'request-0',
+      renewedAt: at,
+      deadline: at,
+      since: at,
+      updatedAt: at,
+      marks: { cordoned: true, taints: [], lbLabel: false },
+      hooks: [],
+    };
+
+    // Act
+    const held = heldByOf({ metadata: { annotations: { [recordAnnotation]: JSON.stringify(record) } } });
+
+    // Assess
+    expect(held).toEqual({ kind: 'spot-interruption', eventId: 'event-1', action: 'drain' });
+    expect(heldByOf({ metadata: {} })).toBeUndefined();
   });
 });
 
