@@ -127,6 +127,11 @@ export function preview(
   return { transition, writes: transition.recheck === true || patch !== undefined };
 }
 
+/** The record's state on a node, for reports (undefined: the node carries none). */
+export function recordStateOf(node: k8s.V1Node): InterruptionRecord['state'] | undefined {
+  return recordOn(node)?.state;
+}
+
 async function readNode(core: k8s.CoreV1Api, name: string): Promise<k8s.V1Node | undefined> {
   try {
     return await core.readNode({ name });

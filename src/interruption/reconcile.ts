@@ -3,7 +3,7 @@ import type { AwsCallOptions } from '../aws/aws-retry.js';
 import type { InstanceState, InstanceStateSource } from '../aws/instance-states.js';
 import { retryKube } from '../kube/retry-kube.js';
 import { type CarryOutContext, moveOn, type NodeReport } from './carry-out.js';
-import { preview, type View } from './door.js';
+import { preview, recordStateOf, type View } from './door.js';
 import type { Transition } from './inputs.js';
 import { holdingReason, type Reason, recordOn, stateLabel } from './record.js';
 import { type InstanceFacts, instanceIdOf } from './world.js';
@@ -88,7 +88,7 @@ async function reconcileNode(
   const report: NodeReconcileReport = {
     node: node.metadata?.name ?? '',
     instanceId: instanceIdOf(node),
-    state: held?.state ?? 'none',
+    state: recordStateOf(node) ?? 'none',
     ...(reason ? { heldBy: { kind: reason.kind, eventId: reason.eventId, action: reason.action } } : {}),
     step: stepOf(decided),
     why: decided.why,
