@@ -7,6 +7,7 @@ import type { InstanceStateSource } from '../aws/instance-states.js';
 import type { Config } from '../config.js';
 import type { DrainProgress } from '../drain/drain-types.js';
 import type { ClusterAccess } from '../kube/cluster-access.js';
+import type { OutcomePublisher } from '../notify/outcome-publisher.js';
 import type { Notifier } from '../notify/types.js';
 import type { MetricsSink } from '../observability/metrics.js';
 import type { Action, DrainTarget, InterruptionNotice } from '../types.js';
@@ -24,6 +25,8 @@ export interface AppDeps {
   /** EC2's current state of instances, uncached; undefined where EC2 is not reachable (local runs). */
   instanceStates?: InstanceStateSource;
   notifier: Notifier;
+  /** Puts an EventBridge event for each outcome (OUTCOME_EVENTS); never throws. */
+  outcomes: OutcomePublisher;
   logger: Logger;
   metrics: MetricsSink;
   now?: () => number;

@@ -6,6 +6,7 @@ import type { AppDeps, Invocation, NoticeReport } from './app-types.js';
 import { fanOut } from './fan-out.js';
 import { handleNotice } from './handle-notice.js';
 import { handleRunning, type RunningReport } from './handle-running.js';
+import { type Actor, noticeOutcomeEvents, putOutcomeEvents, rejectedEvent } from './outcome-events.js';
 import { type ClusterReconcileReport, reconcileAll } from './reconcile-all.js';
 import { capNotices, Rejection, verifyEvent } from './verify-notice.js';
 
@@ -65,6 +66,9 @@ export async function handleEvent(
 
   const eventId = parsed.notices[0]?.eventId;
   const now = deps.now ?? Date.now;
+  const actor: Actor = { invocationId: invocation.id, now };
+  const limit = (deps.checks ?? defaultEventChecks).maxInstancesPerEvent;
+  const { acted, leftAlone } = capNotices(parsed.notices, limit);
   const verdict = verifyEvent(
     parsed.notices,
     { account: invocation.account, region: invocation.region },
@@ -78,15 +82,20 @@ export async function handleEvent(
       detail: verdict.detail,
       instanceIds: parsed.notices.slice(0, idsPerLogLine).map((n) => n.instanceId),
     });
+    // One event per notice, as many as one event may act on: a forged event must not flood the bus.
+    const rejected = acted.map((notice) => rejectedEvent(notice, verdict.reason, verdict.detail, actor));
+    await putOutcomeEvents(deps, rejected);
     return { eventId, status: 'rejected', reason: `${verdict.reason}: ${verdict.detail}`, notices: [] };
   }
-
-  const limit = (deps.checks ?? defaultEventChecks).maxInstancesPerEvent;
-  const { acted, leftAlone } = capNotices(parsed.notices, limit);
   if (leftAlone.length > 0) reportLeftAlone(deps, eventId, limit, leftAlone);
 
   const { delegated, local } = await fanOut(raw, acted, deps, invocation);
   const settled = await Promise.allSettled(local.map((notice) => handleNotice(notice, deps, invocation)));
+  // Before a failure is thrown: the notices done are no-ops on the retry, which reports nothing of them.
+  const handled = settled.flatMap((outcome, i) =>
+    outcome.status === 'fulfilled' ? [{ notice: local[i]!, report: outcome.value }] : [],
+  );
+  await putOutcomeEvents(deps, noticeOutcomeEvents(handled, actor));
   const reports = reportsOrThrow(eventId, local, settled, deps);
   const left = leftAlone.length > 0 ? { leftAlone: leftAlone.map((n) => n.instanceId) } : {};
   return { eventId, status: 'handled', notices: [...delegated, ...reports], ...left };

@@ -10,6 +10,11 @@ import { selfInvoker } from '../aws/self-invoke.js';
 import { loadConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { EksClusterAccess } from '../kube/cluster-access.js';
+import {
+  disabledOutcomePublisher,
+  eventBridgePublisher,
+  type OutcomePublisher,
+} from '../notify/outcome-publisher.js';
 import type { WebhookSecretRef } from '../notify/secret-ref.js';
 import type { Notifier } from '../notify/types.js';
 import { createWebhookNotifier, disabledNotifier } from '../notify/webhook.js';
@@ -83,6 +88,7 @@ export function createLambdaApp(env: Record<string, string | undefined> = proces
       region,
       endpoints: definedOnly({ secretsmanager: endpointOf('SECRETS_MANAGER'), ssm: endpointOf('SSM') }),
     }),
+    outcomes: outcomePublisher(config.outcomeEventBus, region, endpointOf('EVENTBRIDGE')),
     logger,
     metrics: powertoolsMetrics(metrics),
     checks: { maxInstancesPerEvent: config.maxInstancesPerEvent },
@@ -169,6 +175,15 @@ function nonZero(counts: Record<string, number>): Record<string, number> {
 /** Notifications to the webhook the secret holds, read on the first one; none without a secret. */
 function webhookNotifier(secret: WebhookSecretRef | undefined, options: SecretReaderOptions): Notifier {
   return secret ? createWebhookNotifier(() => readWebhookTarget(secret, options)) : disabledNotifier;
+}
+
+/** Outcome events on the bus OUTCOME_EVENT_BUS names; none when OUTCOME_EVENTS is off. The client is built on first use. */
+function outcomePublisher(
+  bus: string | undefined,
+  region: string,
+  endpoint: string | undefined,
+): OutcomePublisher {
+  return bus ? eventBridgePublisher({ busName: bus, region, endpoint }) : disabledOutcomePublisher;
 }
 
 function definedOnly<K extends string>(entries: Record<K, string | undefined>): Partial<Record<K, string>> {

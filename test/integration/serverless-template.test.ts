@@ -155,6 +155,9 @@ let switchedOff: Packaged;
 let withSecret: Packaged;
 let withParameter: Packaged;
 
+/** A bus of another account, for outcome events gathered in one place. */
+const CENTRAL_BUS = 'arn:aws:events:us-east-1:210987654321:event-bus/central';
+
 /** A webhook URL as Slack hands them out: the whole URL is the credential. */
 const WEBHOOK_URL = 'https://hooks.slack.com/services/T0TEST0000/B0TEST0000/webhookTokenMustNotLeak';
 
@@ -188,11 +191,17 @@ beforeAll(async () => {
     'createAccessEntries=false',
     'reconcileIntervalMinutes=0',
     'reservedConcurrency=150',
+    'outcomeEvents=false',
   ]);
-  withSecret = await packageService(['clusters=prod-a', 'webhookUrlSecretName=eks-spot-drainer/webhook']);
+  withSecret = await packageService([
+    'clusters=prod-a',
+    'webhookUrlSecretName=eks-spot-drainer/webhook',
+    'outcomeEventBus=drains',
+  ]);
   withParameter = await packageService([
     'clusters=prod-a',
     'webhookUrlSecretName=ssm:/eks-spot-drainer/webhook',
+    `outcomeEventBus=${CENTRAL_BUS}`,
   ]);
 }, 600_000);
 
@@ -493,6 +502,7 @@ describe('serverless package', () => {
     sink.error();
     for (const reason of Object.values(Rejection)) sink.rejected(reason, 1);
     sink.reconciled({ nodes: 1, released: 1, outOfService: 1, drained: 1, failed: 1 });
+    sink.outcomeEvents({ sent: 1, failed: 1 });
     sink.instanceRunning({ marked: true, released: true });
     sink.fannedOut(1);
     metrics.publishStoredMetrics();
@@ -626,6 +636,66 @@ describe('serverless package', () => {
     expect(asName).toContain('param "webhookUrlSecretName" holds a URL');
     expect(oldParam).not.toContain('webhookTokenMustNotLeak');
     expect(asName).not.toContain('webhookTokenMustNotLeak');
+  });
+
+  it('lets the role put outcome events on the default bus only, by default', () => {
+    // Act
+    const env = main.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+    const put = roleStatements(main.template).filter((statement) =>
+      asList(statement.Action).some((action: string) => action.startsWith('events:')),
+    );
+
+    // Assess
+    expect(env).toMatchObject({ OUTCOME_EVENTS: 'true', OUTCOME_EVENT_BUS: 'default' });
+    expect(put).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: {
+          'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/default`,
+        },
+      },
+    ]);
+    expect(iamMatches(put[0].Resource, 'arn:aws:events:us-east-1:123456789012:event-bus/default')).toBe(true);
+    expect(iamMatches(put[0].Resource, 'arn:aws:events:us-east-1:123456789012:event-bus/defaults')).toBe(
+      false,
+    );
+  });
+
+  it('lets the role put outcome events on the bus named, of this account or another', () => {
+    // Act
+    const busOf = (packaged: Packaged) =>
+      roleStatements(packaged.template)
+        .filter((statement) => asList(statement.Action).includes('events:PutEvents'))
+        .map((statement) => statement.Resource);
+    const envOf = (packaged: Packaged) =>
+      packaged.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+
+    // Assess
+    expect(envOf(withSecret).OUTCOME_EVENT_BUS).toBe('drains');
+    expect(busOf(withSecret)).toEqual([
+      { 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/drains` },
+    ]);
+    expect(envOf(withParameter).OUTCOME_EVENT_BUS).toBe(CENTRAL_BUS);
+    expect(busOf(withParameter)).toEqual([CENTRAL_BUS]);
+  });
+
+  it('grants no PutEvents when outcome events are off', () => {
+    // Act
+    const env = switchedOff.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+    const actions = roleStatements(switchedOff.template).flatMap((statement) => asList(statement.Action));
+
+    // Assess
+    expect(env.OUTCOME_EVENTS).toBe('false');
+    expect(actions.filter((action: string) => action.startsWith('events:'))).toEqual([]);
+  });
+
+  it('refuses a bus that is neither a name nor an event-bus ARN', async () => {
+    // Act
+    const partner = await packageFails(['clusters=prod-a', 'outcomeEventBus=aws.partner/example.com/1/x']);
+
+    // Assess
+    expect(partner).toContain('param "outcomeEventBus": expected an event bus name or an event-bus ARN');
   });
 
   it('reserves concurrency for the function when asked', () => {

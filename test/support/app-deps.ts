@@ -1,7 +1,7 @@
 /**
  * AppDeps for unit tests of src/app: a real InstanceCache over an EC2 client that aws-sdk-client-mock
- * answers, a ClusterAccess that hands out the fake node API of fake-kube.ts, recording metrics and
- * notifier, and a silent Powertools logger. Nothing leaves the process.
+ * answers, a ClusterAccess that hands out the fake node API of fake-kube.ts, recording metrics,
+ * notifier and outcome publisher, and a silent Powertools logger. Nothing leaves the process.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
@@ -14,6 +14,8 @@ import { InstanceCache } from '../../src/aws/instance-lookup.js';
 import { defaultInterruptionConfig } from '../../src/config.js';
 import { defaultDrainOptions } from '../../src/drain/options.js';
 import type { KubeApis } from '../../src/kube/connection.js';
+import type { OutcomeEvent } from '../../src/notify/outcome-events.js';
+import type { OutcomePublisher } from '../../src/notify/outcome-publisher.js';
 import type { Notifier } from '../../src/notify/types.js';
 import type { MetricsSink } from '../../src/observability/metrics.js';
 import { defaultPolicyConfig } from '../../src/policy.js';
@@ -56,6 +58,8 @@ export interface TestDeps {
   connect: Mock<(clusterName: string) => Promise<KubeApis>>;
   metrics: { [K in keyof MetricsSink]: Mock<MetricsSink[K]> };
   notifier: { [K in keyof Notifier]: Mock<Notifier[K]> };
+  /** A publisher that keeps what it is given, in order. */
+  outcomes: { publish: Mock<OutcomePublisher['publish']>; events: OutcomeEvent[] };
   logger: Logger;
 }
 
@@ -82,12 +86,21 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     drainFinished: vi.fn(),
     error: vi.fn(),
     fannedOut: vi.fn(),
+    outcomeEvents: vi.fn(),
     reconciled: vi.fn(),
     instanceRunning: vi.fn(),
   };
   const notifier: TestDeps['notifier'] = {
     drainStarted: vi.fn(async () => ({ status: 'disabled' as const })),
     drainFinished: vi.fn(async () => ({ status: 'disabled' as const })),
+  };
+  const published: OutcomeEvent[] = [];
+  const outcomes: TestDeps['outcomes'] = {
+    events: published,
+    publish: vi.fn(async (events: OutcomeEvent[]) => {
+      published.push(...events);
+      return { status: 'sent' as const, sent: events.length };
+    }),
   };
   const logger = new Logger({ serviceName: 'eks-spot-drainer-test', logLevel: 'SILENT' });
   const deps: AppDeps = {
@@ -108,9 +121,10 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     access: { connect },
     autoScaling: new AutoScalingClient({ region: 'us-east-1' }),
     notifier,
+    outcomes,
     logger,
     metrics,
     ...change,
   };
-  return { deps, kube, connect, metrics, notifier, logger };
+  return { deps, kube, connect, metrics, notifier, outcomes, logger };
 }
