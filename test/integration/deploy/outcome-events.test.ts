@@ -93,6 +93,8 @@ describe('outcome events, from a deployed stack to a rule of the user', () => {
         AWS_SESSION_TOKEN: 'IQoJb3JpZ2luX2VjEOutcomeEventsTestSessionToken0123',
         AWS_EC2_METADATA_DISABLED: 'true',
         AWS_ENDPOINT_URL: bed.awsEndpoint,
+        // The shared bed is one cluster every test file marks nodes of: no disruption budget over it.
+        MAX_VOLUNTARY_DISRUPTIONS: 'none',
       },
       event,
       requestId,
