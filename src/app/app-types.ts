@@ -4,6 +4,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { InstanceStateSource } from '../aws/instance-states.js';
+import type { LazyClient } from '../aws/lazy-client.js';
 import type { Config } from '../config.js';
 import type { DrainProgress } from '../drain/drain-types.js';
 import type { ClusterAccess } from '../kube/cluster-access.js';
@@ -19,8 +20,11 @@ export interface AppDeps {
   config: Pick<Config, 'policy' | 'drain' | 'lifecycleActionHeartbeatMs' | 'interruption'>;
   source: ClusterSource;
   access: ClusterAccess;
-  /** Undefined where no Auto Scaling is reachable (local runs): lifecycle actions are then left alone. */
-  autoScaling: AutoScalingClient | undefined;
+  /**
+   * Built on first use: only notices with a lifecycle hook call Auto Scaling. Undefined where no Auto
+   * Scaling is reachable (local runs): lifecycle actions are then left alone.
+   */
+  autoScaling: LazyClient<AutoScalingClient> | undefined;
   /** EC2's current state of instances, uncached; undefined where EC2 is not reachable (local runs). */
   instanceStates?: InstanceStateSource;
   notifier: Notifier;
