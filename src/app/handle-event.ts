@@ -6,7 +6,7 @@ import { decideAction } from '../policy.js';
 import { type InterruptionNotice, NoticeKind, type ParseOutcome } from '../types.js';
 import type { AppDeps, Invocation, NoticeReport } from './app-types.js';
 import { handleNotice } from './handle-notice.js';
-import { type ClusterReconcileReport, reconcileAll } from './reconcile-all.js';
+import type { ClusterReconcileReport } from './reconcile-all.js';
 import { capNotices, Rejection, verifyEvent } from './verify-notice.js';
 
 export interface EventReport {
@@ -113,6 +113,8 @@ async function reconcileOnSchedule(
       notices: [],
     };
   }
+  // A chunk of its own, loaded by the schedule's invocations only: a notice's cold start never parses it.
+  const { reconcileAll } = await import('./reconcile-all.js');
   const reconcile = await reconcileAll(deps, invocation);
   return { eventId: parsed.eventId, status: 'reconciled', notices: [], reconcile };
 }

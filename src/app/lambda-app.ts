@@ -10,10 +10,10 @@ import { selfInvoker } from '../aws/self-invoke.js';
 import { loadConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { EksClusterAccess } from '../kube/cluster-access.js';
+import { disabledNotifier, notifierOnFirstUse } from '../notify/notifier.js';
 import type { WebhookSecretRef } from '../notify/secret-ref.js';
 import type { Notifier } from '../notify/types.js';
-import { createWebhookNotifier, disabledNotifier } from '../notify/webhook.js';
-import { readWebhookTarget, type SecretReaderOptions } from '../notify/webhook-secret.js';
+import type { SecretReaderOptions } from '../notify/webhook-secret.js';
 import { powertoolsMetrics } from '../observability/metrics.js';
 import { type EventDeps, type EventReport, handleEvent } from './handle-event.js';
 
@@ -156,9 +156,19 @@ function nonZero(counts: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).filter(([, v]) => v > 0));
 }
 
-/** Notifications to the webhook the secret holds, read on the first one; none without a secret. */
+/**
+ * Notifications to the webhook the secret holds, read on the first one; none without a secret. The
+ * webhook's code is loaded with the first notification too (src/notify/notifier.ts).
+ */
 function webhookNotifier(secret: WebhookSecretRef | undefined, options: SecretReaderOptions): Notifier {
-  return secret ? createWebhookNotifier(() => readWebhookTarget(secret, options)) : disabledNotifier;
+  if (!secret) return disabledNotifier;
+  return notifierOnFirstUse(async () => {
+    const [{ createWebhookNotifier }, { readWebhookTarget }] = await Promise.all([
+      import('../notify/webhook.js'),
+      import('../notify/webhook-secret.js'),
+    ]);
+    return createWebhookNotifier(() => readWebhookTarget(secret, options));
+  });
 }
 
 function definedOnly<K extends string>(entries: Record<K, string | undefined>): Partial<Record<K, string>> {
