@@ -38,7 +38,7 @@ export async function buildHandlerBundle(outDir: string): Promise<HandlerBundle>
   const path = join(outDir, entry.replace(/\.ts$/, extension));
   const code = await readFile(path);
   const map = await stat(`${path}.map`).catch(() => undefined);
-  const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint);
+  const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint === entry);
   const packages = new Map<string, number>();
   for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
     const name = packageOf(input);

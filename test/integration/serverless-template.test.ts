@@ -4,7 +4,7 @@
  * wiring, least-privilege IAM, the EKS access entries, and the bundle in the zip.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,7 +16,7 @@ import { configVariables } from '../../src/config.js';
 import { powertoolsMetrics } from '../../src/observability/metrics.js';
 import { NoticeKind } from '../../src/types.js';
 import { dashboardMetrics, emfMetrics, metricKey } from '../support/dashboard-metrics.js';
-import { readZip } from '../support/lambda-bundle.js';
+import { readZip, unpackZip } from '../support/zip.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
@@ -626,7 +626,7 @@ describe('serverless package', () => {
     expect(fn.ReservedConcurrentExecutions).toBe(150);
   });
 
-  it('zips one minified ESM bundle with its source map and no node_modules', async () => {
+  it('zips the minified ESM entry, its chunks and their source maps, and no node_modules', async () => {
     // Prepare
     const zipPath = join(main.dir, 'eks-spot-drainer.zip');
     const zipSize = (await stat(zipPath)).size;
@@ -636,25 +636,35 @@ describe('serverless package', () => {
 
     // Assess
     const names = entries.map((entry) => entry.name).sort();
-    expect(names).toEqual(['handlers/interruption.mjs', 'handlers/interruption.mjs.map']);
-    const bundle = entries.find((entry) => entry.name === 'handlers/interruption.mjs')!;
-    const code = bundle.data().toString('utf8');
-    expect(code.startsWith("import { createRequire } from 'module';")).toBe(true);
+    const modules = names.filter((name) => name.endsWith('.mjs'));
+    expect(modules).toContain('handlers/interruption.mjs');
+    expect(modules.filter((name) => !/^handlers\/(interruption|chunks\/[\w-]+)\.mjs$/.test(name))).toEqual(
+      [],
+    );
+    // Chunks of the code split (serverless.yml `splitting`): the deferred ones at least.
+    expect(modules.length).toBeGreaterThan(2);
+    expect(names).toEqual([...modules, ...modules.map((name) => `${name}.map`)].sort());
+    for (const entry of entries.filter((e) => e.name.endsWith('.mjs'))) {
+      // Every chunk has the banner: ESM output of CommonJS dependencies calls require().
+      expect(
+        entry.data().toString('utf8').startsWith("import { createRequire } from 'module';"),
+        entry.name,
+      ).toBe(true);
+    }
+    const size = (list: typeof entries) => (list.reduce((sum, e) => sum + e.size, 0) / 1024).toFixed(1);
     console.info(
-      `bundle handlers/interruption.mjs: ${(bundle.size / 1024).toFixed(1)} KiB ` +
-        `(${(bundle.compressedSize / 1024).toFixed(1)} KiB compressed); zip ${(zipSize / 1024).toFixed(1)} KiB`,
+      `${modules.length} modules, ${size(entries.filter((e) => e.name.endsWith('.mjs')))} KiB ` +
+        `(maps ${size(entries.filter((e) => e.name.endsWith('.map')))} KiB); zip ${(zipSize / 1024).toFixed(1)} KiB`,
     );
   });
 
   it('bundles a handler that loads in Node with the function environment', async () => {
-    // Prepare: the bundle and its map, as Lambda unpacks them.
-    const entries = readZip(await readFile(join(main.dir, 'eks-spot-drainer.zip')));
+    // Prepare: the bundle, its chunks and their maps, as Lambda unpacks them.
     const dir = await mkdtemp(join(tmpdir(), 'sls-bundle-'));
     workDirs.push(dir);
-    for (const entry of entries)
-      await writeFile(join(dir, entry.name.replace('handlers/', '')), entry.data());
+    await unpackZip(await readFile(join(main.dir, 'eks-spot-drainer.zip')), dir);
     const env = main.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
-    const bundleUrl = pathToFileURL(join(dir, 'interruption.mjs')).href;
+    const bundleUrl = pathToFileURL(join(dir, 'handlers/interruption.mjs')).href;
 
     // Act
     const { stdout } = await run(

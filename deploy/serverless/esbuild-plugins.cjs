@@ -1,0 +1,42 @@
+'use strict';
+/**
+ * esbuild plugins for the function's bundle: serverless.yml names this file as custom.esbuild.plugins
+ * (serverless-esbuild requires it), and test/support/lambda-bundle.ts and bench/bundle.ts load it the
+ * same way. CommonJS because serverless-esbuild loads it with require().
+ */
+
+const { readFile } = require('node:fs/promises');
+
+/**
+ * The AWS SDK's generated schemas (@aws-sdk/client-<service>/dist-es/schemas/schemas_<n>.js) write
+ * trait objects with computed keys, `{ [_xN]: _nTe }`, where `_xN` is a string constant of the same
+ * file. esbuild cannot prove that a computed key has no side effects, so it keeps every schema that
+ * holds one, and everything those schemas reference: 0.55 MB of EC2 shapes for a function that sends
+ * DescribeInstances. Written as literal keys, `{ "xmlName": _nTe }`, the unused shapes are dropped.
+ * The same object either way: only `[_name]:` whose `_name` is a `const _name = "…";` of the file is
+ * rewritten. Upstream: aws/aws-sdk-js-v3#7607, fixed in the generator by smithy-typescript#1889;
+ * once the SDK ships that, this plugin finds nothing to rewrite.
+ */
+const schemaKeysAsLiterals = {
+  name: 'aws-sdk-schema-literal-keys',
+  setup(build) {
+    build.onLoad(
+      { filter: /[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/ },
+      async (args) => {
+        const code = await readFile(args.path, 'utf8');
+        return { contents: literalKeys(code), loader: 'js' };
+      },
+    );
+  },
+};
+
+/** `[_name]:` → `"value":` for each top-level `const _name = "value";` of the code. */
+function literalKeys(code) {
+  const strings = new Map();
+  for (const [, name, literal] of code.matchAll(/^const (_\w+) = ("[^"\\\n]*");$/gm))
+    strings.set(name, literal);
+  return code.replace(/\[(_\w+)\]:/g, (key, name) => strings.get(name)?.concat(':') ?? key);
+}
+
+module.exports = [schemaKeysAsLiterals];
+module.exports.literalKeys = literalKeys;

@@ -1,0 +1,83 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build, type Plugin } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+const plugins = createRequire(import.meta.url)(
+  join(root, 'deploy/serverless/esbuild-plugins.cjs'),
+) as Plugin[] & {
+  literalKeys(code: string): string;
+};
+
+describe('literalKeys', () => {
+  it("writes a computed key naming one of the file's string constants as that string", () => {
+    // Prepare
+    const code = [
+      'const _eQN = "ec2QueryName";',
+      'const _xN = "xmlName";',
+      'export var A$ = [{ [_eQN]: `NextToken`, [_xN]: _xN }];',
+    ].join('\n');
+
+    // Act
+    const out = plugins.literalKeys(code);
+
+    // Assess
+    expect(out).toContain('export var A$ = [{ "ec2QueryName": `NextToken`, "xmlName": _xN }];');
+  });
+
+  it('leaves any other computed key as it is', () => {
+    // Prepare: not a constant of the file, a constant that is no plain string, and a `let`.
+    const code = ['const n0 = 1;', 'let _m = "m";', 'export var B$ = [{ [_o]: 1, [n0]: 2, [_m]: 3 }];'].join(
+      '\n',
+    );
+
+    // Act
+    const out = plugins.literalKeys(code);
+
+    // Assess
+    expect(out).toBe(code);
+  });
+});
+
+describe('the esbuild plugins of the function', () => {
+  const ec2DescribeInstances = async (withPlugins: boolean) => {
+    const result = await build({
+      stdin: {
+        contents:
+          "import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';\n" +
+          'export const send = () => new EC2Client({}).send(new DescribeInstancesCommand({}));',
+        resolveDir: root,
+        loader: 'ts',
+      },
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      platform: 'node',
+      mainFields: ['module', 'main'],
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      plugins: withPlugins ? plugins : [],
+    });
+    return Object.entries(Object.values(result.metafile.outputs)[0]!.inputs)
+      .filter(([input]) => input.includes('@aws-sdk/client-ec2/dist-es/schemas/'))
+      .reduce((sum, [, { bytesInOutput }]) => sum + bytesInOutput, 0);
+  };
+
+  it('let esbuild drop the EC2 schemas DescribeInstances does not use', async () => {
+    // Act
+    const [without, withPlugins] = await Promise.all([
+      ec2DescribeInstances(false),
+      ec2DescribeInstances(true),
+    ]);
+
+    // Assess: about 0.55 MB without (aws/aws-sdk-js-v3#7607); once the SDK writes literal keys
+    // itself, both are small and the plugin can go.
+    expect(withPlugins).toBeLessThan(60_000);
+    console.info(
+      `EC2 schemas for DescribeInstances: ${without} B without the plugins, ${withPlugins} B with`,
+    );
+  }, 60_000);
+});
