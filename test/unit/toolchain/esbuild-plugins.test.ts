@@ -1,6 +1,10 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { build, type Plugin } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
@@ -79,5 +83,41 @@ describe('the esbuild plugins of the function', () => {
     console.info(
       `EC2 schemas for DescribeInstances: ${without} B without the plugins, ${withPlugins} B with`,
     );
+  }, 60_000);
+
+  it('load Node built-ins with require(), so importing node:http does not load undici', async () => {
+    // Prepare: an ES module bundle as serverless.yml builds it (banner included).
+    const dir = await mkdtemp(join(tmpdir(), 'esbuild-plugins-'));
+    const outfile = join(dir, 'out.mjs');
+    await build({
+      stdin: {
+        contents:
+          "import http from 'node:http';\nimport { STATUS_CODES } from 'http';\n" +
+          'export const seen = [typeof http.Agent, STATUS_CODES[404]];',
+        resolveDir: root,
+        loader: 'ts',
+      },
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      outfile,
+      banner: {
+        js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+      },
+      logLevel: 'silent',
+      plugins,
+    });
+
+    // Act
+    const { stdout } = await promisify(execFile)(join(root, 'node_modules/.bin/node'), [
+      '--input-type=module',
+      '-e',
+      `const { seen } = await import(${JSON.stringify(outfile)});
+       console.log(JSON.stringify({ seen, undici: process.moduleLoadList.some((m) => m.includes('undici')) }));`,
+    ]);
+    await rm(dir, { recursive: true, force: true });
+
+    // Assess
+    expect(JSON.parse(stdout)).toEqual({ seen: ['function', 'Not Found'], undici: false });
   }, 60_000);
 });
