@@ -1,8 +1,8 @@
 'use strict';
 /**
  * serverless.yml values computed from params where YAML alone cannot: which EventBridge rules are
- * enabled, the function timeout, the optional VPC attachment and reserved concurrency, and the
- * alarm actions (the lifecycle action permissions are deploy/serverless/asg-lifecycle.cjs).
+ * enabled, the function timeout, the optional VPC attachment and reserved concurrency, NODE_OPTIONS,
+ * and the alarm actions (the lifecycle action permissions are deploy/serverless/asg-lifecycle.cjs).
  *
  * Used as `${file(./deploy/serverless/settings.cjs):<key>}`.
  */
@@ -77,6 +77,18 @@ async function functionReservedConcurrency(resolveVariable) {
   return { [FUNCTION_NAME]: { reservedConcurrency: reserved } };
 }
 
+/**
+ * The function's NODE_OPTIONS. With sourceMaps=true, --enable-source-maps: Node reads every loaded
+ * chunk's source map at load, so the stack of an error that escapes the handler names src/ files and
+ * lines. That costs each cold start about 25 ms and 10 MB (bench/RESULTS.md, scenario 5b), for traces
+ * our own logs never print (they log an error's name and message), so it is off by default. Node
+ * cannot switch it on at the first error: only modules loaded afterwards get their maps. The maps
+ * ship in the package either way: the param (or the variable, edited on the function) is enough.
+ */
+async function nodeOptions(resolveVariable) {
+  return (await readBool(resolveVariable, 'sourceMaps')) ? '--enable-source-maps' : '';
+}
+
 /** Where alarms notify: the optional SNS topic, else nowhere (the alarm state is still visible). */
 async function alarmActions(resolveVariable) {
   const topicArn = await readString(resolveVariable, 'alarmTopicArn');
@@ -104,6 +116,7 @@ module.exports = {
   functionVpc: ({ resolveVariable }) => functionVpc(resolveVariable),
   functionReservedConcurrency: ({ resolveVariable }) => functionReservedConcurrency(resolveVariable),
   alarmActions: ({ resolveVariable }) => alarmActions(resolveVariable),
+  nodeOptions: ({ resolveVariable }) => nodeOptions(resolveVariable),
   reconcileSchedule: ({ resolveVariable }) => reconcileSchedule(resolveVariable),
   reconcileEnabled: ({ resolveVariable }) => reconcileEnabled(resolveVariable),
 };

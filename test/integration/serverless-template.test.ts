@@ -181,6 +181,7 @@ beforeAll(async () => {
     'createAccessEntries=false',
     'reconcileIntervalMinutes=0',
     'reservedConcurrency=150',
+    'sourceMaps=true',
   ]);
   withSecret = await packageService(['clusters=prod-a', 'webhookUrlSecretName=eks-spot-drainer/webhook']);
   withParameter = await packageService([
@@ -431,7 +432,8 @@ describe('serverless package', () => {
     expect(env).toMatchObject({
       POWERTOOLS_SERVICE_NAME: 'eks-spot-drainer',
       POWERTOOLS_METRICS_NAMESPACE: 'EksSpotDrainer',
-      NODE_OPTIONS: '--enable-source-maps',
+      // No source maps read at load by default: they cost every cold start (settings.cjs nodeOptions).
+      NODE_OPTIONS: '',
     });
     expect(fn.VpcConfig).toBeUndefined();
     // No reservation by default: Lambda would read ReservedConcurrentExecutions 0 as "never run".
@@ -624,6 +626,14 @@ describe('serverless package', () => {
 
     // Assess
     expect(fn.ReservedConcurrentExecutions).toBe(150);
+  });
+
+  it('reads the source maps at load when asked', () => {
+    // Act
+    const env = switchedOff.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+
+    // Assess
+    expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
   it('zips the minified ESM entry, its chunks and their source maps, and no node_modules', async () => {

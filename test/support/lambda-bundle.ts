@@ -25,6 +25,8 @@ export interface ServerlessBuild {
   custom: Record<string, unknown>;
   /** The esbuild options serverless-esbuild derives from custom.esbuild (no entry point, no outdir). */
   esbuild: BuildOptions;
+  /** The function's NODE_OPTIONS with the default params (deploy/serverless/settings.cjs). */
+  nodeOptions: string;
 }
 
 // serverless-esbuild's own keys, which it removes before calling esbuild (dist/bundle.js).
@@ -58,6 +60,7 @@ export async function readServerlessBuild(root: string): Promise<ServerlessBuild
   const functions = (yml.functions as Record<string, { handler?: string }>[]).find(
     (f) => 'interruption' in f,
   );
+  const serviceRequire = createRequire(join(root, 'serverless.yml'));
   const options: Record<string, unknown> = Object.fromEntries(
     Object.entries(custom).filter(([key]) => !pluginOnlyKeys.includes(key)),
   );
@@ -70,13 +73,18 @@ export async function readServerlessBuild(root: string): Promise<ServerlessBuild
   if (extension !== '.js') options.outExtension = { '.js': extension };
   // A path is a module of plugins, which serverless-esbuild require()s from the service folder.
   if (typeof custom.plugins === 'string') {
-    options.plugins = createRequire(join(root, 'serverless.yml'))(`./${custom.plugins.replace(/^\.\//, '')}`);
+    options.plugins = serviceRequire(`./${custom.plugins.replace(/^\.\//, '')}`);
   }
+  const settings = serviceRequire('./deploy/serverless/settings.cjs');
+  const defaults = yml.params.default as Record<string, unknown>;
   return {
     runtime: yml.provider.runtime,
     handler: functions?.interruption?.handler ?? '',
     custom,
     esbuild: options as BuildOptions,
+    nodeOptions: await settings.nodeOptions({
+      resolveVariable: async (name: string) => defaults[name.replace(/^param:/, '')],
+    }),
   };
 }
 

@@ -149,7 +149,7 @@ describe('the bundled handler, run as Lambda runs it', () => {
     POWERTOOLS_SERVICE_NAME: 'eks-spot-drainer',
     POWERTOOLS_METRICS_NAMESPACE: 'EksSpotDrainer',
     POWERTOOLS_LOG_LEVEL: 'INFO',
-    NODE_OPTIONS: '--enable-source-maps',
+    NODE_OPTIONS: spec.nodeOptions,
   });
 
   beforeAll(async () => {
