@@ -9,8 +9,8 @@ import type { Metafile } from 'esbuild';
 
 export interface OutputFile {
   bytes: number;
-  /** The inputs esbuild put in it (paths relative to the project root, node_modules ones included). */
-  inputs: string[];
+  /** Bytes of each input esbuild put in it (paths relative to the project root, node_modules ones included). */
+  inputs: Record<string, number>;
 }
 
 export interface ChunkLayout {
@@ -49,7 +49,13 @@ export function chunkLayout(
   visit(entryOutput);
   return {
     files: Object.fromEntries(
-      outputs.map(([path, o]) => [inRoot(path), { bytes: o.bytes, inputs: Object.keys(o.inputs) }]),
+      outputs.map(([path, o]) => [
+        inRoot(path),
+        {
+          bytes: o.bytes,
+          inputs: Object.fromEntries(Object.entries(o.inputs).map(([input, i]) => [input, i.bytesInOutput])),
+        },
+      ]),
     ),
     entry: inRoot(entryOutput),
     loadedWithEntry: [...loaded].map(inRoot).sort(),
@@ -64,7 +70,7 @@ export function chunkLayout(
 /** The files holding code of an input whose path contains `fragment` (e.g. `@aws-sdk/client-lambda/`). */
 export function filesWith(layout: ChunkLayout, fragment: string): string[] {
   return Object.entries(layout.files)
-    .filter(([, file]) => file.inputs.some((input) => input.includes(fragment)))
+    .filter(([, file]) => Object.keys(file.inputs).some((input) => input.includes(fragment)))
     .map(([path]) => path)
     .sort();
 }
