@@ -40,6 +40,10 @@ export interface InterruptionConfig {
   scheduledCordonAtNotice: boolean;
   /** Taint nodes whose instance is gone node.kubernetes.io/out-of-service (non-graceful shutdown). */
   outOfServiceTaint: boolean;
+  /** An instance's `running` event moves its marked node on at once (release), not at the next reconcile. */
+  releaseOnRunning: boolean;
+  /** How long a `running` event waits for the kubelet of a marked node to be Ready again. */
+  runningWaitMs: number;
 }
 
 export const defaultInterruptionConfig: InterruptionConfig = {
@@ -47,6 +51,8 @@ export const defaultInterruptionConfig: InterruptionConfig = {
   scheduledDrainLeadMs: 30 * 60_000,
   scheduledCordonAtNotice: false,
   outOfServiceTaint: true,
+  releaseOnRunning: true,
+  runningWaitMs: 90_000,
 };
 
 /** One documented environment variable. */
@@ -255,6 +261,16 @@ const variables = {
     'When EC2 reports the instance gone and its kubelet has stopped, taint the node node.kubernetes.io/out-of-service.',
     bool(true),
   ),
+  RELEASE_ON_RUNNING: spec(
+    'true',
+    "When a marked node's instance runs again, release the node as soon as its kubelet is Ready, not at the next reconcile.",
+    bool(true),
+  ),
+  RUNNING_WAIT_SECONDS: spec(
+    '90',
+    'How long a running event waits for the kubelet of a marked node to be Ready again; later, the reconcile releases it.',
+    int(90, 0, 600),
+  ),
   FAN_OUT_EVENTS: spec(
     'true',
     'Hand each instance of a Health event that names several to an invocation of its own (an asynchronous self-invoke).',
@@ -325,6 +341,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       scheduledDrainLeadMs: read('SCHEDULED_DRAIN_LEAD_MINUTES') * 60_000,
       scheduledCordonAtNotice: read('SCHEDULED_CORDON_AT_NOTICE'),
       outOfServiceTaint: read('OUT_OF_SERVICE_TAINT'),
+      releaseOnRunning: read('RELEASE_ON_RUNNING'),
+      runningWaitMs: read('RUNNING_WAIT_SECONDS') * 1000,
     },
     maxInstancesPerEvent: read('MAX_INSTANCES_PER_EVENT'),
     fanOutEvents: read('FAN_OUT_EVENTS'),

@@ -65,6 +65,11 @@ export type ParseOutcome =
   | { status: 'ignored'; eventId: string | undefined; reason: string }
   /** Malformed or unknown input: logged and dropped; a retry cannot fix it. */
   | { status: 'invalid'; eventId: string | undefined; reason: string }
+  /**
+   * An instance runs again (EC2 state `running`): if this project marked its node, the node is moved
+   * on at once, as the reconcile would move it (src/app/handle-running.ts).
+   */
+  | { status: 'running'; eventId: string; instanceId: string; account: string; region: string }
   /** The stack's schedule: reconcile every managed cluster's marked nodes (src/interruption). */
   | { status: 'reconcile'; eventId: string; account: string; region: string; time: Date };
 

@@ -147,9 +147,11 @@ function widgets(settings) {
       ...REJECTION_REASONS.map((reason) => ours(settings, 'RejectedNotices', sum(reason), undefined, reason)),
       ours(settings, 'Rejections', sum('events with rejections')),
     ]),
-    graph('Reconcile and fan-out', [
+    graph('Reconcile, instances back and fan-out', [
       ours(settings, 'ReconcileNodes', sum('marked nodes seen')),
-      ours(settings, 'NodesReleased', sum('released (instance stayed)')),
+      ours(settings, 'InstancesRunning', sum('instances started')),
+      ours(settings, 'MarkedInstancesRunning', sum('marked instances running again')),
+      ours(settings, 'NodesReleased', sum('released (instance stayed or back)')),
       ours(settings, 'NodesOutOfService', sum('out of service (instance gone)')),
       ours(settings, 'ReconcileDrains', sum('drains carried on')),
       ours(settings, 'ReconcileFailures', sum('failures')),

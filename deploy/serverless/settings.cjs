@@ -26,6 +26,8 @@ async function rulesEnabled(resolveVariable) {
     rebalanceRecommendation:
       (await flag('enableRebalanceMonitoring')) || (await flag('enableRebalanceDraining')),
     stateChange: await flag('enableStateChangeDraining'),
+    // Releases what the others marked: off only with releaseOnRunning (the reconcile still releases).
+    instanceRunning: await flag('releaseOnRunning'),
     scheduledChange: await flag('enableScheduledEventDraining'),
     // Not tied to ENABLE_ASG_LIFECYCLE_DRAINING: with draining off the function still completes the
     // lifecycle action, so scale-in never waits out the hook's timeout. Groups without a terminate

@@ -1,11 +1,11 @@
 import { TransientError } from '../errors.js';
 import { parseEvent } from '../events/parse-event.js';
-import { eventForInstance } from '../events/scheduled-change.js';
 import { describeError } from '../observability/redact.js';
-import { decideAction } from '../policy.js';
-import { type InterruptionNotice, NoticeKind, type ParseOutcome } from '../types.js';
+import type { InterruptionNotice, ParseOutcome } from '../types.js';
 import type { AppDeps, Invocation, NoticeReport } from './app-types.js';
+import { fanOut } from './fan-out.js';
 import { handleNotice } from './handle-notice.js';
+import { handleRunning, type RunningReport } from './handle-running.js';
 import type { ClusterReconcileReport } from './reconcile-all.js';
 import { capNotices, Rejection, verifyEvent } from './verify-notice.js';
 
@@ -19,6 +19,8 @@ export interface EventReport {
   leftAlone?: string[];
   /** The schedule's reconcile pass, per managed cluster. */
   reconcile?: ClusterReconcileReport[];
+  /** An instance running again: what became of its node. */
+  running?: RunningReport;
 }
 
 /** What one event may do, besides the app's dependencies. */
@@ -40,9 +42,6 @@ export interface EventDeps extends AppDeps {
   fanOut?: (event: unknown, call: { deadline: number; signal?: AbortSignal }) => Promise<void>;
 }
 
-/** How long handing the instances of an event to invocations of their own may take. */
-const handOffBudgetMs = 5_000;
-
 /** Ids per log line when an event names more instances than it may act on: lines stay far below CloudWatch's 256 KB. */
 const idsPerLogLine = 500;
 
@@ -61,6 +60,7 @@ export async function handleEvent(
 ): Promise<EventReport> {
   const parsed = parseEvent(raw);
   if (parsed.status === 'reconcile') return reconcileOnSchedule(parsed, deps, invocation);
+  if (parsed.status === 'running') return instanceRunning(parsed, deps, invocation);
   if (parsed.status !== 'notices') return dropped(parsed, deps);
 
   const eventId = parsed.notices[0]?.eventId;
@@ -100,23 +100,42 @@ async function reconcileOnSchedule(
 ): Promise<EventReport> {
   // Only the function's own schedule: a reconcile from elsewhere would be harmless (it only moves
   // nodes on from the world as it is), but it is not ours to run.
-  const foreign =
-    (invocation.account !== undefined && parsed.account !== invocation.account) ||
-    (invocation.region !== undefined && parsed.region !== invocation.region);
-  if (foreign) {
-    deps.metrics.rejected(Rejection.WrongAccount, 0);
-    deps.logger.warn('event dropped: a schedule of another account or region', { eventId: parsed.eventId });
-    return {
-      eventId: parsed.eventId,
-      status: 'rejected',
-      reason: 'schedule of another account or region',
-      notices: [],
-    };
-  }
+  if (isForeign(parsed, invocation)) return foreign(parsed.eventId, 'a schedule', deps);
   // A chunk of its own, loaded by the schedule's invocations only: a notice's cold start never parses it.
   const { reconcileAll } = await import('./reconcile-all.js');
   const reconcile = await reconcileAll(deps, invocation);
   return { eventId: parsed.eventId, status: 'reconciled', notices: [], reconcile };
+}
+
+/**
+ * An instance runs again: its node, if marked, is moved on at once. Only this account's and region's
+ * (as for the schedule, the event is trusted for nothing else: EC2 and the node are read anew).
+ */
+async function instanceRunning(
+  parsed: Extract<ParseOutcome, { status: 'running' }>,
+  deps: EventDeps,
+  invocation: Invocation,
+): Promise<EventReport> {
+  if (isForeign(parsed, invocation)) return foreign(parsed.eventId, 'an instance state change', deps);
+  const running = await handleRunning(parsed, deps, invocation);
+  if (running.status === 'off' || running.status === 'no-ec2') {
+    deps.metrics.ignoredEvent();
+    return { eventId: parsed.eventId, status: 'ignored', reason: running.why, notices: [] };
+  }
+  return { eventId: parsed.eventId, status: 'handled', notices: [], running };
+}
+
+function isForeign(origin: { account: string; region: string }, invocation: Invocation): boolean {
+  return (
+    (invocation.account !== undefined && origin.account !== invocation.account) ||
+    (invocation.region !== undefined && origin.region !== invocation.region)
+  );
+}
+
+function foreign(eventId: string, what: string, deps: EventDeps): EventReport {
+  deps.metrics.rejected(Rejection.WrongAccount, 0);
+  deps.logger.warn(`event dropped: ${what} of another account or region`, { eventId });
+  return { eventId, status: 'rejected', reason: `${what} of another account or region`, notices: [] };
 }
 
 /** An event that is not for us (ignored) or not readable (invalid): logged with its id, counted, dropped. */
@@ -177,60 +196,6 @@ function reportsOrThrow(
     );
   }
   return reports;
-}
-
-/**
- * A Health event that names several instances: each gets an invocation of its own (its own timeout,
- * deadline, retries and dead-letter queue), instead of sharing this one's time and connection pool.
- * An instance that could not be handed on is handled here: nothing is lost.
- */
-async function fanOut(
-  raw: unknown,
-  acted: InterruptionNotice[],
-  deps: EventDeps,
-  invocation: Invocation,
-): Promise<{ delegated: NoticeReport[]; local: InterruptionNotice[] }> {
-  if (!deps.fanOut || acted.length < 2 || acted[0]?.kind !== NoticeKind.ScheduledChange) {
-    return { delegated: [], local: acted };
-  }
-  // A few seconds at most: an instance that cannot be handed on must still have time to be drained here.
-  const now = deps.now ?? Date.now;
-  const call = {
-    deadline: Math.min(invocation.deadline, now() + handOffBudgetMs),
-    ...(invocation.signal ? { signal: invocation.signal } : {}),
-  };
-  const handedOn = await Promise.allSettled(
-    acted.map((notice) =>
-      deps.fanOut!(eventForInstance(raw as Record<string, unknown>, notice.instanceId), call),
-    ),
-  );
-  const delegated: NoticeReport[] = [];
-  const local: InterruptionNotice[] = [];
-  handedOn.forEach((outcome, index) => {
-    const notice = acted[index]!;
-    if (outcome.status === 'fulfilled') {
-      delegated.push({
-        kind: notice.kind,
-        instanceId: notice.instanceId,
-        action: decideAction(notice, deps.config.policy),
-        status: 'delegated',
-      });
-    } else {
-      deps.logger.warn('could not hand the instance to an invocation of its own; handling it here', {
-        eventId: notice.eventId,
-        instanceId: notice.instanceId,
-        error: describeError(outcome.reason),
-      });
-      local.push(notice);
-    }
-  });
-  deps.metrics.fannedOut(delegated.length);
-  deps.logger.info('event fanned out: one invocation per instance', {
-    eventId: acted[0]?.eventId,
-    delegated: delegated.length,
-    here: local.length,
-  });
-  return { delegated, local };
 }
 
 /** Logs, by id, the instances an event named beyond the cap: someone must look at them. */

@@ -138,6 +138,16 @@ export function summarize(report: EventReport) {
           })),
         }
       : {}),
+    ...(report.running
+      ? {
+          running: {
+            instanceId: report.running.instanceId,
+            status: report.running.status,
+            ...(report.running.node ? { node: report.running.node } : {}),
+            ...(report.running.outcome ? { outcome: report.running.outcome } : {}),
+          },
+        }
+      : {}),
     notices: report.notices.map((n) => ({
       instanceId: n.instanceId,
       kind: n.kind,

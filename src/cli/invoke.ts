@@ -32,6 +32,14 @@ export async function runInvoke(options: InvokeOptions, io: CliIo): Promise<Exit
     line(`event ${parsed.eventId ?? '(no id)'}: ignored: ${parsed.reason}`);
     return ExitCode.Ok;
   }
+  if (parsed.status === 'running' && !options.aws) {
+    // Whether the machine came back is EC2's word (its launch time): a kubeconfig alone cannot say.
+    line(
+      `event ${parsed.eventId}: ignored: instance ${parsed.instanceId} running again needs EC2 (--aws); ` +
+        '`reconcile --ec2` moves marked nodes on',
+    );
+    return ExitCode.Ok;
+  }
 
   const session = options.aws ? await awsSession(options, io) : await localSession(options, io);
   const interrupt = new AbortController();
@@ -45,6 +53,8 @@ export async function runInvoke(options: InvokeOptions, io: CliIo): Promise<Exit
   const notices = parsed.status === 'notices' ? parsed.notices : [];
   try {
     if (parsed.status === 'reconcile') line(`event ${parsed.eventId}: the reconcile schedule`);
+    if (parsed.status === 'running')
+      line(`event ${parsed.eventId}: instance ${parsed.instanceId} running again`);
     for (const notice of notices) line(noticeLine(notice));
     line(`-> ${session.where}${session.deps.config.drain.dryRun ? ' (dry run: nothing will change)' : ''}`);
     session.deps.onProgress = progressPrinter(line, { showInstance: notices.length > 1 });

@@ -25,7 +25,7 @@ Send one for real (the event is dated now: a Spot warning means something for tw
       --cli-binary-format raw-in-base64-out --payload file://event.json /dev/null
   through EventBridge: \`aws events put-events\` refuses an aws.* source, so put the sample in the
   detail of an event of your own on a custom bus whose rule passes "$.detail" to the function
-  (README: "Sending a sample event").`;
+  (docs/cli.md, "Sending a sample event").`;
 
 /** Builds the program; `setExit` receives the exit code of the command that ran. */
 export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
@@ -177,7 +177,7 @@ function addRbac(program: Command, io: CliIo, setExit: (code: ExitCode) => void)
       'after',
       '\nExample:\n  eks-spot-drainer rbac | kubectl --context prod-a apply -f -\n\n' +
         'node-fence.yaml (a ValidatingAdmissionPolicy) needs Kubernetes 1.30 or newer; on older clusters\n' +
-        'apply deploy/rbac.yaml alone: the drainer works the same, without the fence (see the README).',
+        'apply deploy/rbac.yaml alone: the drainer works the same, without the fence (see docs/deploy.md).',
     )
     .action((options) => setExit(runRbac(options, io)));
 }

@@ -5,6 +5,7 @@
 
 import type { NoticeReport } from '../app/app-types.js';
 import type { EventReport } from '../app/handle-event.js';
+import type { RunningReport } from '../app/handle-running.js';
 import type { NoticeResult } from '../app/notice-result.js';
 import type { ClusterReconcileReport } from '../app/reconcile-all.js';
 import type { DrainProgress } from '../drain/drain-types.js';
@@ -47,6 +48,7 @@ export function renderReport(report: EventReport): string[] {
     return [`event ${id}: reconciled`, ...renderReconcile(report.reconcile ?? [])];
   if (report.status !== 'handled') return [`event ${id}: ${report.status}: ${report.reason ?? ''}`];
   const lines = [`event ${id}: handled`];
+  if (report.running) lines.push('', renderRunning(report.running));
   for (const notice of report.notices) lines.push('', ...renderNotice(notice));
   if (report.leftAlone?.length) {
     lines.push(
@@ -55,6 +57,13 @@ export function renderReport(report: EventReport): string[] {
     );
   }
   return lines;
+}
+
+/** An instance running again: where its node is, and what became of it. */
+function renderRunning(running: RunningReport): string {
+  const where = running.node ? ` node ${running.node}${running.cluster ? ` (${running.cluster})` : ''}` : '';
+  const outcome = running.outcome ? ` -> ${running.outcome}` : '';
+  return `instance ${running.instanceId} running again:${where} ${running.status}${outcome}: ${running.why}`;
 }
 
 function renderNotice(notice: NoticeReport): string[] {

@@ -1,5 +1,6 @@
 /**
- * aws.ec2 "EC2 Instance State-change Notification": the instance is stopping or going away.
+ * aws.ec2 "EC2 Instance State-change Notification": the instance is stopping or going away, or
+ * runs again (a node this project marked then comes back into service at once).
  *
  * detail: { "instance-id": "i-…", "state": "pending" | "running" | "stopping" | "stopped" |
  *           "shutting-down" | "terminated" }
@@ -11,7 +12,7 @@ import { type EventParser, ignored, invalidDetail, noticeBase, notices } from '.
 
 /** States that mean the node is leaving: these become notices. */
 export const LEAVING_STATES = ['stopping', 'stopped', 'shutting-down', 'terminated'] as const;
-/** States that mean the instance is (re)starting: well-formed, nothing to do. */
+/** States that mean the instance is (re)starting: `running` may give a marked node back. */
 export const STARTING_STATES = ['pending', 'running'] as const;
 
 const detailSchema = z.object({
@@ -21,7 +22,7 @@ const detailSchema = z.object({
   }),
 });
 
-/** Parses instance state changes; pending and running are ignored. */
+/** Parses instance state changes; pending is ignored (running follows it). */
 export const stateChangeParser: EventParser = {
   source: 'aws.ec2',
   detailType: 'EC2 Instance State-change Notification',
@@ -29,8 +30,10 @@ export const stateChangeParser: EventParser = {
     const result = detailSchema.safeParse(event.detail);
     if (!result.success) return invalidDetail(event, result.error);
     const { state } = result.data;
-    if (state === 'pending' || state === 'running') {
-      return ignored(event, `instance state "${state}" needs no action`);
+    if (state === 'pending') return ignored(event, 'instance state "pending" needs no action');
+    if (state === 'running') {
+      const { eventId, account, region } = noticeBase(event);
+      return { status: 'running', eventId, instanceId: result.data['instance-id'], account, region };
     }
     return notices({
       kind: NoticeKind.StateChange,

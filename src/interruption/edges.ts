@@ -1,7 +1,7 @@
 /**
  * The state changes of a node's record the transition can make, with what makes each and who carries
- * it: the README's diagram and table of a node's interruption are this list (a test holds them to
- * it), and the model-based test holds the transition to it (every change it makes is listed, and
+ * it: the diagram and table of docs/lifecycle.md are this list (test/unit/readme.test.ts holds them
+ * to it), and the model-based test holds the transition to it (every change it makes is listed, and
  * every one listed is made). `[*]`: no record; `ended`: drained, deadline-reached or incomplete.
  */
 import type { RecordState } from './record.js';
@@ -12,7 +12,7 @@ export interface Edge {
   from: readonly EdgeState[];
   to: EdgeState;
   when: string;
-  by: 'a notice' | 'a notice or the reconcile' | 'the holder';
+  by: 'a notice' | 'a notice or a look' | 'the holder';
 }
 
 /** What `ended` stands for in the list. */
@@ -43,13 +43,13 @@ export const interruptionEdges: readonly Edge[] = [
     from: ['scheduled', 'cordoned'],
     to: 'draining',
     when: 'a notice that drains, or a recorded Health change due (start − lead)',
-    by: 'a notice or the reconcile',
+    by: 'a notice or a look',
   },
   {
     from: ['draining'],
     to: 'draining',
     when: 'its holder stopped renewing for 30 s: taken over',
-    by: 'a notice or the reconcile',
+    by: 'a notice or a look',
   },
   {
     from: ['draining'],
@@ -67,32 +67,32 @@ export const interruptionEdges: readonly Edge[] = [
     from: ['failed'],
     to: 'draining',
     when: 'retried while a reason still asks for a drain',
-    by: 'a notice or the reconcile',
+    by: 'a notice or a look',
   },
   { from: ['ended'], to: 'draining', when: 'another notice that drains, the kubelet Ready', by: 'a notice' },
   {
     from: ['[*]', ...marked],
     to: 'out-of-service',
     when: 'EC2 confirms stopped (not hibernated), terminated or gone, and the node is NotReady',
-    by: 'a notice or the reconcile',
+    by: 'a notice or a look',
   },
   {
     from: ['out-of-service'],
     to: 'cordoned',
     when: 'the machine is back while a reason still holds it: out-of-service lifted, the rest kept',
-    by: 'a notice or the reconcile',
+    by: 'a notice or a look',
   },
   {
     from: [...marked, 'out-of-service'],
     to: '[*]',
     when: 'nothing holds the node any more and it runs, Ready: released',
-    by: 'a notice or the reconcile',
+    by: 'a notice or a look',
   },
   {
     from: ['cordoned', 'draining', 'ended', 'failed', 'out-of-service'],
     to: 'scheduled',
     when: 'released as above, a Health change not yet due still recorded',
-    by: 'a notice or the reconcile',
+    by: 'a notice or a look',
   },
 ];
 

@@ -107,14 +107,19 @@ export function cameBackSince(
   const launchedAfter =
     instance !== 'unknown' && instance.launchTime !== undefined && instance.launchTime > at;
   const readyAfter = node.ready && node.readySince !== undefined && node.readySince > at;
-  // Ready since that launch (the API server keeps whole seconds): a kubelet of the machine started again.
-  const launch =
-    instance !== 'unknown' ? (instance.launchTime ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY;
-  const readySinceLaunch = node.ready && node.readySince !== undefined && node.readySince >= launch - 1_000;
-  if (isRunning(world) && launchedAfter && readySinceLaunch) return 'launched';
+  if (isRunning(world) && launchedAfter && readySinceLaunch(world)) return 'launched';
   if (hibernation) return false;
   if (bootId && node.bootId) return node.bootId !== bootId ? 'booted' : false;
   return launchedAfter || readyAfter ? 'booted' : false;
+}
+
+/**
+ * The kubelet has been Ready since the instance's last launch (the API server keeps whole seconds):
+ * a kubelet of the machine as started again, not one that was Ready before it stopped.
+ */
+export function readySinceLaunch({ node, instance }: World): boolean {
+  if (instance === 'unknown' || instance.launchTime === undefined) return false;
+  return node.ready && node.readySince !== undefined && node.readySince >= instance.launchTime - 1_000;
 }
 
 /** Kinds whose deadline is EC2's own (the others' is a budget this project gives the drain). */

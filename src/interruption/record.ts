@@ -188,6 +188,19 @@ export function recordOn(node: {
   return parseRecord(node.metadata?.annotations?.[recordAnnotation]);
 }
 
+/**
+ * Whether this project marked the node: a record (readable or not: the door deals with one it cannot
+ * read), or the state label the reconcile lists marked nodes by.
+ */
+export function isMarked(node: {
+  metadata?: { annotations?: Record<string, string>; labels?: Record<string, string> };
+}): boolean {
+  return (
+    node.metadata?.annotations?.[recordAnnotation] !== undefined ||
+    node.metadata?.labels?.[stateLabel] !== undefined
+  );
+}
+
 export function serialiseRecord(record: InterruptionRecord): string {
   return JSON.stringify(record);
 }

@@ -65,7 +65,7 @@ const placeholderSet: Record<Placeholder, true> = {
   timeLeftSeconds: true,
 };
 
-/** Every placeholder a template may name, in the order the README lists them. */
+/** Every placeholder a template may name, in the order docs/notifications.md lists them. */
 export const placeholderNames = Object.keys(placeholderSet) as readonly Placeholder[];
 
 export function isPlaceholder(name: string): name is Placeholder {

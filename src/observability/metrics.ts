@@ -28,6 +28,8 @@ export interface MetricsSink {
     drained: number;
     failed: number;
   }): void;
+  /** A `running` event: whether this project had marked the instance's node, and gave it back. */
+  instanceRunning(summary: { marked: boolean; released: boolean }): void;
 }
 
 export const noMetrics: MetricsSink = {
@@ -39,6 +41,7 @@ export const noMetrics: MetricsSink = {
   error: () => {},
   fannedOut: () => {},
   reconciled: () => {},
+  instanceRunning: () => {},
 };
 
 /** MetricsSink over Powertools Metrics; the handler publishes once per invocation. */
@@ -88,6 +91,14 @@ export function powertoolsMetrics(metrics: Metrics): MetricsSink {
       metrics.addMetric('NodesOutOfService', MetricUnit.Count, s.outOfService);
       metrics.addMetric('ReconcileDrains', MetricUnit.Count, s.drained);
       metrics.addMetric('ReconcileFailures', MetricUnit.Count, s.failed);
+    },
+    instanceRunning({ marked, released }) {
+      // Every start of the account's instances comes here: counted, so the cost can be seen.
+      metrics.addMetric('InstancesRunning', MetricUnit.Count, 1);
+      if (!marked) return;
+      metrics.addMetric('MarkedInstancesRunning', MetricUnit.Count, 1);
+      // The same metric as the reconcile's releases: the dashboard counts nodes given back either way.
+      metrics.addMetric('NodesReleased', MetricUnit.Count, released ? 1 : 0);
     },
   };
 }

@@ -124,6 +124,12 @@ const expectedPatterns: Record<string, Json> = {
     'detail-type': ['EC2 Instance State-change Notification'],
     detail: { state: ['stopping', 'shutting-down', 'stopped', 'terminated'] },
   },
+  'eks-spot-drainer-ci-instance-running': {
+    source: ['aws.ec2'],
+    ...here,
+    'detail-type': ['EC2 Instance State-change Notification'],
+    detail: { state: ['running'] },
+  },
   'eks-spot-drainer-ci-scheduled-change': {
     source: ['aws.health'],
     ...here,
@@ -178,6 +184,7 @@ beforeAll(async () => {
     'dashboard=false',
     'enableStateChangeDraining=false',
     'enableRebalanceMonitoring=false',
+    'releaseOnRunning=false',
     'createAccessEntries=false',
     'reconcileIntervalMinutes=0',
     'reservedConcurrency=150',
@@ -436,8 +443,8 @@ describe('serverless package', () => {
       NODE_OPTIONS: '',
     });
     expect(fn.VpcConfig).toBeUndefined();
-    // No reservation by default: Lambda would read ReservedConcurrentExecutions 0 as "never run".
-    expect(fn).not.toHaveProperty('ReservedConcurrentExecutions');
+    // A reservation by default: a wave of Spot warnings starts at once, a flood cannot take the account's pool.
+    expect(fn.ReservedConcurrentExecutions).toBe(100);
   });
 
   it('disables the rules of switched-off kinds and skips access entries on request', () => {
@@ -451,12 +458,14 @@ describe('serverless package', () => {
       'eks-spot-drainer-ci-spot-interruption': 'ENABLED',
       'eks-spot-drainer-ci-rebalance': 'DISABLED',
       'eks-spot-drainer-ci-state-change': 'DISABLED',
+      'eks-spot-drainer-ci-instance-running': 'DISABLED',
       'eks-spot-drainer-ci-scheduled-change': 'ENABLED',
       'eks-spot-drainer-ci-asg-terminate': 'ENABLED',
       'eks-spot-drainer-ci-capacity-reservation': 'ENABLED',
       [RECONCILE_RULE]: 'DISABLED',
     });
     expect(env.ENABLE_STATE_CHANGE_DRAINING).toBe('false');
+    expect(env.RELEASE_ON_RUNNING).toBe('false');
     expect(resourcesOfType(switchedOff.template, 'AWS::EKS::AccessEntry')).toEqual([]);
     expect(resourcesOfType(switchedOff.template, 'AWS::CloudWatch::Dashboard')).toEqual([]);
   });
@@ -486,6 +495,7 @@ describe('serverless package', () => {
     sink.error();
     for (const reason of Object.values(Rejection)) sink.rejected(reason, 1);
     sink.reconciled({ nodes: 1, released: 1, outOfService: 1, drained: 1, failed: 1 });
+    sink.instanceRunning({ marked: true, released: true });
     sink.fannedOut(1);
     metrics.publishStoredMetrics();
     const lines = stdout.mock.calls

@@ -83,6 +83,7 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     error: vi.fn(),
     fannedOut: vi.fn(),
     reconciled: vi.fn(),
+    instanceRunning: vi.fn(),
   };
   const notifier: TestDeps['notifier'] = {
     drainStarted: vi.fn(async () => ({ status: 'disabled' as const })),

@@ -62,6 +62,8 @@ describe('loadConfig', () => {
       SCHEDULED_DRAIN_LEAD_MINUTES: '90',
       SCHEDULED_CORDON_AT_NOTICE: 'true',
       OUT_OF_SERVICE_TAINT: 'false',
+      RELEASE_ON_RUNNING: 'false',
+      RUNNING_WAIT_SECONDS: '30',
       MAX_INSTANCES_PER_EVENT: '5',
       FAN_OUT_EVENTS: 'false',
     });
@@ -98,6 +100,8 @@ describe('loadConfig', () => {
         scheduledDrainLeadMs: 90 * 60_000,
         scheduledCordonAtNotice: true,
         outOfServiceTaint: false,
+        releaseOnRunning: false,
+        runningWaitMs: 30_000,
       },
       maxInstancesPerEvent: 5,
       fanOutEvents: false,
@@ -224,7 +228,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(28);
+    expect(names).toHaveLength(30);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 

@@ -5,7 +5,16 @@ import { describe, expect, it } from 'vitest';
 import { configVariables } from '../../src/config.js';
 import { interruptionEdges } from '../../src/interruption/edges.js';
 
-const readme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../README.md'), 'utf8');
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+
+const serverlessYml = readFileSync(join(root, 'serverless.yml'), 'utf8');
+
+/** The `serverless.yml` param the README says sets a variable: its name in camelCase, but one. */
+function paramOf(variable: string): string {
+  if (variable === 'MANAGED_CLUSTERS') return 'clusters';
+  return variable.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
 
 /** The rows of the README's configuration table: variable name -> default column. */
 function configurationTable(): Map<string, string> {
@@ -39,6 +48,21 @@ describe('README', () => {
     },
   );
 
+  it.each(configVariables.map((v) => [v.name] as const))(
+    'sets %s from the param the README names',
+    (name) => {
+      // Prepare
+      const param = paramOf(name);
+      const source = new RegExp(`^ {8}${name}: (.+)$`, 'm').exec(serverlessYml)?.[1] ?? '';
+      const resolver = /^\$\{file\(\.\/(deploy\/serverless\/[\w-]+\.cjs)\)/.exec(source)?.[1];
+
+      // Assess: declared with a default, and read by the variable's environment entry
+      expect(serverlessYml).toMatch(new RegExp(`^ {4}${param}: `, 'm'));
+      if (resolver) expect(readFileSync(join(root, resolver), 'utf8')).toContain(`param "${param}"`);
+      else expect(source).toBe(`\${param:${param}}`);
+    },
+  );
+
   it('documents no variable the function does not read', () => {
     const known = new Set(configVariables.map((v) => v.name));
 
@@ -46,11 +70,8 @@ describe('README', () => {
   });
 });
 
-describe("README: a node's interruption", () => {
-  const section = readme.slice(
-    readme.indexOf("## A node's interruption"),
-    readme.indexOf('## Drain semantics'),
-  );
+describe("docs/lifecycle.md: a node's interruption", () => {
+  const section = readFileSync(join(root, 'docs/lifecycle.md'), 'utf8');
   const name = (id: string) => (id === '[*]' ? id : id.replaceAll('_', '-'));
 
   it('draws exactly the changes of state the transition can make', () => {

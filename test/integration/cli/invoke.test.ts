@@ -168,10 +168,17 @@ describe('eks-spot-drainer invoke', () => {
   });
 
   it('says an ignored event is ignored, without contacting a cluster', async () => {
+    const run = await runCli(['invoke', '--event', 'asg-test-notification', '--kubeconfig', '/nonexistent']);
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/ignored: Auto Scaling test notification/);
+  });
+
+  it('says an instance running again needs EC2 (--aws), without contacting a cluster', async () => {
     const run = await runCli(['invoke', '--event', 'state-change-running', '--kubeconfig', '/nonexistent']);
 
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/ignored: .*running/);
+    expect(run.stdout).toMatch(/ignored: instance i-\w+ running again needs EC2 \(--aws\)/);
   });
 
   it('drains through EC2 tags and EKS with --aws, as the Lambda function does, with its logs off', async () => {

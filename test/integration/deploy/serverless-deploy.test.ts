@@ -30,7 +30,7 @@ import { type Service, serviceCopy, type Template } from './service.js';
 const bed = inject('testbed');
 const root = resolve(import.meta.dirname, '../../..');
 
-// Types moto's CloudFormation does not create (README "Tests and the test bed" says what covers them).
+// Types moto's CloudFormation does not create (docs/testing.md says what covers them).
 const notModelled = new Set(['AWS::EKS::AccessEntry', 'AWS::S3::BucketPolicy']);
 // Types created and only checked to exist: osls's bucket (its objects are checked) and the version.
 const existenceOnly = new Set(['AWS::S3::Bucket', 'AWS::Lambda::Version']);

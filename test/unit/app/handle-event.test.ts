@@ -58,7 +58,6 @@ describe('handleEvent', () => {
   });
 
   it.each([
-    ['an instance that is running', 'state-change-running', 'b6ba298a-7732-2226-a0f2-976312c1a050'],
     ['an Auto Scaling test notification', 'asg-test-notification', '3a9c8e21-5f0b-4d6e-b1a7-c2d4e6f80912'],
   ] as const)('ignores %s', async (_, kind, eventId) => {
     // Prepare
@@ -162,7 +161,7 @@ describe('handleEvent', () => {
 
   it.each([
     ['an invalid event', () => ({ id: 'evil' }), () => {}],
-    ['an ignored event', () => loadFixture('state-change-running'), () => {}],
+    ['an ignored event', () => loadFixture('asg-test-notification'), () => {}],
     [
       "a notice about another cluster's instance",
       () => liveEvent('spot-interruption', []),

@@ -208,6 +208,11 @@ function expectSafeOutcome(outcome: ParseOutcome): void {
   } else if (outcome.status === 'reconcile') {
     // Only the schedule's own event is a trigger; a generated event never is.
     expect(outcome.eventId).toMatch(EVENT_ID_PATTERN);
+  } else if (outcome.status === 'running') {
+    expect(outcome.instanceId).toMatch(INSTANCE_ID_PATTERN);
+    expect(outcome.region).toMatch(REGION_PATTERN);
+    expect(outcome.account).toMatch(ACCOUNT_PATTERN);
+    expect(outcome.eventId).toMatch(EVENT_ID_PATTERN);
   } else {
     expect(['ignored', 'invalid']).toContain(outcome.status);
     expect(outcome.reason.length).toBeLessThanOrEqual(210);
@@ -240,7 +245,11 @@ describe('parseEvent (properties)', () => {
         const outcome = parseEvent(event);
 
         expectSafeOutcome(outcome);
-        if (kind === 'state-change-running' || kind === 'asg-test-notification') {
+        if (kind === 'state-change-running') {
+          expect(outcome).toEqual({ status: 'running', eventId: id, instanceId, account, region });
+          return;
+        }
+        if (kind === 'asg-test-notification') {
           expect(outcome.status).toBe('ignored');
           return;
         }

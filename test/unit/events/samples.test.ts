@@ -8,7 +8,7 @@ const expected: Record<SampleKind, { status: string; kind?: string }> = {
   'spot-interruption': { status: 'notices', kind: 'spot-interruption' },
   'rebalance-recommendation': { status: 'notices', kind: 'rebalance-recommendation' },
   'state-change-stopping': { status: 'notices', kind: 'state-change' },
-  'state-change-running': { status: 'ignored' },
+  'state-change-running': { status: 'running' },
   'scheduled-change': { status: 'notices', kind: 'scheduled-change' },
   'asg-terminate': { status: 'notices', kind: 'asg-terminate' },
   'asg-test-notification': { status: 'ignored' },

@@ -32,15 +32,17 @@ describe('stateChangeParser', () => {
     expect(outcome.status === 'notices' && outcome.notices[0]?.detail).toBe(state);
   });
 
-  it('ignores the running fixture', () => {
+  it('reads the running fixture as an instance running again, not a notice', () => {
     const event = loadFixture('state-change-running');
 
     const outcome = parseEvent(event);
 
     expect(outcome).toEqual({
-      status: 'ignored',
+      status: 'running',
       eventId: event.id,
-      reason: 'instance state "running" needs no action',
+      instanceId: event.detail['instance-id'],
+      account: event.account,
+      region: event.region,
     });
   });
 

@@ -38,7 +38,7 @@ describe("a node's interruption, on random sequences", () => {
       },
     );
 
-    // Every change of state the transition made is one the README lists (edges.ts), and every one
+    // Every change of state the transition made is one docs/lifecycle.md lists (edges.ts), and every one
     // listed was made: the list is the code's, and the sequences reach all of it.
     const listed = expandedEdges();
     expect([...observedEdges].filter((e) => !listed.has(e)).sort()).toEqual([]);

@@ -360,7 +360,7 @@ export const happenings = {
       sim.hooks.down = down;
       return undefined;
     }),
-  // With TAINT_NODE=false nothing on the node vouches for a cordon: the record is trusted (README).
+  // With TAINT_NODE=false nothing on the node vouches for a cordon: the record is trusted (docs/lifecycle.md).
   forge: (variant: number) =>
     happening(
       `forged record ${variant}`,
