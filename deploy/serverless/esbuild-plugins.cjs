@@ -7,6 +7,7 @@
 
 const { readFile } = require('node:fs/promises');
 const { builtinModules } = require('node:module');
+const { kubeApiMembers, keepMembers } = require('./kube-api-members.cjs');
 
 /**
  * The AWS SDK's generated schemas (@aws-sdk/client-<service>/dist-es/schemas/schemas_<n>.js) write
@@ -62,5 +63,6 @@ const builtinsThroughRequire = {
   },
 };
 
-module.exports = [schemaKeysAsLiterals, builtinsThroughRequire];
+module.exports = [schemaKeysAsLiterals, builtinsThroughRequire, kubeApiMembers];
 module.exports.literalKeys = literalKeys;
+module.exports.keepMembers = keepMembers;

@@ -13,6 +13,7 @@ const plugins = createRequire(import.meta.url)(
   join(root, 'deploy/serverless/esbuild-plugins.cjs'),
 ) as Plugin[] & {
   literalKeys(code: string): string;
+  keepMembers(code: string, keep: Set<string>): string;
 };
 
 describe('literalKeys', () => {
@@ -42,6 +43,54 @@ describe('literalKeys', () => {
 
     // Assess
     expect(out).toBe(code);
+  });
+});
+
+describe('keepMembers', () => {
+  it('keeps the constructor and the operations named, each with its WithHttpInfo, and drops the rest', () => {
+    // Prepare: the generator's layout (@kubernetes/client-node/dist/gen).
+    const code = [
+      "import { ObjectSerializer } from '../models/ObjectSerializer.js';",
+      'export class CoreV1ApiResponseProcessor {',
+      '    constructor(configuration) {',
+      '        this.configuration = configuration;',
+      '    }',
+      '    /**',
+      '     * read the specified Node',
+      '     */',
+      '    async readNodeWithHttpInfo(response) {',
+      "        return ObjectSerializer.deserialize(response, 'V1Node');",
+      '    }',
+      '    async deleteNodeWithHttpInfo(response) {',
+      '        if (response) {',
+      '            return 1;',
+      '        }',
+      '    }',
+      '    readNode(name, _options) {',
+      '        return this.readNodeWithHttpInfo(name);',
+      '    }',
+      '}',
+      '//# sourceMappingURL=CoreV1Api.js.map',
+    ].join('\n');
+
+    // Act
+    const out = plugins.keepMembers(code, new Set(['readNode']));
+
+    // Assess
+    expect(out.split('\n')).toEqual([
+      "import { ObjectSerializer } from '../models/ObjectSerializer.js';",
+      'export class CoreV1ApiResponseProcessor {',
+      '    constructor(configuration) {',
+      '        this.configuration = configuration;',
+      '    }',
+      '    async readNodeWithHttpInfo(response) {',
+      "        return ObjectSerializer.deserialize(response, 'V1Node');",
+      '    }',
+      '    readNode(name, _options) {',
+      '        return this.readNodeWithHttpInfo(name);',
+      '    }',
+      '}',
+    ]);
   });
 });
 
@@ -119,5 +168,52 @@ describe('the esbuild plugins of the function', () => {
 
     // Assess
     expect(JSON.parse(stdout)).toEqual({ seen: ['function', 'Not Found'], undici: false });
+  }, 60_000);
+
+  it("cut client-node's API classes to the operations the function's code names", async () => {
+    // Prepare: the Core group as src/kube/client-node.ts takes it.
+    const dir = await mkdtemp(join(tmpdir(), 'esbuild-plugins-'));
+    const outfile = join(dir, 'out.mjs');
+    const result = await build({
+      stdin: {
+        contents:
+          "export { ObjectCoreV1Api } from '@kubernetes/client-node/dist/gen/types/ObjectParamAPI.js';\n" +
+          "export { ObservableCoreV1Api } from '@kubernetes/client-node/dist/gen/types/ObservableAPI.js';",
+        resolveDir: root,
+        loader: 'ts',
+      },
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      platform: 'node',
+      outfile,
+      metafile: true,
+      banner: {
+        js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+      },
+      logLevel: 'silent',
+      plugins,
+    });
+
+    // Act
+    const { stdout } = await promisify(execFile)(join(root, 'node_modules/.bin/node'), [
+      '--input-type=module',
+      '-e',
+      `const { ObjectCoreV1Api, ObservableCoreV1Api } = await import(${JSON.stringify(outfile)});
+       const has = (c, name) => typeof c.prototype[name] === 'function';
+       console.log(JSON.stringify([
+         has(ObjectCoreV1Api, 'readNode'), has(ObjectCoreV1Api, 'patchNode'),
+         has(ObservableCoreV1Api, 'readNodeWithHttpInfo'), has(ObjectCoreV1Api, 'connectGetNamespacedPodAttach'),
+       ]));`,
+    ]);
+    await rm(dir, { recursive: true, force: true });
+
+    // Assess: what src/ calls is there, at every layer; an operation it never names is not (and
+    // CoreV1Api.js, about 0.38 MB whole, shrinks to what the function sends).
+    expect(JSON.parse(stdout)).toEqual([true, true, true, false]);
+    const coreApi = Object.entries(Object.values(result.metafile.outputs)[0]!.inputs).find(([input]) =>
+      input.endsWith('dist/gen/apis/CoreV1Api.js'),
+    );
+    expect(coreApi?.[1].bytesInOutput).toBeLessThan(60_000);
   }, 60_000);
 });
