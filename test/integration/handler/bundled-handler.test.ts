@@ -460,8 +460,17 @@ describe('the bundled handler, run as Lambda runs it', () => {
   });
 
   it('loads the Lambda client with the fan-out, and hands each instance to an invocation of its own', async () => {
-    // Prepare: a Health event naming two instances; this function may invoke itself.
-    const ids = ['i-0fa0000000000000a', 'i-0fa0000000000000b'];
+    // Prepare: a Health event naming two instances of the cluster (EC2 is asked before any is
+    // handed on); this function may invoke itself.
+    const ids = await Promise.all(
+      [1, 2].map(async () => {
+        const instance = await createInstance(bed.awsEndpoint, {
+          clusterTagStyle: 'aws:eks:cluster-name',
+          clusterName: bed.clusterName,
+        });
+        return instance.instanceId;
+      }),
+    );
     const event = liveEvent('scheduled-change', ids);
     const before = lambdaStub.invocations.length;
 
