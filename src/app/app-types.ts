@@ -44,6 +44,12 @@ export interface Invocation {
   /** The function's own account and region (from its ARN): events from elsewhere are dropped. Unset: not checked (local runs). */
   account?: string;
   region?: string;
+  /**
+   * The alias or version this invocation was invoked through (the qualifier of its function ARN),
+   * e.g. `provisioned` with provisioned concurrency: a fan-out invokes the same, so the new
+   * invocations get its warm instances and its retries and dead-letter queue. Unset: unqualified.
+   */
+  qualifier?: string;
 }
 
 export type NoticeReport = {

@@ -39,7 +39,10 @@ export interface EventDeps extends AppDeps {
    * asynchronous self-invoke), so that each instance of a Health event gets its own invocation,
    * timeout and deadline. Undefined: every notice is handled here.
    */
-  fanOut?: (event: unknown, call: { deadline: number; signal?: AbortSignal }) => Promise<void>;
+  fanOut?: (
+    event: unknown,
+    call: { deadline: number; signal?: AbortSignal; qualifier?: string },
+  ) => Promise<void>;
 }
 
 /** Ids per log line when an event names more instances than it may act on: lines stay far below CloudWatch's 256 KB. */

@@ -34,13 +34,16 @@ export interface LambdaApp {
 }
 
 const FUNCTION_ARN =
-  /^arn:aws[a-z-]*:lambda:([a-z]{2,4}(?:-[a-z]+)+-\d{1,2}):(\d{12}):function:[^:]+(?::[^:]+)?$/;
+  /^arn:aws[a-z-]*:lambda:([a-z]{2,4}(?:-[a-z]+)+-\d{1,2}):(\d{12}):function:[^:]+(?::([^:]+))?$/;
 
-/** The account and region of a Lambda function ARN (`arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`). */
-export function functionOrigin(arn: string): { account: string; region: string } {
+/**
+ * The account, region and qualifier (alias or version, if any) of a Lambda function ARN
+ * (`arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`).
+ */
+export function functionOrigin(arn: string): { account: string; region: string; qualifier?: string } {
   const match = FUNCTION_ARN.exec(arn);
   if (!match) throw new ConfigError('invokedFunctionArn', 'is not a Lambda function ARN');
-  return { region: match[1]!, account: match[2]! };
+  return { region: match[1]!, account: match[2]!, ...(match[3] ? { qualifier: match[3] } : {}) };
 }
 
 /**

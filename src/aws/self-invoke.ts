@@ -4,7 +4,7 @@ import { sdkClientConfig } from './clients.js';
 import { lazyClient } from './lazy-client.js';
 
 /** Hands an event to another invocation of this function, asynchronously (Lambda queues it). */
-export type SelfInvoker = (event: unknown, options: AwsCallOptions) => Promise<void>;
+export type SelfInvoker = (event: unknown, options: AwsCallOptions & { qualifier?: string }) => Promise<void>;
 
 export interface SelfInvokerOptions {
   /** This function's name: Lambda sets AWS_LAMBDA_FUNCTION_NAME. The role may invoke only it. */
@@ -28,11 +28,12 @@ export function selfInvoker(options: SelfInvokerOptions): SelfInvoker {
     const [client, { InvokeCommand }] = await Promise.all([lambda(), import('@aws-sdk/client-lambda')]);
     const payload = new TextEncoder().encode(JSON.stringify(event));
     await callAws(
-      `Invoke ${options.functionName} (Event)`,
+      `Invoke ${options.functionName}${call.qualifier ? `:${call.qualifier}` : ''} (Event)`,
       (abortSignal) =>
         client.send(
           new InvokeCommand({
             FunctionName: options.functionName,
+            ...(call.qualifier ? { Qualifier: call.qualifier } : {}),
             InvocationType: 'Event',
             Payload: payload,
           }),
