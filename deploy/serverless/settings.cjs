@@ -1,7 +1,7 @@
 'use strict';
 /**
  * serverless.yml values computed from params where YAML alone cannot: which EventBridge rules are
- * enabled, the function timeout, the optional VPC attachment and reserved concurrency, NODE_OPTIONS,
+ * enabled, the function timeout, the optional VPC attachment, reserved and provisioned concurrency, NODE_OPTIONS,
  * and the alarm actions (the lifecycle action permissions are deploy/serverless/asg-lifecycle.cjs).
  *
  * Used as `${file(./deploy/serverless/settings.cjs):<key>}`.
@@ -80,6 +80,26 @@ async function functionReservedConcurrency(resolveVariable) {
 }
 
 /**
+ * A `functions` array item that keeps `provisionedConcurrency` instances of the function initialised
+ * (no cold start for the notices they take); empty when the param is 0. osls then publishes a version
+ * and an alias `provisioned` holding the setting, and points the rules, the invoke config (retries,
+ * dead-letter destination) and the fan-out's self-invocations (which invoke the alias the event came
+ * through) at the alias. Billed whether used or not: docs/deploy.md has the price. Provisioned
+ * instances count against a reservation, so they must fit in it.
+ */
+async function functionProvisionedConcurrency(resolveVariable) {
+  const provisioned = await readInt(resolveVariable, 'provisionedConcurrency', 0, 10_000);
+  if (provisioned === 0) return {};
+  const reserved = Number(await readString(resolveVariable, 'reservedConcurrency'));
+  if (reserved > 0 && provisioned > reserved) {
+    throw new Error(
+      `param "provisionedConcurrency" (${provisioned}) must not exceed "reservedConcurrency" (${reserved})`,
+    );
+  }
+  return { [FUNCTION_NAME]: { provisionedConcurrency: provisioned } };
+}
+
+/**
  * The function's NODE_OPTIONS. With sourceMaps=true, --enable-source-maps: Node reads every loaded
  * chunk's source map at load, so the stack of an error that escapes the handler names src/ files and
  * lines. That costs each cold start about 25 ms and 10 MB (bench/RESULTS.md, scenario 5b), for traces
@@ -117,6 +137,7 @@ module.exports = {
   functionTimeout: ({ resolveVariable }) => functionTimeout(resolveVariable),
   functionVpc: ({ resolveVariable }) => functionVpc(resolveVariable),
   functionReservedConcurrency: ({ resolveVariable }) => functionReservedConcurrency(resolveVariable),
+  functionProvisionedConcurrency: ({ resolveVariable }) => functionProvisionedConcurrency(resolveVariable),
   alarmActions: ({ resolveVariable }) => alarmActions(resolveVariable),
   nodeOptions: ({ resolveVariable }) => nodeOptions(resolveVariable),
   reconcileSchedule: ({ resolveVariable }) => reconcileSchedule(resolveVariable),

@@ -188,6 +188,7 @@ beforeAll(async () => {
     'createAccessEntries=false',
     'reconcileIntervalMinutes=0',
     'reservedConcurrency=150',
+    'provisionedConcurrency=5',
     'sourceMaps=true',
   ]);
   withSecret = await packageService(['clusters=prod-a', 'webhookUrlSecretName=eks-spot-drainer/webhook']);
@@ -300,13 +301,13 @@ describe('serverless package', () => {
     const name = main.template.Resources.InterruptionLambdaFunction?.Properties.FunctionName;
 
     // Assess
+    const arn = `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${name}`;
     expect(invoke).toEqual([
       {
         Effect: 'Allow',
         Action: ['lambda:InvokeFunction'],
-        Resource: {
-          'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${name}`,
-        },
+        // The function, and its alias when provisionedConcurrency is set.
+        Resource: [{ 'Fn::Sub': arn }, { 'Fn::Sub': `${arn}:provisioned` }],
       },
     ]);
     expect(env.FAN_OUT_EVENTS).toBe('true');
@@ -637,6 +638,59 @@ describe('serverless package', () => {
     // Assess
     expect(fn.ReservedConcurrentExecutions).toBe(150);
   });
+
+  it('keeps no instance initialised by default', () => {
+    // Assess: no alias; the rules and the invoke config name the function itself.
+    expect(resourcesOfType(main.template, 'AWS::Lambda::Alias')).toEqual([]);
+    const [[, invokeConfig]] = resourcesOfType(main.template, 'AWS::Lambda::EventInvokeConfig') as [
+      [string, Resource],
+    ];
+    expect(invokeConfig.Properties.Qualifier).toBe('$LATEST');
+  });
+
+  it('keeps provisioned instances behind an alias that the rules, retries and dead letters all use', () => {
+    // Act
+    const aliases = resourcesOfType(switchedOff.template, 'AWS::Lambda::Alias');
+    const [[, invokeConfig]] = resourcesOfType(switchedOff.template, 'AWS::Lambda::EventInvokeConfig') as [
+      [string, Resource],
+    ];
+
+    // Assess: one alias on a published version, with the instances asked for
+    expect(aliases).toHaveLength(1);
+    const [[, alias]] = aliases as [[string, Resource]];
+    expect(alias.Properties).toMatchObject({
+      Name: 'provisioned',
+      FunctionName: { Ref: 'InterruptionLambdaFunction' },
+      ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 5 },
+    });
+    const [versionId] = alias.Properties.FunctionVersion['Fn::GetAtt'];
+    expect(switchedOff.template.Resources[versionId]?.Type).toBe('AWS::Lambda::Version');
+    // Assess: every enabled rule invokes the alias; its invocations keep the retries and the queue
+    for (const [name, rule] of rulesByName(switchedOff.template)) {
+      if (rule.Properties.State !== 'ENABLED') continue;
+      expect(rule.Properties.Targets[0].Arn, name).toEqual({
+        'Fn::Join': [':', [{ 'Fn::GetAtt': ['InterruptionLambdaFunction', 'Arn'] }, 'provisioned']],
+      });
+    }
+    expect(invokeConfig.Properties).toMatchObject({
+      Qualifier: 'provisioned',
+      DestinationConfig: { OnFailure: { Destination: DLQ_ARN } },
+    });
+  });
+
+  it('refuses more provisioned instances than the reservation holds', async () => {
+    // Act
+    const output = await packageFails([
+      'clusters=prod-a',
+      'reservedConcurrency=10',
+      'provisionedConcurrency=20',
+    ]);
+
+    // Assess
+    expect(output).toContain(
+      'param "provisionedConcurrency" (20) must not exceed "reservedConcurrency" (10)',
+    );
+  }, 120_000);
 
   it('reads the source maps at load when asked', () => {
     // Act
