@@ -266,6 +266,11 @@ describe('the bundled handler, run as Lambda runs it', () => {
     const inputs = Object.keys(built.metafile.inputs);
     expect(inputs).toContain('src/shims/whatwg-url.ts');
     expect(inputs.some((input) => input.includes('node_modules/whatwg-url/'))).toBe(false);
+    // KubeConfig's kubeconfig-file and proxy extras, which the function never reaches, are stand-ins.
+    expect(inputs).toContain('src/shims/kubeconfig-extras.ts');
+    for (const extra of ['js-yaml', 'jsonpath-plus', 'socks-proxy-agent', 'hpagent']) {
+      expect(inputs.filter((input) => input.includes(`node_modules/${extra}/`))).toEqual([]);
+    }
     expect(inputs.some((input) => input.includes('node_modules/@aws-sdk/client-auto-scaling/'))).toBe(true);
     console.info(`bundle handlers/interruption.mjs: ${(built.bytes / 1024).toFixed(1)} KiB`);
   });
