@@ -45,14 +45,15 @@ function literalKeys(code) {
  * (the banner's createRequire). Importing a built-in as an ES module makes Node build a module facade
  * that reads every export once, and `node:http`'s lazy WebSocket exports then load undici, Node's
  * fetch: about 20 ms of every cold start for code the function never runs (nodejs/node#59686).
- * `require()` hands over the same module object and reads nothing.
+ * `require()` hands over the same module object and reads nothing. The same for `import('node:http')`,
+ * which @smithy/node-http-handler sends for an http: endpoint (LocalStack, the test bed's moto).
  */
 const builtinsThroughRequire = {
   name: 'node-builtins-through-require',
   setup(build) {
     const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
     build.onResolve({ filter: /^[a-z_:/]+$/ }, (args) =>
-      args.kind === 'import-statement' && builtins.has(args.path)
+      (args.kind === 'import-statement' || args.kind === 'dynamic-import') && builtins.has(args.path)
         ? { path: args.path, namespace: 'node-builtin' }
         : undefined,
     );

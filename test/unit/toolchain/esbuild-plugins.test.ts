@@ -134,7 +134,7 @@ describe('the esbuild plugins of the function', () => {
     );
   }, 60_000);
 
-  it('load Node built-ins with require(), so importing node:http does not load undici', async () => {
+  it('load Node built-ins with require(), so importing node:http (statically or not) does not load undici', async () => {
     // Prepare: an ES module bundle as serverless.yml builds it (banner included).
     const dir = await mkdtemp(join(tmpdir(), 'esbuild-plugins-'));
     const outfile = join(dir, 'out.mjs');
@@ -142,7 +142,9 @@ describe('the esbuild plugins of the function', () => {
       stdin: {
         contents:
           "import http from 'node:http';\nimport { STATUS_CODES } from 'http';\n" +
-          'export const seen = [typeof http.Agent, STATUS_CODES[404]];',
+          "const { request } = await import('node:http');\n" +
+          "const { Agent } = (await import('node:https')).default;\n" +
+          'export const seen = [typeof http.Agent, STATUS_CODES[404], typeof request, typeof Agent];',
         resolveDir: root,
         loader: 'ts',
       },
@@ -167,7 +169,10 @@ describe('the esbuild plugins of the function', () => {
     await rm(dir, { recursive: true, force: true });
 
     // Assess
-    expect(JSON.parse(stdout)).toEqual({ seen: ['function', 'Not Found'], undici: false });
+    expect(JSON.parse(stdout)).toEqual({
+      seen: ['function', 'Not Found', 'function', 'function'],
+      undici: false,
+    });
   }, 60_000);
 
   it("cut client-node's API classes to the operations the function's code names", async () => {
