@@ -419,7 +419,15 @@ describe('the bundled handler, run as Lambda runs it', () => {
 
     // Assess
     expect(loaded, 'the invocation ran').toBeDefined();
-    expect([...new Set(loaded)].sort()).toEqual(built.layout.loadedWithEntry);
+    // The bed's endpoints are http:, for which the SDK runs import('node:http'): a chunk that only hands
+    // over the built-in (esbuild-plugins.cjs). AWS's https: endpoints do not load it.
+    const handsOverBuiltin = (file: string) =>
+      !built.layout.loadedWithEntry.includes(file) &&
+      (built.layout.files[file]?.bytes ?? Infinity) < 1_000 &&
+      Object.keys(built.layout.files[file]?.inputs ?? {}).every((input) => input.startsWith('node-builtin:'));
+    expect([...new Set(loaded)].filter((file) => !handsOverBuiltin(file)).sort()).toEqual(
+      built.layout.loadedWithEntry,
+    );
   });
 
   it('loads the Auto Scaling chunk for a notice with a lifecycle hook', () => {
