@@ -102,7 +102,7 @@ async function functionProvisionedConcurrency(resolveVariable) {
 /**
  * The function's NODE_OPTIONS. With sourceMaps=true, --enable-source-maps: Node reads every loaded
  * chunk's source map at load, so the stack of an error that escapes the handler names src/ files and
- * lines. That costs each cold start about 10 ms and 2 MB (docs/benchmarks.md, scenario 5b), for traces
+ * lines. That costs each cold start about 10 ms and 2.5 MB (docs/benchmarks.md, scenario 5b), for traces
  * our own logs never print (they log an error's name and message), so it is off by default. Node
  * cannot switch it on at the first error: only modules loaded afterwards get their maps. The maps
  * ship in the package either way: the param (or the variable, edited on the function) is enough.
