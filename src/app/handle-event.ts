@@ -7,7 +7,7 @@ import { fanOut } from './fan-out.js';
 import { handleNotice } from './handle-notice.js';
 import { handleRunning, type RunningReport } from './handle-running.js';
 import { type Actor, noticeOutcomeEvents, putOutcomeEvents, rejectedEvent } from './outcome-events.js';
-import { type ClusterReconcileReport, reconcileAll } from './reconcile-all.js';
+import type { ClusterReconcileReport } from './reconcile-all.js';
 import { capNotices, Rejection, verifyEvent } from './verify-notice.js';
 
 export interface EventReport {
@@ -40,7 +40,10 @@ export interface EventDeps extends AppDeps {
    * asynchronous self-invoke), so that each instance of a Health event gets its own invocation,
    * timeout and deadline. Undefined: every notice is handled here.
    */
-  fanOut?: (event: unknown, call: { deadline: number; signal?: AbortSignal }) => Promise<void>;
+  fanOut?: (
+    event: unknown,
+    call: { deadline: number; signal?: AbortSignal; qualifier?: string },
+  ) => Promise<void>;
 }
 
 /** Ids per log line when an event names more instances than it may act on: lines stay far below CloudWatch's 256 KB. */
@@ -110,6 +113,8 @@ async function reconcileOnSchedule(
   // Only the function's own schedule: a reconcile from elsewhere would be harmless (it only moves
   // nodes on from the world as it is), but it is not ours to run.
   if (isForeign(parsed, invocation)) return foreign(parsed.eventId, 'a schedule', deps);
+  // A chunk of its own, loaded by the schedule's invocations only: a notice's cold start never parses it.
+  const { reconcileAll } = await import('./reconcile-all.js');
   const reconcile = await reconcileAll(deps, invocation);
   return { eventId: parsed.eventId, status: 'reconciled', notices: [], reconcile };
 }

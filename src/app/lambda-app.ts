@@ -10,6 +10,7 @@ import { selfInvoker } from '../aws/self-invoke.js';
 import { loadConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { EksClusterAccess } from '../kube/cluster-access.js';
+import { disabledNotifier, notifierOnFirstUse } from '../notify/notifier.js';
 import {
   disabledOutcomePublisher,
   eventBridgePublisher,
@@ -17,8 +18,7 @@ import {
 } from '../notify/outcome-publisher.js';
 import type { WebhookSecretRef } from '../notify/secret-ref.js';
 import type { Notifier } from '../notify/types.js';
-import { createWebhookNotifier, disabledNotifier } from '../notify/webhook.js';
-import { readWebhookTarget, type SecretReaderOptions } from '../notify/webhook-secret.js';
+import type { SecretReaderOptions } from '../notify/webhook-secret.js';
 import { powertoolsMetrics } from '../observability/metrics.js';
 import { type EventDeps, type EventReport, handleEvent } from './handle-event.js';
 
@@ -39,13 +39,16 @@ export interface LambdaApp {
 }
 
 const FUNCTION_ARN =
-  /^arn:aws[a-z-]*:lambda:([a-z]{2,4}(?:-[a-z]+)+-\d{1,2}):(\d{12}):function:[^:]+(?::[^:]+)?$/;
+  /^arn:aws[a-z-]*:lambda:([a-z]{2,4}(?:-[a-z]+)+-\d{1,2}):(\d{12}):function:[^:]+(?::([^:]+))?$/;
 
-/** The account and region of a Lambda function ARN (`arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`). */
-export function functionOrigin(arn: string): { account: string; region: string } {
+/**
+ * The account, region and qualifier (alias or version, if any) of a Lambda function ARN
+ * (`arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`).
+ */
+export function functionOrigin(arn: string): { account: string; region: string; qualifier?: string } {
   const match = FUNCTION_ARN.exec(arn);
   if (!match) throw new ConfigError('invokedFunctionArn', 'is not a Lambda function ARN');
-  return { region: match[1]!, account: match[2]! };
+  return { region: match[1]!, account: match[2]!, ...(match[3] ? { qualifier: match[3] } : {}) };
 }
 
 /**
@@ -172,9 +175,19 @@ function nonZero(counts: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).filter(([, v]) => v > 0));
 }
 
-/** Notifications to the webhook the secret holds, read on the first one; none without a secret. */
+/**
+ * Notifications to the webhook the secret holds, read on the first one; none without a secret. The
+ * webhook's code is loaded with the first notification too (src/notify/notifier.ts).
+ */
 function webhookNotifier(secret: WebhookSecretRef | undefined, options: SecretReaderOptions): Notifier {
-  return secret ? createWebhookNotifier(() => readWebhookTarget(secret, options)) : disabledNotifier;
+  if (!secret) return disabledNotifier;
+  return notifierOnFirstUse(async () => {
+    const [{ createWebhookNotifier }, { readWebhookTarget }] = await Promise.all([
+      import('../notify/webhook.js'),
+      import('../notify/webhook-secret.js'),
+    ]);
+    return createWebhookNotifier(() => readWebhookTarget(secret, options));
+  });
 }
 
 /** Outcome events on the bus OUTCOME_EVENT_BUS names; none when OUTCOME_EVENTS is off. The client is built on first use. */

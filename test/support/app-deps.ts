@@ -11,6 +11,7 @@ import type { AwsStub } from 'aws-sdk-client-mock';
 import { type Mock, vi } from 'vitest';
 import type { AppDeps } from '../../src/app/app-types.js';
 import { InstanceCache } from '../../src/aws/instance-lookup.js';
+import { lazyClient } from '../../src/aws/lazy-client.js';
 import { defaultInterruptionConfig } from '../../src/config.js';
 import { defaultDrainOptions } from '../../src/drain/options.js';
 import type { KubeApis } from '../../src/kube/connection.js';
@@ -119,7 +120,7 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
       recheckDelayMs: 0,
     },
     access: { connect },
-    autoScaling: new AutoScalingClient({ region: 'us-east-1' }),
+    autoScaling: lazyClient(async () => new AutoScalingClient({ region: 'us-east-1' })),
     notifier,
     outcomes,
     logger,

@@ -47,8 +47,8 @@ import {
   type FunctionConfiguration,
   invokeLikeLambda,
   lambdaRuntimeEnv,
-  unpackZip,
 } from '../../support/lambda-bundle.js';
+import { unpackZip } from '../../support/zip.js';
 import { type AwsClients, awsClients, stackValues } from './deployed-stack.js';
 import type { StackValues } from './intrinsics.js';
 import { type Service, serviceCopy } from './service.js';

@@ -12,12 +12,23 @@ describe('functionOrigin', () => {
       'arn:aws:lambda:eu-west-1:123456789012:function:eks-spot-drainer-prod-interruption',
       'eu-west-1',
       '123456789012',
+      undefined,
     ],
-    ['arn:aws:lambda:us-east-1:210987654321:function:fn:live', 'us-east-1', '210987654321'],
-    ['arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:fn', 'us-gov-west-1', '123456789012'],
-    ['arn:aws-cn:lambda:cn-north-1:123456789012:function:fn:7', 'cn-north-1', '123456789012'],
-  ])('reads %s as region %s, account %s', (arn, region, account) => {
-    expect(functionOrigin(arn)).toEqual({ region, account });
+    [
+      'arn:aws:lambda:us-east-1:210987654321:function:fn:provisioned',
+      'us-east-1',
+      '210987654321',
+      'provisioned',
+    ],
+    [
+      'arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:fn',
+      'us-gov-west-1',
+      '123456789012',
+      undefined,
+    ],
+    ['arn:aws-cn:lambda:cn-north-1:123456789012:function:fn:7', 'cn-north-1', '123456789012', '7'],
+  ])('reads %s as region %s, account %s, qualifier %s', (arn, region, account, qualifier) => {
+    expect(functionOrigin(arn)).toEqual({ region, account, ...(qualifier ? { qualifier } : {}) });
   });
 
   it.each([
