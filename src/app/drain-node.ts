@@ -7,7 +7,7 @@ import type { DrainOptions } from '../drain/options.js';
 import { planDrain } from '../drain/plan.js';
 import { reportPlanned } from '../drain/report.js';
 import { noTimings } from '../drain/result.js';
-import { type HookHandler, moveOn } from '../interruption/carry-out.js';
+import { type HookHandler, moveOn, type NodeReport } from '../interruption/carry-out.js';
 import type { View } from '../interruption/door.js';
 import type { Input, NoticeInput } from '../interruption/inputs.js';
 import { standBy } from '../interruption/stand-by.js';
@@ -58,7 +58,7 @@ export interface DrainContext {
 /**
  * Cordons and drains (or only cordons, or records) one node for one notice, through the node's
  * record: the notice goes through the door, the drain runs as the record's holder, and a notice
- * that brought a drain of its own stands by while another invocation drains. Idempotent across
+ * that must end sooner than the live holder stands by (mustStandBy). Idempotent across
  * invocations and deliveries.
  */
 export async function drainNode(request: DrainRequest, context: DrainContext): Promise<NoticeResult> {
@@ -98,12 +98,25 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
   });
   context.onProgress?.({ type: 'phase', phase: 'mark', detail: `cordoning ${request.nodeName}` });
   let report = await moveOn(request.nodeName, input, ctx, request.view ?? {});
-  if (report.node === 'in-progress-elsewhere' && request.action === Action.Drain && report.newReason) {
+  if (mustStandBy(request, report)) {
     context.onProgress?.({ type: 'record', detail: `standing by while ${report.holder} drains` });
     report = await standBy(request.nodeName, input, report, ctx);
   }
   context.onProgress?.({ type: 'phase', phase: 'done', detail: report.drain?.outcome ?? report.node });
   return noticeResult(summary, report, until, now());
+}
+
+/**
+ * A notice that found a live holder draining the node has recorded what it brings (its hook, its
+ * deadline: the holder adopts an earlier one at its next renewal) and returns at once, unless it
+ * must end sooner than that holder would: then it stands by, to take the drain over should the
+ * holder die, as nobody else would before its deadline (the reconcile comes every few minutes).
+ */
+function mustStandBy(request: DrainRequest, report: NodeReport): boolean {
+  if (report.node !== 'in-progress-elsewhere' || request.action !== Action.Drain || !report.newReason) {
+    return false;
+  }
+  return report.holderDeadline === undefined || request.deadline < report.holderDeadline;
 }
 
 function noticeOf(request: DrainRequest, now: number): NoticeInput {

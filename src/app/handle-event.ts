@@ -1,10 +1,9 @@
 import { TransientError } from '../errors.js';
 import { parseEvent } from '../events/parse-event.js';
-import { eventForInstance } from '../events/scheduled-change.js';
 import { describeError } from '../observability/redact.js';
-import { decideAction } from '../policy.js';
-import { type InterruptionNotice, NoticeKind, type ParseOutcome } from '../types.js';
+import type { InterruptionNotice, ParseOutcome } from '../types.js';
 import type { AppDeps, Invocation, NoticeReport } from './app-types.js';
+import { fanOut } from './fan-out.js';
 import { handleNotice } from './handle-notice.js';
 import { handleRunning, type RunningReport } from './handle-running.js';
 import { type ClusterReconcileReport, reconcileAll } from './reconcile-all.js';
@@ -42,9 +41,6 @@ export interface EventDeps extends AppDeps {
    */
   fanOut?: (event: unknown, call: { deadline: number; signal?: AbortSignal }) => Promise<void>;
 }
-
-/** How long handing the instances of an event to invocations of their own may take. */
-const handOffBudgetMs = 5_000;
 
 /** Ids per log line when an event names more instances than it may act on: lines stay far below CloudWatch's 256 KB. */
 const idsPerLogLine = 500;
@@ -199,60 +195,6 @@ function reportsOrThrow(
     );
   }
   return reports;
-}
-
-/**
- * A Health event that names several instances: each gets an invocation of its own (its own timeout,
- * deadline, retries and dead-letter queue), instead of sharing this one's time and connection pool.
- * An instance that could not be handed on is handled here: nothing is lost.
- */
-async function fanOut(
-  raw: unknown,
-  acted: InterruptionNotice[],
-  deps: EventDeps,
-  invocation: Invocation,
-): Promise<{ delegated: NoticeReport[]; local: InterruptionNotice[] }> {
-  if (!deps.fanOut || acted.length < 2 || acted[0]?.kind !== NoticeKind.ScheduledChange) {
-    return { delegated: [], local: acted };
-  }
-  // A few seconds at most: an instance that cannot be handed on must still have time to be drained here.
-  const now = deps.now ?? Date.now;
-  const call = {
-    deadline: Math.min(invocation.deadline, now() + handOffBudgetMs),
-    ...(invocation.signal ? { signal: invocation.signal } : {}),
-  };
-  const handedOn = await Promise.allSettled(
-    acted.map((notice) =>
-      deps.fanOut!(eventForInstance(raw as Record<string, unknown>, notice.instanceId), call),
-    ),
-  );
-  const delegated: NoticeReport[] = [];
-  const local: InterruptionNotice[] = [];
-  handedOn.forEach((outcome, index) => {
-    const notice = acted[index]!;
-    if (outcome.status === 'fulfilled') {
-      delegated.push({
-        kind: notice.kind,
-        instanceId: notice.instanceId,
-        action: decideAction(notice, deps.config.policy),
-        status: 'delegated',
-      });
-    } else {
-      deps.logger.warn('could not hand the instance to an invocation of its own; handling it here', {
-        eventId: notice.eventId,
-        instanceId: notice.instanceId,
-        error: describeError(outcome.reason),
-      });
-      local.push(notice);
-    }
-  });
-  deps.metrics.fannedOut(delegated.length);
-  deps.logger.info('event fanned out: one invocation per instance', {
-    eventId: acted[0]?.eventId,
-    delegated: delegated.length,
-    here: local.length,
-  });
-  return { delegated, local };
 }
 
 /** Logs, by id, the instances an event named beyond the cap: someone must look at them. */

@@ -36,6 +36,46 @@ export async function describeInstance(
   return toInstanceInfo(instanceId, instance);
 }
 
+/** Instance ids per DescribeInstances call of describeInstances (EC2 takes up to 1,000 filter values). */
+const idsPerCall = 200;
+
+/**
+ * What EC2 knows about many instances, one call per 200 ids. A filter, not InstanceIds: an id EC2
+ * does not know is simply absent from the answer instead of failing the whole call.
+ */
+export async function describeInstances(
+  ec2: EC2Client,
+  instanceIds: readonly string[],
+  options: AwsCallOptions,
+): Promise<Map<string, InstanceInfo>> {
+  const found = new Map<string, InstanceInfo>();
+  const ids = [...new Set(instanceIds)];
+  for (let start = 0; start < ids.length; start += idsPerCall) {
+    const batch = ids.slice(start, start + idsPerCall);
+    let nextToken: string | undefined;
+    do {
+      const output = await callAws(
+        `DescribeInstances ${batch.length} instances`,
+        (abortSignal) =>
+          ec2.send(
+            new DescribeInstancesCommand({
+              Filters: [{ Name: 'instance-id', Values: batch }],
+              ...(nextToken ? { NextToken: nextToken } : {}),
+            }),
+            { abortSignal },
+          ),
+        options,
+      );
+      for (const instance of output.Reservations?.flatMap((r) => r.Instances ?? []) ?? []) {
+        if (instance.InstanceId)
+          found.set(instance.InstanceId, toInstanceInfo(instance.InstanceId, instance));
+      }
+      nextToken = output.NextToken || undefined;
+    } while (nextToken);
+  }
+  return found;
+}
+
 function toInstanceInfo(instanceId: string, instance: Instance): InstanceInfo {
   const tags: Record<string, string> = {};
   for (const tag of instance.Tags ?? []) {
@@ -105,6 +145,34 @@ export class InstanceCache {
       },
     );
     return info;
+  }
+
+  /**
+   * Many instances at once: those the cache holds, and the rest in batched calls, each answer kept.
+   * An instance EC2 does not know is absent from the map.
+   */
+  async getMany(instanceIds: readonly string[], options: AwsCallOptions): Promise<Map<string, InstanceInfo>> {
+    const now = this.#now();
+    const found = new Map<string, InstanceInfo>();
+    const missing: string[] = [];
+    for (const id of new Set(instanceIds)) {
+      const cached = this.#entries.get(id);
+      if (cached && cached.expiresAt > now) {
+        const info = await cached.info;
+        if (info) found.set(id, info);
+      } else {
+        missing.push(id);
+      }
+    }
+    if (missing.length === 0) return found;
+    const fetched = await describeInstances(this.#ec2, missing, options);
+    const expiresAt = this.#now() + this.#ttlMs;
+    // Absence is not remembered: a single get asks EC2 again.
+    for (const [id, info] of fetched) {
+      this.#entries.set(id, { expiresAt, info: Promise.resolve(info) });
+      found.set(id, info);
+    }
+    return found;
   }
 
   /**

@@ -60,6 +60,8 @@ export interface NodeReport {
   hooksPending: HookRecord[];
   /** Notices only: the notice's reason was new to the record (not a duplicate delivery). */
   newReason?: boolean;
+  /** Notices only: the deadline the drain's holder had before this notice (epoch ms). */
+  holderDeadline?: number;
 }
 
 /** One input through the door (retried on 429s and 503s until the invocation's end), then its effects. */
@@ -84,6 +86,8 @@ export async function moveOn(
   const report = await carryOut(nodeName, applied, ctx, started);
   if (input.type === 'notice') {
     report.newReason = !(applied.before?.reasons.some((r) => r.eventId === input.notice.eventId) ?? false);
+    const held = Date.parse(applied.before?.deadline ?? '');
+    if (applied.before?.holder && Number.isFinite(held)) report.holderDeadline = held;
   }
   return report;
 }

@@ -441,8 +441,8 @@ describe('serverless package', () => {
       NODE_OPTIONS: '--enable-source-maps',
     });
     expect(fn.VpcConfig).toBeUndefined();
-    // No reservation by default: Lambda would read ReservedConcurrentExecutions 0 as "never run".
-    expect(fn).not.toHaveProperty('ReservedConcurrentExecutions');
+    // A reservation by default: a wave of Spot warnings starts at once, a flood cannot take the account's pool.
+    expect(fn.ReservedConcurrentExecutions).toBe(100);
   });
 
   it('disables the rules of switched-off kinds and skips access entries on request', () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { recordOn } from '../../../src/interruption/record.js';
 import { Action, NoticeKind } from '../../../src/types.js';
-import { waitForReadyPods } from '../../bed/kube.js';
+import { waitFor, waitForReadyPods } from '../../bed/kube.js';
 import { createDeployment } from '../../bed/workloads.js';
 import { createScenario, type Scenario } from './scenario.js';
 
@@ -31,6 +31,41 @@ describe("the node's interruption record", () => {
     const events = await s.nodeEvents(node);
     expect(events.filter((e) => e === 'Drain')).toHaveLength(1);
     expect((await s.podsOn(node)).length).toBe(0);
+  });
+
+  it('records a second notice under a live drain and returns while the holder still drains', async () => {
+    // Prepare: an Auto Scaling hook's drain of pods that take 10 s to go.
+    const node = await s.addNode();
+    await createDeployment(s.admin, s.namespace, 'slow', 2, {
+      pool: s.pool,
+      gracePeriodSeconds: 10,
+      ignoreSigterm: true,
+    });
+    await waitForReadyPods(s.admin.core, s.namespace, 'app=slow', 2);
+    const hook = (name: string) => ({
+      autoScalingGroupName: 'workers',
+      lifecycleHookName: name,
+      instanceId: node.instanceId,
+    });
+    const asg = { kind: NoticeKind.AsgTerminate, deadline: Date.now() + 600_000 };
+    let holderDone = false;
+    const holder = s.drain(node, { ...asg, holder: 'holder', hook: hook('first') }).finally(() => {
+      holderDone = true;
+    });
+    await waitFor('the holder draining', async () =>
+      (await s.podsOn(node)).every((p) => p.metadata?.deletionTimestamp),
+    );
+
+    // Act: a second hook's notice, whose drain may end no sooner than the holder's.
+    const second = await s.drain(node, { ...asg, deadline: asg.deadline + 60_000, hook: hook('second') });
+    const returnedWhileDraining = !holderDone;
+    const recorded = recordOn(await s.admin.core.readNode({ name: node.name }));
+
+    // Assess: it returned at once, its hook left to the holder, which then drained the node.
+    expect(second).toMatchObject({ outcome: 'in-progress-elsewhere', holder: 'holder' });
+    expect(returnedWhileDraining).toBe(true);
+    expect(recorded?.hooks?.map((h) => h.lifecycleHookName).sort()).toEqual(['first', 'second']);
+    expect(await holder).toMatchObject({ outcome: 'drained' });
   });
 
   it('upgrades a rebalance cordon to a drain when the interruption follows', async () => {

@@ -93,6 +93,40 @@ describe('a Health event naming several instances', () => {
     for (const target of targets) expect(await podsOn(target.node.name)).toEqual([]);
   });
 
+  it('spends no invocation on an instance of another cluster, or one EC2 does not know', async () => {
+    // Prepare: one node of ours, one instance of a cluster this function does not manage, one unknown.
+    const ours = await nodeWithPods();
+    const theirs = await spotNodeWithInstance(bed, admin, `fanout-other-${uniqueSuffix()}`, {
+      clusterName: 'someone-elses',
+    });
+    const unknown = 'i-0aaaaaaaaaaaaaaaa';
+    const ids = [ours.instance.instanceId, theirs.instance.instanceId, unknown];
+    const before = stub.invocations.length;
+
+    // Act
+    const report = await app.handle(
+      sampleEvent('scheduled-change', { instanceIds: ids, startTime: new Date(Date.now() + 10 * 60_000) }),
+      lambdaContext(`health-${randomUUID()}`),
+    );
+
+    // Assess: one invocation, for ours; the others reported as their invocations would have.
+    expect(
+      report.notices.map((n) => [n.instanceId, n.status === 'skipped' ? n.reason : n.status]).sort(),
+    ).toEqual(
+      [
+        [ours.instance.instanceId, 'delegated'],
+        [theirs.instance.instanceId, 'not-managed'],
+        [unknown, 'instance-gone'],
+      ].sort(),
+    );
+    expect(stub.invocations.slice(before).map((i) => parseEvent(i.payload))).toEqual([
+      expect.objectContaining({
+        notices: [expect.objectContaining({ instanceId: ours.instance.instanceId })],
+      }),
+    ]);
+    expect((await admin.core.readNode({ name: theirs.node.name })).spec?.unschedulable).toBeFalsy();
+  });
+
   it('handles an instance here when it cannot be handed out', async () => {
     // Prepare: Lambda throttles the self-invocations until the deadline.
     const targets = [await nodeWithPods(), await nodeWithPods()];

@@ -75,9 +75,9 @@ describe('a terminate lifecycle hook that arrives while another notice drains th
     const hook = await hooked;
     const drained = await spot;
 
-    // Assess: the hook's invocation stood by; the holder completed the hook as its drain ended
+    // Assess: the hook's invocation recorded it and returned; the holder completed it as its drain ended
     expect(outcomeOf(drained.notices[0])).toBe('drained');
-    expect(hook.notices[0]).toMatchObject({ lifecycleAction: 'completed-by-holder' });
+    expect(hook.notices[0]).toMatchObject({ lifecycleAction: 'left-to-holder' });
     const calls = stub.calls.slice(before).filter((c) => c.params.InstanceId === instance.instanceId);
     const completions = calls.filter((c) => c.action === 'CompleteLifecycleAction');
     expect(completions.map((c) => c.params)).toEqual([

@@ -247,3 +247,62 @@ describe('InstanceCache', () => {
     expect([a?.instanceId, b?.instanceId]).toEqual(['i-a', 'i-b']);
   });
 });
+
+describe('InstanceCache.getMany', () => {
+  const id = (n: number) => `i-${n.toString(16).padStart(17, '0')}`;
+
+  it('asks EC2 for 450 instances in three filtered calls, following NextToken, and leaves out the unknown', async () => {
+    // Prepare: EC2 knows the even ones; the first batch's answer comes in two pages.
+    const ids = Array.from({ length: 450 }, (_, n) => id(n));
+    ec2Mock.on(DescribeInstancesCommand).callsFake((input) => {
+      const asked: string[] = input.Filters[0].Values;
+      const known = asked.filter((_, n) => n % 2 === 0).map((i) => instance({ InstanceId: i }));
+      if (asked[0] === ids[0] && !input.NextToken) {
+        return { Reservations: [{ Instances: known.slice(0, 10) }], NextToken: 'page-2' };
+      }
+      return { Reservations: [{ Instances: input.NextToken ? known.slice(10) : known }] };
+    });
+    const cache = new InstanceCache(ec2);
+
+    // Act
+    const found = await cache.getMany(ids, soon());
+
+    // Assess
+    expect([...found.keys()].sort()).toEqual(ids.filter((_, n) => n % 2 === 0).sort());
+    const calls = ec2Mock.commandCalls(DescribeInstancesCommand).map((c) => c.args[0].input);
+    expect(calls.map((c) => [c.Filters?.[0]?.Values?.length, c.NextToken])).toEqual([
+      [200, undefined],
+      [200, 'page-2'],
+      [200, undefined],
+      [50, undefined],
+    ]);
+  });
+
+  it('answers from the cache what it knows, and asks EC2 only for the rest', async () => {
+    // Prepare
+    ec2Mock.on(DescribeInstancesCommand).callsFake((input) => ({
+      Reservations: [
+        {
+          Instances: (input.InstanceIds ?? input.Filters[0].Values).map((i: string) =>
+            instance({ InstanceId: i }),
+          ),
+        },
+      ],
+    }));
+    const cache = new InstanceCache(ec2);
+    await cache.get(id(1), soon());
+
+    // Act
+    const found = await cache.getMany([id(1), id(2)], soon());
+
+    // Assess
+    expect([...found.keys()]).toEqual([id(1), id(2)]);
+    const calls = ec2Mock.commandCalls(DescribeInstancesCommand).map((c) => c.args[0].input);
+    expect(calls).toEqual([
+      { InstanceIds: [id(1)] },
+      { Filters: [{ Name: 'instance-id', Values: [id(2)] }] },
+    ]);
+    expect(await cache.get(id(2), soon())).toMatchObject({ instanceId: id(2) });
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(2);
+  });
+});
