@@ -5,7 +5,7 @@
  *   (AttachInstances, PutLifecycleHook, TerminateInstanceInAutoScalingGroup; moto_extensions.py makes
  *   moto hold it there as Auto Scaling does);
  * - EC2 lists a scheduled event for it (no API creates one: the bed's control API);
- * - it runs in a Capacity Reservation (moto has none: the bed's control API).
+ * - it runs in a Capacity Reservation, or on a Dedicated Host (moto has neither: the control API).
  */
 import {
   AttachInstancesCommand,
@@ -15,6 +15,7 @@ import {
   TerminateInstanceInAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { CreateLaunchTemplateCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { ec2CodesOfHealthType, healthTypesWithoutInstanceEvent } from '../../src/aws/scheduled-events.js';
 import { motoCredentials } from './moto.js';
 import type { BedAws } from './testbed.js';
 
@@ -139,6 +140,14 @@ export function scheduleEvent(
   });
 }
 
+/** EC2 cancelled the instance's scheduled events: listed a while longer, marked `[Canceled]`. */
+export function cancelScheduledEvents(
+  bed: Pick<BedAws, 'motoControlEndpoint'>,
+  instanceId: string,
+): Promise<void> {
+  return control(bed, '/ec2/scheduled-event/cancel', { instanceId });
+}
+
 /** The instance runs in a Capacity Reservation, as one a capacity-reservation warning is about. */
 export function inCapacityReservation(
   bed: Pick<BedAws, 'motoControlEndpoint'>,
@@ -146,4 +155,49 @@ export function inCapacityReservation(
   capacityReservationId = 'cr-0123456789abcdef0',
 ): Promise<void> {
   return control(bed, '/ec2/capacity-reservation', { instanceId, capacityReservationId });
+}
+
+/** The instance runs on a Dedicated Host, as one a Dedicated Host's Health event is about. */
+export function onDedicatedHost(
+  bed: Pick<BedAws, 'motoControlEndpoint'>,
+  instanceId: string,
+  hostId = 'h-0123456789abcdef0',
+): Promise<void> {
+  return control(bed, '/ec2/dedicated-host', { instanceId, hostId });
+}
+
+/**
+ * What AWS says of the instances of a genuine event, set up for `event` (an EventBridge event as
+ * delivered): a terminate hook's instance in `Terminating:Wait` in its group, a Health change's
+ * event listed by EC2 for each instance, a capacity-reservation warning's instance in a reservation.
+ * Other events need nothing beyond DescribeInstances.
+ */
+export async function awsSaysSo(bed: BedAws, event: Record<string, unknown>): Promise<void> {
+  const detail = (event.detail ?? {}) as Record<string, unknown>;
+  const text = (key: string) => (typeof detail[key] === 'string' ? (detail[key] as string) : undefined);
+  if (event.source === 'aws.autoscaling' && text('EC2InstanceId') && text('AutoScalingGroupName')) {
+    await terminatingInGroup(bed, text('EC2InstanceId')!, text('AutoScalingGroupName'));
+  } else if (event.source === 'aws.health' && text('startTime')) {
+    const type = text('eventTypeCode') ?? '';
+    const entities = Array.isArray(detail.affectedEntities)
+      ? (detail.affectedEntities as { entityValue?: unknown }[])
+      : [];
+    const ids = entities.flatMap(({ entityValue: v }) =>
+      typeof v === 'string' && v.startsWith('i-') ? [v] : [],
+    );
+    if (Object.hasOwn(healthTypesWithoutInstanceEvent, type)) {
+      // EC2 lists a Dedicated Host's event for the host, not its instances: they run on one.
+      for (const id of ids) await onDedicatedHost(bed, id);
+      return;
+    }
+    const code = Object.hasOwn(ec2CodesOfHealthType, type)
+      ? ec2CodesOfHealthType[type]![0]!
+      : 'system-maintenance';
+    for (const id of ids) await scheduleEvent(bed, id, new Date(text('startTime')!), code);
+  } else if (
+    event['detail-type'] === 'EC2 Capacity Reservation Instance Interruption Warning' &&
+    text('instance-id')
+  ) {
+    await inCapacityReservation(bed, text('instance-id')!);
+  }
 }

@@ -23,7 +23,8 @@ CloudFormationModel.__subclasses__() when moto's stack parser first lists them.
   still in its group, in `Terminating:Wait` until the hook is completed or times out; that is the
   state DescribeAutoScalingInstances confirms a terminate hook's event with.
 - EC2 scheduled events (DescribeInstanceStatus's Events) and an instance's Capacity Reservation
-  (CapacityReservationId) have no API to create them in AWS either (EC2 schedules the one; the other
+  (CapacityReservationId), and a Dedicated Host's placement (moto says every instance has default
+  tenancy), have no API to create them in AWS either (EC2 schedules the one; the other
   needs CreateCapacityReservation, which moto lacks): moto serializes both from the instance's
   attributes, which the bed's control API (moto_server.py) sets.
 

@@ -19,8 +19,13 @@ Control API (JSON bodies, any process may call it):
   POST /ec2/scheduled-event      {"instanceId", "code", "notBefore", "notAfter"?, "description"?}
                                  lists a scheduled event for the instance in DescribeInstanceStatus,
                                  as EC2 does once it schedules one (no API creates one)
+  POST /ec2/scheduled-event/cancel {"instanceId"}
+                                 EC2 cancelled the instance's scheduled events: still described for a
+                                 while, as EC2 does, their description starting "[Canceled]"
   POST /ec2/capacity-reservation {"instanceId", "capacityReservationId"}
                                  the instance runs in that Capacity Reservation (moto has none)
+  POST /ec2/dedicated-host       {"instanceId", "hostId"}
+                                 the instance runs on that Dedicated Host (moto says default tenancy)
 """
 
 from __future__ import annotations
@@ -164,8 +169,21 @@ def add_scheduled_event(body: dict[str, Any], default_region: str) -> None:
     instance.events = [*getattr(instance, "events", []), event]
 
 
+def cancel_scheduled_events(body: dict[str, Any], default_region: str) -> None:
+    instance = instance_of(body, default_region)
+    for event in getattr(instance, "events", []):
+        if not str(event.get("Description", "")).startswith("["):
+            event["Description"] = f"[Canceled] {event.get('Description', '')}".strip()
+
+
 def set_capacity_reservation(body: dict[str, Any], default_region: str) -> None:
     instance_of(body, default_region).capacity_reservation_id = body["capacityReservationId"]
+
+
+def set_dedicated_host(body: dict[str, Any], default_region: str) -> None:
+    placement = instance_of(body, default_region)._placement
+    placement.tenancy = "host"
+    placement.host_id = body["hostId"]
 
 
 def parse_time(value: str) -> datetime:
@@ -201,8 +219,12 @@ def make_control_handler(default_region: str) -> type[BaseHTTPRequestHandler]:
                     set_instance_state(body, default_region)
                 elif self.path == "/ec2/scheduled-event":
                     add_scheduled_event(body, default_region)
+                elif self.path == "/ec2/scheduled-event/cancel":
+                    cancel_scheduled_events(body, default_region)
                 elif self.path == "/ec2/capacity-reservation":
                     set_capacity_reservation(body, default_region)
+                elif self.path == "/ec2/dedicated-host":
+                    set_dedicated_host(body, default_region)
                 elif self.path == "/reset":
                     moto_api_backend.reset()
                 else:

@@ -6,10 +6,19 @@
  * instance running again are each dropped with nothing touched: the node keeps its resourceVersion,
  * no lifecycle action is completed or heartbeated. The same notices, confirmed, still drain.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createLambdaApp } from '../../src/app/lambda-app.js';
+import { reconcileAll } from '../../src/app/reconcile-all.js';
 import { type SampleEvent, sampleEvent } from '../../src/events/samples.js';
 import { recordOn } from '../../src/interruption/record.js';
-import { inCapacityReservation, inGroup, scheduleEvent, terminatingInGroup } from '../bed/aws-witnesses.js';
+import {
+  cancelScheduledEvents,
+  inCapacityReservation,
+  inGroup,
+  scheduleEvent,
+  terminatingInGroup,
+} from '../bed/aws-witnesses.js';
 import { instances } from '../bed/instance-life.js';
 import { adminClients, uniqueSuffix } from '../bed/kube.js';
 import { lambdaEnv } from '../bed/lambda.js';
@@ -22,6 +31,7 @@ const bed = inject('testbed');
 const admin = adminClients(bed.cluster);
 const saved = { ...process.env };
 const pool = `unconfirmed-${uniqueSuffix()}`;
+const day = 24 * 3_600_000;
 let stub: AutoScalingStub;
 let env: Record<string, string>;
 
@@ -34,7 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   process.env = saved;
   await stub?.stop();
-  expect(await unexplainedMarks(admin.core, pool)).toEqual([]);
+  for (const p of [pool, `${pool}-recorded`]) expect(await unexplainedMarks(admin.core, p)).toEqual([]);
 });
 
 const settledNode = () => forged.settledNode(bed, admin, pool);
@@ -147,6 +157,38 @@ describe('an AWS Health scheduled change', () => {
     expect(report.notices).toMatchObject([{ status: 'done', action: 'drain' }]);
     const after = await admin.core.readNode({ name: made.node.name });
     expect(recordOn(after)).toMatchObject({ holder: requestId });
+  });
+});
+
+describe('a recorded AWS Health change two weeks ahead', () => {
+  it('is not drained by the reconcile when due once EC2 no longer lists it', async () => {
+    // Prepare: recorded while EC2 listed it; EC2 cancels it before it is due.
+    const made = await forged.settledNode(bed, admin, `${pool}-recorded`);
+    const id = made.instance.instanceId;
+    const start = new Date(Math.floor((Date.now() + 14 * day) / 1000) * 1000);
+    await scheduleEvent(bed, id, start);
+    const { report } = await invoke(sampleEvent('scheduled-change', { instanceIds: [id], startTime: start }));
+    expect(report.notices).toMatchObject([{ status: 'done', result: { outcome: 'scheduled' } }]);
+    await cancelScheduledEvents(bed, id);
+    const recorded = await admin.core.readNode({ name: made.node.name });
+
+    // Act: the reconcile at start minus the lead (30 min) plus a minute.
+    const now = () => Date.now() + 14 * day - 29 * 60_000;
+    const app = createLambdaApp(env);
+    const reconciled = await reconcileAll(
+      { ...app.deps, now },
+      { id: `reconcile-${randomUUID()}`, deadline: now() + 120_000 },
+      { selector: `pool=${pool}-recorded` },
+    );
+
+    // Assess: held back, nothing written; the record stays for Health's own word.
+    const after = await admin.core.readNode({ name: made.node.name });
+    expect(reconciled.flatMap((c) => c.nodes)).toMatchObject([
+      { node: made.node.name, step: 'wait', refused: 'no-scheduled-event' },
+    ]);
+    expect(after.metadata?.resourceVersion).toBe(recorded.metadata?.resourceVersion);
+    expect(after.spec?.unschedulable).toBeFalsy();
+    expect(recordOn(after)).toMatchObject({ state: 'scheduled' });
   });
 });
 
