@@ -19,6 +19,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { terminateHookStanding } from '../aws/autoscaling-instances.js';
 import type { AwsCallOptions } from '../aws/aws-retry.js';
+import { resolveManagedCluster } from '../aws/instance-tags.js';
 import { scheduledChangeStanding } from '../aws/scheduled-events.js';
 import { type InstanceInfo, type InterruptionNotice, NoticeKind } from '../types.js';
 import type { ClusterSource } from './resolve-target.js';
@@ -70,8 +71,10 @@ async function look(
   const instance = fresh
     ? await instances.refresh(notice.instanceId, call)
     : await instances.get(notice.instanceId, call);
-  // Gone: nothing of it to drain, and nothing EC2 can still contradict; the resolution says so.
-  if (!instance) return { ok: true, instance };
+  // Gone, or of no cluster managed here: nothing of it to drain, and the resolution says so.
+  if (!instance || (source.kind === 'ec2-tags' && !resolveManagedCluster(instance, source.managedClusters))) {
+    return { ok: true, instance };
+  }
   const contradiction = ec2Contradiction(notice, instance);
   if (contradiction) return { ok: false, final: false, ...contradiction };
   const refusal =
