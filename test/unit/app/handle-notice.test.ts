@@ -4,7 +4,7 @@ import {
   DescribeAutoScalingInstancesCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstanceStatusCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Invocation } from '../../../src/app/app-types.js';
@@ -238,6 +238,30 @@ describe('handleNotice', () => {
       expect(asgMock.commandCalls(DescribeAutoScalingInstancesCommand)).toHaveLength(looks);
       expect(t.connect).not.toHaveBeenCalled();
       expect(t.kube.calls).toEqual([]);
+    },
+  );
+
+  it.each([
+    ['an instance on default tenancy', 'default', 'no-scheduled-event'],
+    // Believed: it goes on to look for the node (there is none here).
+    ['an instance on a Dedicated Host', 'host', 'node-not-found'],
+  ] as const)(
+    "believes a Dedicated Host's Health change without EC2's list only for %s",
+    async (_, tenancy, reason) => {
+      // Prepare: EC2 lists no event for the instances of a host (nor is it asked).
+      knowInstances(ec2Mock, [{ ...ours, Placement: { ...ours.Placement, Tenancy: tenancy } }]);
+      const t = testDeps([]);
+      const change = notice(NoticeKind.ScheduledChange, ours.InstanceId!, {
+        detail: 'AWS_EC2_DEDICATED_HOST_RETIREMENT_SCHEDULED',
+        deadline: new Date(Date.now() + 10 * 60_000),
+      });
+
+      // Act
+      const report = await handleNotice(change, t.deps, invocation());
+
+      // Assess
+      expect(report).toMatchObject({ status: 'skipped', reason });
+      expect(ec2Mock.commandCalls(DescribeInstanceStatusCommand)).toHaveLength(0);
     },
   );
 
