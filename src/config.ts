@@ -6,6 +6,7 @@
  */
 import type { DrainOptions } from './drain/options.js';
 import { ConfigError } from './errors.js';
+import { type BudgetSpec, parseBudgetSpec } from './interruption/budget.js';
 import { parseSecretRef, type WebhookSecretRef } from './notify/secret-ref.js';
 import type { PolicyConfig } from './policy.js';
 import * as z from './zod.js';
@@ -44,6 +45,8 @@ export interface InterruptionConfig {
   releaseOnRunning: boolean;
   /** How long a `running` event waits for the kubelet of a marked node to be Ready again. */
   runningWaitMs: number;
+  /** How many nodes of a cluster voluntary drains may hold at once; undefined: no bound. */
+  disruptionBudget: BudgetSpec | undefined;
 }
 
 export const defaultInterruptionConfig: InterruptionConfig = {
@@ -53,6 +56,7 @@ export const defaultInterruptionConfig: InterruptionConfig = {
   outOfServiceTaint: true,
   releaseOnRunning: true,
   runningWaitMs: 90_000,
+  disruptionBudget: { percent: 10 },
 };
 
 /** One documented environment variable. */
@@ -140,6 +144,17 @@ const gracePeriod = z.pipe(
   ),
 );
 
+const budgetSpec = fromRaw((value, ctx) => {
+  const parsed = parseBudgetSpec(value ?? '10%');
+  if (parsed === 'invalid') {
+    return invalid(
+      ctx,
+      `expected a count (1 and up), a percentage (1% to 100%) or none, got ${quote(value ?? '')}`,
+    );
+  }
+  return parsed;
+});
+
 interface Spec<T> {
   default: string | undefined;
   description: string;
@@ -197,8 +212,13 @@ const variables = {
   EVICT_UNMANAGED_PODS: spec('true', 'Evict pods that no controller will recreate.', bool(true)),
   CRITICAL_PRIORITY_THRESHOLD: spec(
     '2000000000',
-    'Pods at or above this priority are evicted last.',
+    'Pods at or above this priority are evicted after the others (DaemonSet pods later still).',
     int(2_000_000_000, -2_147_483_648, 2_147_483_647),
+  ),
+  EVICT_DAEMONSET_PODS: spec(
+    'false',
+    'Evict DaemonSet pods too, after every other pod (off: left, as kubectl drain --ignore-daemonsets).',
+    bool(false),
   ),
   POD_TERMINATION_GRACE_PERIOD: spec(
     '-1',
@@ -271,6 +291,11 @@ const variables = {
     'How long a running event waits for the kubelet of a marked node to be Ready again; later, the reconcile releases it.',
     int(90, 0, 600),
   ),
+  MAX_VOLUNTARY_DISRUPTIONS: spec(
+    '10%',
+    "Nodes of a cluster that voluntary drains (rebalance, Health changes) may hold at once: a count or a percentage of the cluster's nodes; the rest wait. Spot and other hard deadlines never wait but count. none: no bound.",
+    budgetSpec,
+  ),
   FAN_OUT_EVENTS: spec(
     'true',
     'Hand each instance of a Health event that names several to an invocation of its own (an asynchronous self-invoke).',
@@ -326,6 +351,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       deleteEmptyDirData: read('DELETE_EMPTYDIR_DATA'),
       evictUnmanagedPods: read('EVICT_UNMANAGED_PODS'),
       criticalPriorityThreshold: read('CRITICAL_PRIORITY_THRESHOLD'),
+      evictDaemonSetPods: read('EVICT_DAEMONSET_PODS'),
       podGracePeriodSeconds: read('POD_TERMINATION_GRACE_PERIOD'),
       safetyMarginMs: read('DEADLINE_SAFETY_MARGIN_SECONDS') * 1000,
       forceAtDeadline: read('FORCE_AT_DEADLINE'),
@@ -343,6 +369,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       outOfServiceTaint: read('OUT_OF_SERVICE_TAINT'),
       releaseOnRunning: read('RELEASE_ON_RUNNING'),
       runningWaitMs: read('RUNNING_WAIT_SECONDS') * 1000,
+      disruptionBudget: read('MAX_VOLUNTARY_DISRUPTIONS'),
     },
     maxInstancesPerEvent: read('MAX_INSTANCES_PER_EVENT'),
     fanOutEvents: read('FAN_OUT_EVENTS'),

@@ -71,7 +71,8 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
     action: request.action,
   };
   if (context.options.dryRun) {
-    const plan = await retryKube(() => planDrain(context.apis, request.nodeName, context.options, true), {
+    const scope = { withBudgets: true, noticeKind: request.kind };
+    const plan = await retryKube(() => planDrain(context.apis, request.nodeName, context.options, scope), {
       deadline: until,
       now,
     });

@@ -5,6 +5,7 @@ import type { CarryOutContext, HookHandler } from '../interruption/carry-out.js'
 import type { Rules } from '../interruption/inputs.js';
 import { instanceFacts } from '../interruption/reconcile.js';
 import type { KubeApis } from '../kube/connection.js';
+import { budgetKeeper } from '../kube/disruption-budget.js';
 
 /** How often a drain's holder renews the record (and learns of tighter deadlines and new hooks). */
 export const renewIntervalMs = 5_000;
@@ -32,6 +33,9 @@ export function rulesOf(config: Pick<Config, 'drain' | 'interruption'>, timing: 
     scheduledCordonAtNotice: config.interruption.scheduledCordonAtNotice,
     noDeadlineBudgetMs: config.drain.noDeadlineBudgetMs,
     staleAfterMs: timing.staleAfterMs ?? staleAfterMs,
+    ...(config.interruption.disruptionBudget
+      ? { disruptionBudget: config.interruption.disruptionBudget }
+      : {}),
   };
 }
 
@@ -63,6 +67,16 @@ export function interruptionContext(options: {
             const state = (await instanceStates([id], call)).get(id);
             return state ? instanceFacts(state) : { state: 'gone' };
           },
+        }
+      : {}),
+    ...(options.config.interruption.disruptionBudget
+      ? {
+          budget: budgetKeeper(
+            options.apis,
+            options.config.interruption.disruptionBudget,
+            invocation.id,
+            call,
+          ),
         }
       : {}),
     drain: options.config.drain,

@@ -27,7 +27,7 @@ export async function runPlan(options: PlanOptions, io: CliIo): Promise<ExitCode
     await checkReachable(target);
     const node = await findNode(target, options);
     const name = node.metadata?.name ?? '';
-    const plan = await planDrain(target.apis, name, drainOptions, true);
+    const plan = await planDrain(target.apis, name, drainOptions, { withBudgets: true });
     writeLines(io.stdout, renderPlan(node, plan, target.clusterName));
     return ExitCode.Ok;
   } finally {

@@ -142,6 +142,7 @@ export function timingsLine(timings: DrainTimings): string {
     ['list', timings.listMs],
     ['evict ordinary', timings.evictOrdinaryMs],
     ['evict critical', timings.evictCriticalMs],
+    ['evict DaemonSet', timings.evictDaemonSetMs],
   ];
   const spent = phases.filter(([, ms]) => ms > 0).map(([name, ms]) => `${name} ${duration(ms)}`);
   return [...spent, `total ${duration(timings.totalMs)}`].join(', ');

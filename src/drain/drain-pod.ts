@@ -1,5 +1,6 @@
 import type * as k8s from '@kubernetes/client-node';
 import { httpStatusOf } from '../kube/api-errors.js';
+import { PodEventReason, type PodEventRecorder } from '../kube/pod-events.js';
 import type { BudgetWaiter } from './budget-waiter.js';
 import { type DeadlineClock, graceWithin } from './deadline-clock.js';
 import type { DrainContext, DrainProgress } from './drain-types.js';
@@ -8,6 +9,7 @@ import type { EvictionWindow } from './eviction-window.js';
 import type { DrainOptions } from './options.js';
 import type { PlannedPod } from './plan.js';
 import type { PodTracker } from './pod-tracker.js';
+import { podEventMessage } from './report.js';
 import type { PodReport } from './result.js';
 
 /**
@@ -29,6 +31,9 @@ export interface PodDrainContext extends DrainContext {
   window: EvictionWindow;
   /** When the drain started (goneAfterMs counts from it). */
   started: number;
+  nodeName: string;
+  /** An Event on each pod evicted, naming the notice and the deadline. */
+  podEvents: PodEventRecorder;
 }
 
 /** One pod being drained: what its report starts from, and what its drain shares with the others. */
@@ -61,6 +66,15 @@ export async function drainOnePod(planned: PlannedPod, context: PodDrainContext)
   const warning = decision.action === 'evict' ? decision.warning : undefined;
   context.progress({ type: 'pod', pod: key, status: 'evicting', detail: warning });
   const eviction = await evictOnce(one);
+  if (eviction.status === 'evicted') {
+    const { nodeName, notice, clock } = context;
+    const message = podEventMessage(
+      { how: 'evicted' },
+      { nodeName, notice, deadline: clock.deadline },
+      eviction.graceSeconds,
+    );
+    context.podEvents.record(pod, PodEventReason.DrainEviction, message);
+  }
   const extra = { evictionAttempts: eviction.attempts, ...(warning ? { reason: warning } : {}) };
   if (eviction.status !== 'evicted' && context.tracker.goneTime(key) !== undefined) {
     // The eviction did not (or not yet) succeed, but the pod is gone: report the node as it is.
@@ -86,15 +100,22 @@ export async function drainOnePod(planned: PlannedPod, context: PodDrainContext)
   }
 }
 
-/** The eviction, paced by the window and the pod's budget, given up once the pod is gone by other hands. */
-function evictOnce({ pod, key, base, ownGrace, context }: PodAtHand) {
+/**
+ * The eviction, paced by the window and the pod's budget, given up once the pod is gone by other
+ * hands; with the grace period the last attempt asked for.
+ */
+async function evictOnce({ pod, key, base, ownGrace, context }: PodAtHand) {
   const { now, clock, progress } = context;
   let told = false;
+  let graceSeconds = ownGrace;
   // Stop trying as soon as the pod is gone by other hands (its namespace deleted, say).
   const goneSignal = context.tracker.goneSignal(key);
   const signal = context.signal ? AbortSignal.any([context.signal, goneSignal]) : goneSignal;
-  return evictPod(context.apis.core, pod, {
-    gracePeriodSeconds: () => graceWithin(ownGrace, clock.stopAt, now()),
+  const outcome = await evictPod(context.apis.core, pod, {
+    gracePeriodSeconds: () => {
+      graceSeconds = graceWithin(ownGrace, clock.stopAt, now());
+      return graceSeconds;
+    },
     stopAt: () => clock.stopAt,
     signal,
     now,
@@ -113,6 +134,7 @@ function evictOnce({ pod, key, base, ownGrace, context }: PodAtHand) {
     reserveBudget: (until, waitSignal, onWait) => context.budgets.reserve(pod, until, waitSignal, onWait),
     admit: (waitSignal, until) => context.window.admit(waitSignal, until),
   });
+  return { ...outcome, graceSeconds };
 }
 
 function goneReport(one: PodAtHand, outcome: GoneOutcome, extra: Partial<PodReport>): PodReport {

@@ -1,10 +1,11 @@
 import type { KubeApis } from '../kube/connection.js';
 import type { DrainOptions } from './options.js';
+import type { PodTier } from './result.js';
 
 export type DrainProgress =
   | {
       type: 'phase';
-      phase: 'mark' | 'list' | 'evict-ordinary' | 'evict-critical' | 'sweep' | 'done';
+      phase: 'mark' | 'list' | `evict-${PodTier}` | 'sweep' | 'done';
       detail: string;
     }
   | {
@@ -36,4 +37,8 @@ export interface DrainContext {
   /** Stops the drain for good (its record was taken over, its kubelet stopped): nothing is forced. */
   halt?: AbortSignal;
   onProgress?: (progress: DrainProgress) => void;
+  /** The notice the drain is for (the strongest of the node's record): named in each evicted pod's Event. */
+  notice?: { kind: string; eventId: string };
+  /** Who writes the evicted pods' Events (their reportingInstance): the invocation's id. */
+  actor?: string;
 }

@@ -13,17 +13,25 @@ export type PodDecision =
 export interface PodFacts {
   /** Whether the DaemonSet a pod names as its controller still exists (namespace/name). */
   daemonSetExists: (namespace: string, name: string) => boolean;
+  /**
+   * The node's taints while it is drained (this project's included), undefined when they could not
+   * be read: an evicted DaemonSet pod that tolerates every one of them is put straight back.
+   */
+  nodeTaints: k8s.V1Taint[] | undefined;
 }
 
-/** Every DaemonSet exists: what a caller that cannot ask assumes (the pod is left alone). */
-export const assumeDaemonSetsExist: PodFacts = { daemonSetExists: () => true };
+/** What a caller that cannot ask assumes: every DaemonSet exists, so its pods are left alone. */
+export const assumeDaemonSetsExist: PodFacts = { daemonSetExists: () => true, nodeTaints: undefined };
 
-/** A filter says "skip" with a reason, or "evict" (ending the chain), or passes and may add a warning. */
+/**
+ * A filter says "skip" with a reason, or "evict" (ending the chain), or passes and may add a warning
+ * or move the pod to the DaemonSet tiers (evicted after every other pod).
+ */
 type PodFilter = (
   pod: k8s.V1Pod,
   options: DrainOptions,
   facts: PodFacts,
-) => { skip: string } | { evict: string } | { warning: string } | undefined;
+) => { skip: string } | { evict: string } | { warning: string } | { daemonSetTier: true } | undefined;
 
 const mirrorAnnotation = 'kubernetes.io/config.mirror';
 const criticalClasses = new Set(['system-cluster-critical', 'system-node-critical']);
@@ -43,11 +51,21 @@ const finished: PodFilter = (pod) =>
 const daemonSet: PodFilter = (pod, options, facts) => {
   const owner = controllerOf(pod);
   if (owner?.kind !== 'DaemonSet') return undefined;
-  if (facts.daemonSetExists(pod.metadata?.namespace ?? '', owner.name)) return { skip: 'DaemonSet pod' };
-  // Its DaemonSet is gone, so nothing recreates it: an unmanaged pod (kubectl drain --force).
-  return options.evictUnmanagedPods
-    ? { warning: `its DaemonSet ${owner.name} no longer exists: it will not be recreated` }
-    : { skip: `its DaemonSet ${owner.name} no longer exists (EVICT_UNMANAGED_PODS=false)` };
+  if (!facts.daemonSetExists(pod.metadata?.namespace ?? '', owner.name)) {
+    // Its DaemonSet is gone, so nothing recreates it: an unmanaged pod (kubectl drain --force).
+    return options.evictUnmanagedPods
+      ? { warning: `its DaemonSet ${owner.name} no longer exists: it will not be recreated` }
+      : { skip: `its DaemonSet ${owner.name} no longer exists (EVICT_UNMANAGED_PODS=false)` };
+  }
+  if (!options.evictDaemonSetPods) return { skip: 'DaemonSet pod (EVICT_DAEMONSET_PODS=false)' };
+  if (!facts.nodeTaints)
+    return { skip: 'DaemonSet pod: the node could not be read to tell if it would return' };
+  // Karpenter leaves a pod that tolerates its disrupted taint alone, for the same reason: evicted, it
+  // would only come back (its DaemonSet tolerates the cordon for it, and here every taint too).
+  if (toleratesAll(pod, facts.nodeTaints)) {
+    return { skip: 'DaemonSet pod that tolerates every taint of the node: its DaemonSet would put it back' };
+  }
+  return { daemonSetTier: true };
 };
 
 const emptyDir: PodFilter = (pod, options) => {
@@ -77,26 +95,62 @@ export function decidePod(
 ): PodDecision {
   const tier = tierOf(pod, options);
   const warnings: string[] = [];
+  let daemonSetTier = false;
   for (const filter of chain) {
     const verdict = filter(pod, options, facts);
     if (!verdict) continue;
     if ('skip' in verdict) return { action: 'skip', tier, reason: verdict.skip };
     if ('evict' in verdict) return { action: 'evict', tier: 'ordinary', warning: verdict.evict };
-    warnings.push(verdict.warning);
+    if ('daemonSetTier' in verdict) daemonSetTier = true;
+    else warnings.push(verdict.warning);
   }
-  if (pod.metadata?.deletionTimestamp) return { action: 'wait', tier };
+  const evictedIn = daemonSetTier ? daemonSetTierOf(tier) : tier;
+  if (pod.metadata?.deletionTimestamp) return { action: 'wait', tier: evictedIn };
   return warnings.length > 0
-    ? { action: 'evict', tier, warning: warnings.join('; ') }
-    : { action: 'evict', tier };
+    ? { action: 'evict', tier: evictedIn, warning: warnings.join('; ') }
+    : { action: 'evict', tier: evictedIn };
 }
 
 /** Cluster add-ons (CoreDNS, CNI helpers, metrics) go last, so the cluster keeps working meanwhile. */
-export function tierOf(pod: k8s.V1Pod, options: DrainOptions): PodTier {
+export function tierOf(pod: k8s.V1Pod, options: DrainOptions): 'ordinary' | 'critical' {
   const priority = pod.spec?.priority ?? 0;
   const className = pod.spec?.priorityClassName ?? '';
   return priority >= options.criticalPriorityThreshold || criticalClasses.has(className)
     ? 'critical'
     : 'ordinary';
+}
+
+/**
+ * Node agents (log shippers, monitoring, CNI) outlive every pod they serve: DaemonSet pods go after
+ * the critical tier, and critical ones (kube-proxy, the CNI) after the other DaemonSet pods.
+ */
+function daemonSetTierOf(tier: 'ordinary' | 'critical'): PodTier {
+  return tier === 'critical' ? 'critical-daemonset' : 'daemonset';
+}
+
+/**
+ * Whether the pod tolerates every NoSchedule and NoExecute taint of the node: then its DaemonSet
+ * would put it straight back once evicted (the DaemonSet controller's own test; the cordon's
+ * `node.kubernetes.io/unschedulable` is tolerated by every DaemonSet pod).
+ */
+export function toleratesAll(pod: k8s.V1Pod, taints: k8s.V1Taint[]): boolean {
+  const tolerations = pod.spec?.tolerations ?? [];
+  return taints
+    .filter((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute')
+    .filter((t) => t.key !== 'node.kubernetes.io/unschedulable')
+    .every((taint) => tolerations.some((t) => toleratesTaint(t, taint)));
+}
+
+/** Kubernetes' matching of one toleration against one taint (k8s.io/api/core/v1 ToleratesTaint). */
+export function toleratesTaint(toleration: k8s.V1Toleration, taint: k8s.V1Taint): boolean {
+  if (toleration.effect && toleration.effect !== taint.effect) return false;
+  if (toleration.key && toleration.key !== taint.key) return false;
+  // An empty key (allowed only with Exists) matches every key.
+  if (toleration.operator === 'Exists') return true;
+  return (
+    (!toleration.operator || toleration.operator === 'Equal') &&
+    (toleration.value ?? '') === (taint.value ?? '')
+  );
 }
 
 export function controllerOf(pod: k8s.V1Pod): k8s.V1OwnerReference | undefined {

@@ -6,8 +6,14 @@ export interface DrainOptions {
   deleteEmptyDirData: boolean;
   /** Evict pods that no controller will recreate (kubectl's --force). */
   evictUnmanagedPods: boolean;
-  /** Pods at or above this priority are evicted last, once every other pod is gone. */
+  /** Pods at or above this priority are evicted after the others (DaemonSet pods after them all). */
   criticalPriorityThreshold: number;
+  /**
+   * Evict DaemonSet pods too, after every other pod of the node, critical ones last; off, they are
+   * left (kubectl drain --ignore-daemonsets). One that tolerates every taint of the node is left either
+   * way: its DaemonSet would put it straight back.
+   */
+  evictDaemonSetPods: boolean;
   /** Overrides every pod's terminationGracePeriodSeconds when set (still capped by the deadline). */
   podGracePeriodSeconds: number | undefined;
   /** Time kept back before the deadline: grace periods end this long before it. */
@@ -28,6 +34,7 @@ export const defaultDrainOptions: DrainOptions = {
   evictUnmanagedPods: true,
   // system-cluster-critical; system-node-critical (2000001000) is above it.
   criticalPriorityThreshold: 2_000_000_000,
+  evictDaemonSetPods: false,
   podGracePeriodSeconds: undefined,
   safetyMarginMs: 5_000,
   forceAtDeadline: false,

@@ -66,3 +66,17 @@ export function outcomeEvent(
     warning: true,
   };
 }
+
+/** What the Event on a pod the drain removed says: its node, the notice, the deadline and its grace. */
+export function podEventMessage(
+  removal: { how: 'evicted' } | { how: 'force-deleted'; pdb: string | undefined },
+  drain: { nodeName: string; notice: { kind: string; eventId: string } | undefined; deadline: number },
+  graceSeconds: number,
+): string {
+  const notice = drain.notice ? ` for ${drain.notice.kind} ${drain.notice.eventId}` : '';
+  const why = `node ${drain.nodeName} is drained${notice} before ${new Date(drain.deadline).toISOString()}`;
+  const grace = `grace period ${graceSeconds} s`;
+  if (removal.how === 'evicted') return `Evicted: ${why}; ${grace}`;
+  const budget = removal.pdb ? `PodDisruptionBudget ${removal.pdb}` : 'its PodDisruptionBudget';
+  return `Deleted at the deadline though ${budget} still protected it (FORCE_AT_DEADLINE): ${why}; ${grace}`;
+}

@@ -1,5 +1,11 @@
-/** Why a pod is evicted last, or not at all. */
-export type PodTier = 'ordinary' | 'critical';
+/**
+ * When a pod is evicted, in this order, each tier once the tiers before it are gone (or at the latest
+ * when it needs the time left for its own grace): ordinary pods, critical ones, then with
+ * EVICT_DAEMONSET_PODS DaemonSet pods and critical DaemonSet pods. A skipped pod keeps the tier of
+ * its priority.
+ */
+export const podTiers = ['ordinary', 'critical', 'daemonset', 'critical-daemonset'] as const;
+export type PodTier = (typeof podTiers)[number];
 
 /** What happened to one pod of the node. */
 export const PodOutcome = {
@@ -60,6 +66,8 @@ export interface DrainTimings {
   listMs: number;
   evictOrdinaryMs: number;
   evictCriticalMs: number;
+  /** Both DaemonSet tiers (EVICT_DAEMONSET_PODS). */
+  evictDaemonSetMs: number;
   totalMs: number;
 }
 
@@ -83,5 +91,5 @@ export function countOutcomes(pods: PodReport[]): Record<PodOutcome, number> {
 
 /** Zero for every phase: the timings of a result before (or without) a drain. */
 export function noTimings(): DrainTimings {
-  return { markMs: 0, listMs: 0, evictOrdinaryMs: 0, evictCriticalMs: 0, totalMs: 0 };
+  return { markMs: 0, listMs: 0, evictOrdinaryMs: 0, evictCriticalMs: 0, evictDaemonSetMs: 0, totalMs: 0 };
 }

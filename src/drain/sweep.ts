@@ -35,7 +35,7 @@ export async function sweepArrivals(
       arrivals = await tracker.relist().catch(() => []);
       if (arrivals.length === 0) break;
     }
-    const facts = await podFacts(apis.apps, arrivals);
+    const facts = await podFacts(apis, context.nodeName, arrivals, options, context.notice?.kind);
     const planned: PlannedPod[] = [];
     for (const pod of arrivals) {
       const decision = decidePod(pod, options, facts);

@@ -14,7 +14,13 @@ import { retryKube } from '../kube/retry-kube.js';
 import { type Applied, applyInput, type DoorContext, type View } from './door.js';
 import { Holder } from './holder.js';
 import type { Effect, Input, NodeOutcome } from './inputs.js';
-import { type HookRecord, hookKey, type InterruptionRecord, type RecordState } from './record.js';
+import {
+  type HookRecord,
+  holdingReason,
+  hookKey,
+  type InterruptionRecord,
+  type RecordState,
+} from './record.js';
 import { ownHooks } from './steps.js';
 import { effectsOf } from './transition.js';
 import { isNodeReady } from './world.js';
@@ -175,6 +181,8 @@ async function runDrain(
       halt: halt.signal,
       onProgress: progress,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...noticeOf(record),
+      actor: ctx.actor,
     });
   } catch (error) {
     await holder.stop();
@@ -243,4 +251,10 @@ function recordFacts(
 
 function call(ctx: CarryOutContext, deadline: number) {
   return { deadline, now: ctx.now, ...(ctx.signal ? { signal: ctx.signal } : {}) };
+}
+
+/** The notice the drain is for, named in each evicted pod's Event: the strongest that holds the node. */
+function noticeOf(record: InterruptionRecord): { notice?: { kind: string; eventId: string } } {
+  const reason = holdingReason(record);
+  return reason ? { notice: { kind: reason.kind, eventId: reason.eventId } } : {};
 }

@@ -8,6 +8,7 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { httpStatusOf } from '../kube/api-errors.js';
+import type { Budget } from './budget.js';
 import type { Input, Rules, Transition } from './inputs.js';
 import { type NodePatch, releasePatch, vouchedMarks, writePatch } from './marks.js';
 import {
@@ -28,6 +29,16 @@ export interface DoorContext {
   now: () => number;
   /** EC2's word on one instance, read uncached; undefined where EC2 cannot be asked. */
   describe?: (instanceId: string) => Promise<InstanceFacts>;
+  /** The cluster's disruption budget (where rules.disruptionBudget is set). */
+  budget?: BudgetKeeper;
+}
+
+/** Counts the cluster's disruption budget, under a lock held until the decision on it is written. */
+export interface BudgetKeeper {
+  /** Takes the cluster's budget lock; resolves to what gives it back. */
+  lock(): Promise<() => Promise<void>>;
+  /** Nodes held, the limit, and the deadlines of nodes waiting other than `nodeName`. */
+  count(nodeName?: string): Promise<Budget>;
 }
 
 /** What the caller knows already: the node as just read, EC2's (possibly cached) view, the instance. */
@@ -36,6 +47,8 @@ export interface View {
   instance?: InstanceFacts | 'unknown';
   /** The instance when the node names none (found by its private DNS name before its providerID is set). */
   instanceId?: string;
+  /** The reconcile's count of the budget for its preview (the door counts again, under the lock, to write). */
+  budget?: Budget;
 }
 
 export interface Applied {
@@ -55,6 +68,21 @@ export async function applyInput(
   ctx: DoorContext,
   view: View = {},
 ): Promise<Applied | 'node-gone'> {
+  const counted: { budget?: Budget; unlock?: () => Promise<void> } = {};
+  try {
+    return await decideAndWrite(nodeName, input, ctx, view, counted);
+  } finally {
+    await counted.unlock?.();
+  }
+}
+
+async function decideAndWrite(
+  nodeName: string,
+  input: Input,
+  ctx: DoorContext,
+  view: View,
+  counted: { budget?: Budget; unlock?: () => Promise<void> },
+): Promise<Applied | 'node-gone'> {
   let known = view.node;
   let instance = view.instance ?? 'unknown';
   let fresh = false;
@@ -64,7 +92,10 @@ export async function applyInput(
     const node = known ?? (await readNode(ctx.core, nodeName));
     known = undefined;
     if (!node) return 'node-gone';
-    const world = worldOf(node, instance, fresh, view.instanceId, ctx.now());
+    const world = {
+      ...worldOf(node, instance, fresh, view.instanceId, ctx.now()),
+      ...(counted.budget ? { budget: counted.budget } : {}),
+    };
     const { record, transition, patch } = doorStep(node, input, ctx.rules, ctx.now(), world);
     if (transitions.length === 0) before = record;
     if (transition.recheck && !fresh) {
@@ -72,6 +103,14 @@ export async function applyInput(
       const id = world.node.instanceId;
       instance = ctx.describe && id ? await ctx.describe(id) : 'unknown';
       fresh = true;
+      continue;
+    }
+    if (transition.budget && !counted.budget) {
+      // A voluntary drain takes a place only on a count no one else can take meanwhile: the lock
+      // is held until this decision is written, and the node read again under it.
+      if (!ctx.budget) throw new Error('a disruption budget is set but this context cannot count it');
+      counted.unlock = await ctx.budget.lock();
+      counted.budget = await ctx.budget.count(nodeName);
       continue;
     }
     if (!patch) return { transitions: [...transitions, transition], before, node, world };
@@ -107,7 +146,7 @@ export function doorStep(node: k8s.V1Node, input: Input, rules: Rules, now: numb
   return {
     record,
     transition,
-    patch: transition.recheck ? undefined : patchFor(node, record, transition, rules),
+    patch: transition.recheck || transition.budget ? undefined : patchFor(node, record, transition, rules),
   };
 }
 
@@ -122,9 +161,13 @@ export function preview(
   view: View,
   fresh: boolean,
 ): { transition: Transition; writes: boolean } {
-  const world = worldOf(node, view.instance ?? 'unknown', fresh, view.instanceId, ctx.now());
+  const world = {
+    ...worldOf(node, view.instance ?? 'unknown', fresh, view.instanceId, ctx.now()),
+    ...(view.budget ? { budget: view.budget } : {}),
+  };
   const { transition, patch } = doorStep(node, input, ctx.rules, ctx.now(), world);
-  return { transition, writes: transition.recheck === true || patch !== undefined };
+  const asks = transition.recheck === true || transition.budget === true;
+  return { transition, writes: asks || patch !== undefined };
 }
 
 /** The record's state on a node, for reports (undefined: the node carries none). */

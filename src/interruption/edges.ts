@@ -18,7 +18,7 @@ export interface Edge {
 /** What `ended` stands for in the list. */
 export const endedStates: readonly RecordState[] = ['drained', 'deadline-reached', 'incomplete'];
 
-const marked = ['scheduled', 'cordoned', 'draining', 'ended', 'failed'] as const;
+const marked = ['scheduled', 'waiting', 'cordoned', 'draining', 'ended', 'failed'] as const;
 
 export const interruptionEdges: readonly Edge[] = [
   {
@@ -32,6 +32,30 @@ export const interruptionEdges: readonly Edge[] = [
     to: 'cordoned',
     when: 'a rebalance recommendation (cordon by policy)',
     by: 'a notice',
+  },
+  {
+    from: ['[*]'],
+    to: 'waiting',
+    when: 'a rebalance cordon, or a Health change due, while the disruption budget is in use',
+    by: 'a notice',
+  },
+  {
+    from: ['scheduled'],
+    to: 'waiting',
+    when: 'a recorded Health change due while the disruption budget is in use',
+    by: 'a notice or a look',
+  },
+  {
+    from: ['waiting'],
+    to: 'cordoned',
+    when: 'a place in the budget for a rebalance cordon',
+    by: 'a notice or a look',
+  },
+  {
+    from: ['waiting'],
+    to: 'draining',
+    when: 'a place in the budget (earliest deadline first), a notice with a hard deadline, or a Health change one drain from its start',
+    by: 'a notice or a look',
   },
   {
     from: ['[*]'],

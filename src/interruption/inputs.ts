@@ -6,6 +6,7 @@
 
 import type { NodeEventReason } from '../kube/node-events.js';
 import type { NoticeKind } from '../types.js';
+import type { BudgetSpec } from './budget.js';
 import type { HookRecord, InterruptionRecord } from './record.js';
 import type { World } from './world.js';
 
@@ -51,6 +52,8 @@ export interface Rules {
   noDeadlineBudgetMs: number;
   /** A draining record not renewed for this long is taken over. */
   staleAfterMs: number;
+  /** How many nodes voluntary drains may hold at once (budget.ts); absent: no bound. */
+  disruptionBudget?: BudgetSpec;
 }
 
 export interface Step {
@@ -111,6 +114,8 @@ export interface Transition {
   why: string;
   /** Decide again on a fresh look (node and EC2, uncached) before anything is written. */
   recheck?: boolean;
+  /** Decide again once the cluster's disruption budget is counted (under its lock), before anything is written. */
+  budget?: boolean;
   /** Once written, give the same input to the new record (a release that lets a notice start anew). */
   again?: boolean;
 }

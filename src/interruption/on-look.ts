@@ -3,11 +3,13 @@
  * Level-triggered: it reads the node and its instance as they are now, so a missed or repeated
  * event, or a reconcile run twice, costs a delay and never a wrong state.
  */
+import { withinBudget } from './budget.js';
 import type { Step, Transition } from './inputs.js';
 import { outOfServiceTaint } from './marks.js';
 import { dueDrains, openReasons } from './reasons.js';
 import { type InterruptionRecord, isStale, RecordState } from './record.js';
 import {
+  cordon,
   keep,
   liftOutOfService,
   ownHooks,
@@ -20,6 +22,14 @@ import {
   withoutForeignHooks,
 } from './steps.js';
 import { isRunning, isShutDown, outOfServiceKey, type TaintFacts } from './world.js';
+
+/** States in which nothing drains, from which a due drain starts. */
+const idleStates: ReadonlySet<RecordState> = new Set([
+  RecordState.Scheduled,
+  RecordState.Waiting,
+  RecordState.Cordoned,
+  RecordState.Failed,
+]);
 
 /** This project's out-of-service taint (an operator's own is theirs). */
 function isOurOutOfService(t: TaintFacts): boolean {
@@ -49,18 +59,15 @@ export function onLook(record: InterruptionRecord | undefined, holder: string, s
     const why = `its holder ${r.holder} is gone and ${leaving ? 'the instance is leaving' : 'nothing asks for a drain'}`;
     return keep(record, { ...ended, state: RecordState.Incomplete }, 'waiting', why, step, completing);
   }
-  const idle =
-    r.state === RecordState.Scheduled || r.state === RecordState.Cordoned || r.state === RecordState.Failed;
+  const idle = idleStates.has(r.state);
   if (due.length > 0 && idle && !leaving) {
-    const failed = r.state === RecordState.Failed;
-    return startDrain(
-      r,
-      holder,
-      due,
-      'draining',
-      failed ? 'a failed drain retried' : `${due[0]!.kind} is due`,
-      step,
-    );
+    const why = r.state === RecordState.Failed ? 'a failed drain retried' : `${due[0]!.kind} is due`;
+    return withinBudget(record, r, due, step, () => startDrain(r, holder, due, 'draining', why, step));
+  }
+  // A cordon that waited for the budget (a rebalance recommendation) takes its place when one is free.
+  const cordons = open.filter((o) => o.action === 'cordon');
+  if (r.state === RecordState.Waiting && cordons.length > 0 && !leaving) {
+    return withinBudget(record, r, cordons, step, () => cordon(r, `${cordons[0]!.kind} cordons`, step));
   }
   // No drain runs or starts: hooks that waited for one wait no longer.
   if (own.length > 0)

@@ -6,6 +6,7 @@
  */
 import { NodeEventReason } from '../kube/node-events.js';
 import { NoticeKind } from '../types.js';
+import { askToCount, earliest, hasRoom, needsPlace, withinBudget } from './budget.js';
 import type { Effect, NoticeInput, Step, Transition } from './inputs.js';
 import { withMarks } from './marks.js';
 import { backStep, shutDownStep, tidy } from './on-look.js';
@@ -19,7 +20,7 @@ import {
   type Reason,
   RecordState,
 } from './record.js';
-import { keep, ownHooks, recheck, stamp, startDrain } from './steps.js';
+import { cordon, keep, ownHooks, recheck, stamp, startDrain } from './steps.js';
 
 const kindEvents: Record<NoticeKind, NodeEventReason> = {
   'spot-interruption': NodeEventReason.SpotInterruption,
@@ -90,9 +91,16 @@ function act(
   const drainFor = due.length > 0 ? due : open;
   const own = ownHooks(r, world);
   const completing: Effect[] = own.length > 0 ? [{ type: 'complete-hooks', hooks: own }] : [];
+  const cordons = open.filter((o) => o.action === 'cordon');
   if (!record) {
-    if (due.length > 0) return startDrain(r, holder, due, 'draining', 'a new interruption', step);
-    if (open.some((o) => o.action === 'cordon')) return cordon(r, 'a new interruption', step);
+    if (due.length > 0) {
+      return withinBudget(record, r, due, step, () =>
+        startDrain(r, holder, due, 'draining', 'a new interruption', step),
+      );
+    }
+    if (cordons.length > 0) {
+      return withinBudget(record, r, cordons, step, () => cordon(r, 'a new interruption', step));
+    }
     return schedule(r, step);
   }
   switch (r.state) {
@@ -107,14 +115,19 @@ function act(
       if (due.length > 0) return startDrain(r, holder, due, 'draining', 'a failed drain retried', step);
       return keep(record, r, 'already-done', 'recorded; nothing is due', step);
     case RecordState.Scheduled:
+    case RecordState.Waiting:
     case RecordState.Cordoned:
-      if (due.length > 0) return startDrain(r, holder, due, 'draining', `${due[0]!.kind} is due`, step);
-      if (r.state === RecordState.Scheduled && open.some((o) => o.action === 'cordon')) {
-        return cordon(r, `${open[0]!.kind} cordons`, step);
+      if (due.length > 0) {
+        return withinBudget(record, r, due, step, () =>
+          startDrain(r, holder, due, 'draining', `${due[0]!.kind} is due`, step),
+        );
       }
-      return r.state === RecordState.Scheduled
-        ? schedule(r, step, record)
-        : keep(record, r, 'already-done', 'cordoned already', step);
+      if (r.state !== RecordState.Cordoned && cordons.length > 0) {
+        return withinBudget(record, r, cordons, step, () => cordon(r, `${cordons[0]!.kind} cordons`, step));
+      }
+      return r.state === RecordState.Cordoned
+        ? keep(record, r, 'already-done', 'cordoned already', step)
+        : schedule(r, step, record);
     case RecordState.OutOfService:
       return keep(record, r, 'out-of-service', 'the node is out of service', step, completing);
     default:
@@ -169,32 +182,15 @@ function blank(step: Step): InterruptionRecord {
   };
 }
 
-function cordon(r: InterruptionRecord, why: string, step: Step): Transition {
-  const cause = r.reasons.find((o) => o.action === 'cordon') ?? r.reasons[0];
-  const marks = withMarks(r, step.world.node, step.rules);
-  const record = stamp(
-    { ...r, state: RecordState.Cordoned, ...(cause ? { deadline: cause.deadline } : {}), marks },
-    step,
-  );
-  return {
-    record,
-    effects: [
-      { type: 'mark' },
-      {
-        type: 'event',
-        reason: NodeEventReason.Cordon,
-        message: `Cordoned for ${cause?.kind} ${cause?.eventId} (${why})`,
-      },
-    ],
-    outcome: 'cordoned',
-    why,
-  };
-}
-
 /** A Health change far ahead: recorded; cordoned now only with SCHEDULED_CORDON_AT_NOTICE. */
 function schedule(r: InterruptionRecord, step: Step, record?: InterruptionRecord): Transition {
   const change = r.reasons.find((o) => o.scheduled)?.scheduled;
-  const markNow = step.rules.scheduledCordonAtNotice && !r.marks.cordoned && !step.world.node.unschedulable;
+  // SCHEDULED_CORDON_AT_NOTICE cordons for a change not yet due: a voluntary mark, within the budget.
+  const wantsMark = step.rules.scheduledCordonAtNotice && !r.marks.cordoned && !step.world.node.unschedulable;
+  const needs = wantsMark && needsPlace(record, r.reasons, step);
+  if (needs && !step.world.budget) return askToCount(record);
+  const room = step.world.budget !== undefined && hasRoom(step.world.budget, earliest(r.reasons));
+  const markNow = wantsMark && (!needs || room);
   const deadline = r.reasons[0]?.deadline ?? r.deadline;
   const marks = markNow ? { marks: withMarks(r, step.world.node, step.rules) } : {};
   const scheduled = stamp({ ...r, state: RecordState.Scheduled, deadline, ...marks }, step);

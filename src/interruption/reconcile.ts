@@ -3,11 +3,12 @@ import type { AwsCallOptions } from '../aws/aws-retry.js';
 import type { InstanceState, InstanceStateSource } from '../aws/instance-states.js';
 import type { ScheduledEventSource } from '../aws/scheduled-events.js';
 import { retryKube } from '../kube/retry-kube.js';
+import type { Budget } from './budget.js';
 import { type CarryOutContext, moveOn, type NodeReport } from './carry-out.js';
 import { preview, recordStateOf, type View } from './door.js';
 import type { Transition } from './inputs.js';
 import { heldBackDueChange } from './recheck-scheduled.js';
-import { stateLabel } from './record.js';
+import { RecordState, recordOn, stateLabel } from './record.js';
 import { type InstanceFacts, instanceIdOf } from './world.js';
 
 /** A listed node is acted on as listed for this long; later, the door reads it again first. */
@@ -64,13 +65,23 @@ export async function reconcileCluster(
       ? await options.instanceStates(ids, call as AwsCallOptions)
       : undefined;
   const reports: NodeReconcileReport[] = [];
-  const queue = [...nodes];
+  // Earliest deadline first: nodes waiting for the disruption budget take free places in that order.
+  const queue = [...nodes].sort((a, b) => deadlineOf(a) - deadlineOf(b));
+  const budget = await budgetSnapshot(nodes, ctx);
   const worker = async () => {
     for (let node = queue.shift(); node; node = queue.shift()) {
       const id = instanceIdOf(node);
       const state = id ? states?.get(id) : undefined;
-      const view: View = { node, instance: state ? instanceFacts(state) : 'unknown' };
-      reports.push(await reconcileNode(node, view, ctx, options, ctx.now() - listedAt < listedViewMs));
+      const view: View = { node, instance: state ? instanceFacts(state) : 'unknown', ...budget };
+      const report = await reconcileNode(node, view, ctx, options, ctx.now() - listedAt < listedViewMs);
+      const moved = report.result !== undefined && report.result !== 'waiting';
+      if (budget.budget && report.state === RecordState.Waiting && moved) {
+        // Its place taken: one more held, one fewer ahead of the others.
+        budget.budget.inUse++;
+        const at = budget.budget.waiting.indexOf(deadlineOf(node));
+        if (at >= 0) budget.budget.waiting.splice(at, 1);
+      }
+      reports.push(report);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 10) }, worker));
@@ -118,6 +129,8 @@ async function reconcileNode(
 }
 
 function stepOf(decided: Transition): NodeReconcileReport['step'] {
+  // A node waiting for the budget, where the pass's count saw a free place.
+  if (decided.budget) return 'drain';
   if (decided.recheck) return /out-of-service/.test(decided.why) ? 'out-of-service' : 'release';
   const types = new Set(decided.effects.map((e) => e.type));
   if (types.has('release')) return 'release';
@@ -134,6 +147,24 @@ function resultOf(moved: NodeReport): string {
   if (moved.node === 'waiting' && moved.hooksCompleted.length > 0)
     return `${moved.hooksCompleted.length} hooks completed`;
   return moved.node;
+}
+
+function deadlineOf(node: k8s.V1Node): number {
+  const deadline = Date.parse(recordOn(node)?.deadline ?? '');
+  return Number.isNaN(deadline) ? Number.POSITIVE_INFINITY : deadline;
+}
+
+/**
+ * One count of the disruption budget for the pass's previews, when a node waits for it: a waiting
+ * node finding no place costs no request. Kept up as the pass takes places; the door counts again,
+ * under the lock, before any place is taken.
+ */
+async function budgetSnapshot(
+  nodes: readonly k8s.V1Node[],
+  ctx: CarryOutContext,
+): Promise<{ budget?: Budget }> {
+  const waits = nodes.some((n) => n.metadata?.labels?.[stateLabel] === RecordState.Waiting);
+  return ctx.budget && waits ? { budget: await ctx.budget.count() } : {};
 }
 
 /** Every node with this project's state label (and `selector`, if given), paged. */

@@ -17,6 +17,11 @@ export const stateLabel = 'eks-spot-drainer/state';
 export const RecordState = {
   /** Reasons are recorded, none asks for anything yet (a Health change far ahead). */
   Scheduled: 'scheduled',
+  /**
+   * A voluntary drain (a rebalance, a Health change) waits, unmarked, for the cluster's disruption
+   * budget; the reconcile moves waiting nodes on in order of deadline as places free up.
+   */
+  Waiting: 'waiting',
   /** Cordoned for a reason that does not drain (a rebalance recommendation, CORDON_ONLY). */
   Cordoned: 'cordoned',
   /** A holder drains, renewing `renewedAt` while it does. */

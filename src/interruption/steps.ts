@@ -191,3 +191,26 @@ export function shutDownForGood(record: InterruptionRecord, world: World): boole
   const stopped = world.instance !== 'unknown' && world.instance.state === 'stopped';
   return !(stopped && (record.hibernation === true || stoppedByHibernation(world)));
 }
+
+/** Cordoned (and tainted, labelled) for the reason that cordons, in the same write as the record. */
+export function cordon(r: InterruptionRecord, why: string, step: Step): Transition {
+  const cause = r.reasons.find((o) => o.action === 'cordon') ?? r.reasons[0];
+  const marks = withMarks(r, step.world.node, step.rules);
+  const record = stamp(
+    { ...r, state: RecordState.Cordoned, ...(cause ? { deadline: cause.deadline } : {}), marks },
+    step,
+  );
+  return {
+    record,
+    effects: [
+      { type: 'mark' },
+      {
+        type: 'event',
+        reason: NodeEventReason.Cordon,
+        message: `Cordoned for ${cause?.kind} ${cause?.eventId} (${why})`,
+      },
+    ],
+    outcome: 'cordoned',
+    why,
+  };
+}

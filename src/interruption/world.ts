@@ -4,6 +4,7 @@
  * node out of service, releasing it) is only ever decided on a fresh look.
  */
 import type * as k8s from '@kubernetes/client-node';
+import type { Budget } from './budget.js';
 
 export const excludeFromLoadBalancersLabel = 'node.kubernetes.io/exclude-from-external-load-balancers';
 export const taintPrefix = 'eks-spot-drainer/';
@@ -46,6 +47,8 @@ export interface World {
   instance: InstanceFacts | 'unknown';
   /** The node and EC2 were read just now, uncached. */
   fresh: boolean;
+  /** The cluster's disruption budget, once the door has counted it (only a voluntary drain asks). */
+  budget?: Budget;
 }
 
 /** EC2 states in which the machine is shut down (or no longer exists). */

@@ -12,6 +12,8 @@ export interface KubeApis {
   policy: k8s.PolicyV1Api;
   /** Only to ask whether a DaemonSet pod's DaemonSet still exists. */
   apps: k8s.AppsV1Api;
+  /** Only for the disruption budget's lock (one named Lease). */
+  coordination: k8s.CoordinationV1Api;
   /** Closes the pooled connections (a warm Lambda container keeps them between invocations). */
   close(): void;
 }
@@ -114,6 +116,7 @@ export function createKubeApis(kc: k8s.KubeConfig, options: ConnectionOptions = 
     core: new k8s.CoreV1Api(configuration),
     policy: new k8s.PolicyV1Api(configuration),
     apps: new k8s.AppsV1Api(configuration),
+    coordination: new k8s.CoordinationV1Api(configuration),
     close: () => auth.close(),
   };
 }

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
+import { EventWriter } from './event-writer.js';
 
-export const eventSource = 'eks-spot-drainer';
+export { eventSource } from './event-writer.js';
 
 /** The reasons written on the node, so `kubectl describe node` tells what happened. */
 export const NodeEventReason = {
@@ -17,6 +17,8 @@ export const NodeEventReason = {
   DrainBlocked: 'DrainBlocked',
   /** A Health scheduled change recorded, to be drained when it is due. */
   DrainScheduled: 'DrainScheduled',
+  /** A voluntary drain waits for the cluster's disruption budget (MAX_VOLUNTARY_DISRUPTIONS). */
+  WaitingForBudget: 'WaitingForBudget',
   /** The interruption is over (the instance stayed or came back): this project's marks removed. */
   Uncordon: 'Uncordon',
   /** The instance is gone and its kubelet stopped: the out-of-service taint frees its pods. */
@@ -29,45 +31,27 @@ export type NodeEventReason = (typeof NodeEventReason)[keyof typeof NodeEventRea
  * and a failure (RBAC, API hiccup) never fails the drain. `flush` waits for them, briefly.
  */
 export class NodeEventRecorder {
-  private readonly pending: Promise<unknown>[] = [];
-  failures = 0;
+  private readonly writer: EventWriter;
 
   constructor(
-    private readonly core: k8s.CoreV1Api,
+    core: k8s.CoreV1Api,
     private readonly node: k8s.V1Node,
-    private readonly instance: string,
-  ) {}
+    instance: string,
+  ) {
+    this.writer = new EventWriter(core, instance);
+  }
+
+  get failures(): number {
+    return this.writer.failures;
+  }
 
   record(reason: NodeEventReason, message: string, type: 'Normal' | 'Warning' = 'Normal'): void {
-    const name = this.node.metadata?.name ?? '';
-    const now = new Date();
-    const event: k8s.CoreV1Event = {
-      metadata: { name: `${name}.${randomBytes(8).toString('hex')}`, namespace: 'default' },
-      involvedObject: { apiVersion: 'v1', kind: 'Node', name, uid: this.node.metadata?.uid },
-      reason,
-      // The API server rejects messages over 1 KiB.
-      message: message.length > 1_000 ? `${message.slice(0, 997)}...` : message,
-      type,
-      count: 1,
-      firstTimestamp: now,
-      lastTimestamp: now,
-      eventTime: undefined,
-      source: { component: eventSource },
-      reportingComponent: eventSource,
-      reportingInstance: this.instance,
-    };
-    this.pending.push(
-      this.core.createNamespacedEvent({ namespace: 'default', body: event }).catch(() => {
-        this.failures++;
-      }),
-    );
+    const { name = '', uid } = this.node.metadata ?? {};
+    this.writer.write({ kind: 'Node', name, uid }, reason, message, type);
   }
 
   /** Waits for the writes in flight, at most `timeoutMs`. */
-  async flush(timeoutMs = 2_000): Promise<void> {
-    const all = Promise.allSettled(this.pending.splice(0));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
-    clearTimeout(timer);
+  flush(timeoutMs = 2_000): Promise<void> {
+    return this.writer.flush(timeoutMs);
   }
 }

@@ -24,6 +24,9 @@ export function lambdaEnv(
     AWS_SECRET_ACCESS_KEY: testCredentials.secretAccessKey,
     MANAGED_CLUSTERS: bed.clusterName,
     POWERTOOLS_METRICS_NAMESPACE: 'EksSpotDrainerTest',
+    // The shared bed is one cluster that every test file marks nodes of at once: a budget counted
+    // over it would make one file's drains wait on another's. disruption-budget.test.ts has its own.
+    MAX_VOLUNTARY_DISRUPTIONS: 'none',
     ...extra,
   };
 }

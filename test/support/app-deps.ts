@@ -106,6 +106,7 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     core: kube.core,
     policy: {} as k8s.PolicyV1Api,
     apps: {} as k8s.AppsV1Api,
+    coordination: {} as k8s.CoordinationV1Api,
     close: () => {},
   };
   const connect = vi.fn(async (clusterName: string) => {
@@ -135,7 +136,8 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
       policy: { ...defaultPolicyConfig },
       drain: { ...defaultDrainOptions },
       lifecycleActionHeartbeatMs: 0,
-      interruption: { ...defaultInterruptionConfig },
+      // No budget: the fake API holds no Lease (budget.test.ts and disruption-budget.test.ts test it).
+      interruption: { ...defaultInterruptionConfig, disruptionBudget: undefined },
     },
     source: {
       kind: 'ec2-tags',

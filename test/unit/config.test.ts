@@ -49,6 +49,7 @@ describe('loadConfig', () => {
       DELETE_EMPTYDIR_DATA: 'false',
       EVICT_UNMANAGED_PODS: 'false',
       CRITICAL_PRIORITY_THRESHOLD: '1000',
+      EVICT_DAEMONSET_PODS: 'true',
       POD_TERMINATION_GRACE_PERIOD: '30',
       DEADLINE_SAFETY_MARGIN_SECONDS: '10',
       FORCE_AT_DEADLINE: 'true',
@@ -64,6 +65,7 @@ describe('loadConfig', () => {
       OUT_OF_SERVICE_TAINT: 'false',
       RELEASE_ON_RUNNING: 'false',
       RUNNING_WAIT_SECONDS: '30',
+      MAX_VOLUNTARY_DISRUPTIONS: '3',
       MAX_INSTANCES_PER_EVENT: '5',
       FAN_OUT_EVENTS: 'false',
     });
@@ -85,6 +87,7 @@ describe('loadConfig', () => {
         deleteEmptyDirData: false,
         evictUnmanagedPods: false,
         criticalPriorityThreshold: 1000,
+        evictDaemonSetPods: true,
         podGracePeriodSeconds: 30,
         safetyMarginMs: 10_000,
         forceAtDeadline: true,
@@ -102,6 +105,7 @@ describe('loadConfig', () => {
         outOfServiceTaint: false,
         releaseOnRunning: false,
         runningWaitMs: 30_000,
+        disruptionBudget: { count: 3 },
       },
       maxInstancesPerEvent: 5,
       fanOutEvents: false,
@@ -228,7 +232,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(30);
+    expect(names).toHaveLength(32);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 

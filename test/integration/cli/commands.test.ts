@@ -94,8 +94,6 @@ describe('eks-spot-drainer rbac', () => {
       expect.arrayContaining([
         'ClusterRole',
         'ClusterRoleBinding',
-        'Role',
-        'RoleBinding',
         'ValidatingAdmissionPolicy',
         'ValidatingAdmissionPolicyBinding',
         'PriorityLevelConfiguration',

@@ -51,6 +51,8 @@ export function runCli(args: string[], options: CliRunOptions = {}): Promise<Cli
   const env = {
     PATH: process.env.PATH ?? '',
     HOME: join(tmpdir(), 'eks-spot-drainer-no-home'),
+    // The shared bed is one cluster every test file marks nodes of: no disruption budget over it.
+    MAX_VOLUNTARY_DISRUPTIONS: 'none',
     ...options.env,
   };
   return new Promise((resolveRun) => {

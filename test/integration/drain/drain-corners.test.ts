@@ -374,7 +374,9 @@ describe('pods that are replaced, come back, or lose their namespace or DaemonSe
     const result = await s.drain(node);
 
     // Assess
-    expect(result.pods).toMatchObject([{ outcome: 'skipped', reason: 'DaemonSet pod' }]);
+    expect(result.pods).toMatchObject([
+      { outcome: 'skipped', reason: 'DaemonSet pod (EVICT_DAEMONSET_PODS=false)' },
+    ]);
     expect(await s.podsOn(node)).toHaveLength(1);
   });
 });

@@ -52,7 +52,7 @@ describe('drainNode', () => {
     expect(byName.finished).toMatchObject({ outcome: 'evicted', reason: 'finished (Succeeded): deleted' });
     expect(byName['static-proxy']).toMatchObject({ outcome: 'skipped', reason: 'mirror pod (static)' });
     expect(result.pods.filter((p) => p.name.startsWith('agent-'))).toMatchObject([
-      { outcome: 'skipped', reason: 'DaemonSet pod' },
+      { outcome: 'skipped', reason: 'DaemonSet pod (EVICT_DAEMONSET_PODS=false)' },
     ]);
     expect(result.counts.evicted).toBe(6);
     const left = await s.podsOn(node);

@@ -2,7 +2,8 @@
  * FORCE_AT_DEADLINE on a control plane of its own (deploy/rbac-force-delete.yaml grants the drainer
  * group pods/delete there, which the shared bed's least-privilege test must never see): at the
  * deadline only the pods a PodDisruptionBudget still holds are deleted, each with a UID precondition
- * and a grace of at least one second; a pod that failed for another reason is left alone.
+ * and a grace of at least one second, and each gets a Warning Event naming the budget and the notice;
+ * a pod that failed for another reason is left alone.
  */
 import { randomUUID } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
@@ -11,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { drainNode } from '../../../src/app/drain-node.js';
 import { defaultDrainOptions } from '../../../src/drain/options.js';
 import { createKubeApis, type KubeApis } from '../../../src/kube/connection.js';
+import { eventSource } from '../../../src/kube/event-writer.js';
+import { PodEventReason } from '../../../src/kube/pod-events.js';
 import { Action, NoticeKind } from '../../../src/types.js';
 import {
   type AdminClients,
@@ -78,11 +81,12 @@ describe('FORCE_AT_DEADLINE', () => {
     })();
 
     // Act
+    const eventId = randomUUID();
     const result = await drainNode(
       {
         nodeName: node.name,
         kind: NoticeKind.SpotInterruption,
-        eventId: randomUUID(),
+        eventId,
         action: Action.Drain,
         deadline: Date.now() + 8_000,
         holder: `force-${uniqueSuffix()}`,
@@ -112,5 +116,20 @@ describe('FORCE_AT_DEADLINE', () => {
     });
     const twice = left.items.find((p) => p.metadata?.name?.startsWith('twice-'));
     expect(twice?.metadata?.deletionTimestamp).toBeUndefined();
+    // The held pod's Event says who deleted it past its budget, and for which notice; "twice" has none.
+    const events = await admin.core.listNamespacedEvent({ namespace });
+    const ours = events.items.filter((e) => e.reportingComponent === eventSource);
+    expect(ours).toEqual([
+      expect.objectContaining({
+        involvedObject: expect.objectContaining({ kind: 'Pod', uid: heldPod!.metadata!.uid }),
+        reason: PodEventReason.DrainForceDelete,
+        type: 'Warning',
+        message: expect.stringMatching(
+          new RegExp(
+            `^Deleted at the deadline though PodDisruptionBudget held .* spot-interruption ${eventId}`,
+          ),
+        ),
+      }),
+    ]);
   });
 });

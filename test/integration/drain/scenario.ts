@@ -3,6 +3,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { type DrainContext, type DrainRequest, drainNode } from '../../../src/app/drain-node.js';
 import type { NoticeResult } from '../../../src/app/notice-result.js';
+import { defaultInterruptionConfig } from '../../../src/config.js';
 import { type DrainOptions, defaultDrainOptions } from '../../../src/drain/options.js';
 import { createKubeApis, type KubeApis } from '../../../src/kube/connection.js';
 import { eventSource } from '../../../src/kube/node-events.js';
@@ -83,6 +84,8 @@ export async function createScenario(prefix: string): Promise<Scenario> {
         {
           apis: drainer,
           options: { ...defaultDrainOptions, safetyMarginMs: scenarioSafetyMarginMs, ...options },
+          // The shared bed is one cluster every test file marks nodes of: no disruption budget over it.
+          interruption: { ...defaultInterruptionConfig, disruptionBudget: undefined },
           ...(timing ? { timing } : {}),
           ...(onProgress ? { onProgress } : {}),
         },

@@ -1,6 +1,13 @@
 import type * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { decidePod, type PodDecision, type PodFacts, tierOf } from '../../../src/drain/filters.js';
+import {
+  decidePod,
+  type PodDecision,
+  type PodFacts,
+  tierOf,
+  toleratesAll,
+  toleratesTaint,
+} from '../../../src/drain/filters.js';
 import { type DrainOptions, defaultDrainOptions } from '../../../src/drain/options.js';
 
 const replicaSet: k8s.V1OwnerReference = {
@@ -29,6 +36,15 @@ function pod(change: (p: k8s.V1Pod) => void = () => {}): k8s.V1Pod {
   return p;
 }
 
+/** The node as a drain with TAINT_NODE leaves it: cordoned and tainted for a Spot notice. */
+const drainerTainted: PodFacts = {
+  daemonSetExists: () => true,
+  nodeTaints: [
+    { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' },
+    { key: 'eks-spot-drainer/spot-interruption', effect: 'NoSchedule' },
+  ],
+};
+
 const withEmptyDir = (p: k8s.V1Pod) => {
   p.spec!.volumes = [{ name: 'cache', emptyDir: {} }];
 };
@@ -50,11 +66,11 @@ describe('decidePod', () => {
       expected: { action: 'evict', tier: 'ordinary' },
     },
     {
-      name: 'skips a DaemonSet pod',
+      name: 'skips a DaemonSet pod by default',
       pod: pod((p) => {
         p.metadata!.ownerReferences = [daemonSet];
       }),
-      expected: { action: 'skip', tier: 'ordinary', reason: 'DaemonSet pod' },
+      expected: { action: 'skip', tier: 'ordinary', reason: 'DaemonSet pod (EVICT_DAEMONSET_PODS=false)' },
     },
     {
       name: 'treats a DaemonSet owner that is not the controller as no controller',
@@ -102,7 +118,7 @@ describe('decidePod', () => {
       pod: pod((p) => {
         p.metadata!.ownerReferences = [daemonSet];
       }),
-      facts: { daemonSetExists: () => false },
+      facts: { daemonSetExists: () => false, nodeTaints: [] },
       expected: {
         action: 'evict',
         tier: 'ordinary',
@@ -114,12 +130,91 @@ describe('decidePod', () => {
       pod: pod((p) => {
         p.metadata!.ownerReferences = [daemonSet];
       }),
-      facts: { daemonSetExists: () => false },
+      facts: { daemonSetExists: () => false, nodeTaints: [] },
       options: { evictUnmanagedPods: false },
       expected: {
         action: 'skip',
         tier: 'ordinary',
         reason: 'its DaemonSet aws-node no longer exists (EVICT_UNMANAGED_PODS=false)',
+      },
+    },
+    {
+      name: 'evicts a DaemonSet pod after the others when DaemonSet pods may go',
+      pod: pod((p) => {
+        p.metadata!.ownerReferences = [daemonSet];
+      }),
+      options: { evictDaemonSetPods: true },
+      facts: drainerTainted,
+      expected: { action: 'evict', tier: 'daemonset' },
+    },
+    {
+      name: 'evicts a critical DaemonSet pod after every other DaemonSet pod',
+      pod: pod((p) => {
+        p.metadata!.ownerReferences = [daemonSet];
+        p.spec!.priorityClassName = 'system-node-critical';
+      }),
+      options: { evictDaemonSetPods: true },
+      facts: drainerTainted,
+      expected: { action: 'evict', tier: 'critical-daemonset' },
+    },
+    {
+      name: 'keeps the warnings of a DaemonSet pod evicted after the others',
+      pod: pod((p) => {
+        p.metadata!.ownerReferences = [daemonSet];
+        withEmptyDir(p);
+      }),
+      options: { evictDaemonSetPods: true },
+      facts: drainerTainted,
+      expected: { action: 'evict', tier: 'daemonset', warning: 'emptyDir data is lost' },
+    },
+    {
+      name: 'waits for a terminating DaemonSet pod in its DaemonSet tier',
+      pod: pod((p) => {
+        p.metadata!.ownerReferences = [daemonSet];
+        p.metadata!.deletionTimestamp = new Date('2025-06-05T07:00:10Z');
+      }),
+      options: { evictDaemonSetPods: true },
+      facts: drainerTainted,
+      expected: { action: 'wait', tier: 'daemonset' },
+    },
+    {
+      name: 'leaves a DaemonSet pod that tolerates every taint of the node: it would come back',
+      pod: pod((p) => {
+        p.metadata!.ownerReferences = [daemonSet];
+        p.spec!.tolerations = [{ operator: 'Exists' }];
+      }),
+      options: { evictDaemonSetPods: true },
+      facts: drainerTainted,
+      expected: {
+        action: 'skip',
+        tier: 'ordinary',
+        reason: 'DaemonSet pod that tolerates every taint of the node: its DaemonSet would put it back',
+      },
+    },
+    {
+      name: 'leaves a DaemonSet pod when the node could not be read',
+      pod: pod((p) => {
+        p.metadata!.ownerReferences = [daemonSet];
+      }),
+      options: { evictDaemonSetPods: true },
+      facts: { daemonSetExists: () => true, nodeTaints: undefined },
+      expected: {
+        action: 'skip',
+        tier: 'ordinary',
+        reason: 'DaemonSet pod: the node could not be read to tell if it would return',
+      },
+    },
+    {
+      name: 'evicts a DaemonSet pod whose DaemonSet is gone with the ordinary pods',
+      pod: pod((p) => {
+        p.metadata!.ownerReferences = [daemonSet];
+      }),
+      options: { evictDaemonSetPods: true },
+      facts: { daemonSetExists: () => false, nodeTaints: [] },
+      expected: {
+        action: 'evict',
+        tier: 'ordinary',
+        warning: 'its DaemonSet aws-node no longer exists: it will not be recreated',
       },
     },
     {
@@ -212,7 +307,7 @@ describe('decidePod', () => {
         p.metadata!.ownerReferences = [daemonSet];
         p.spec!.priorityClassName = 'system-node-critical';
       }),
-      expected: { action: 'skip', tier: 'critical', reason: 'DaemonSet pod' },
+      expected: { action: 'skip', tier: 'critical', reason: 'DaemonSet pod (EVICT_DAEMONSET_PODS=false)' },
     },
     {
       name: 'evicts a critical pod in the critical tier',
@@ -289,5 +384,83 @@ describe('tierOf', () => {
 
     // Assess
     expect(tier).toBe(expected);
+  });
+});
+
+describe('toleratesTaint', () => {
+  const taint: k8s.V1Taint = { key: 'dedicated', value: 'gpu', effect: 'NoSchedule' };
+  const cases: { name: string; toleration: k8s.V1Toleration; expected: boolean }[] = [
+    {
+      name: 'Exists without a key tolerates every taint',
+      toleration: { operator: 'Exists' },
+      expected: true,
+    },
+    { name: 'Exists with its key', toleration: { key: 'dedicated', operator: 'Exists' }, expected: true },
+    { name: 'Exists with another key', toleration: { key: 'other', operator: 'Exists' }, expected: false },
+    {
+      name: 'Equal with the value',
+      toleration: { key: 'dedicated', operator: 'Equal', value: 'gpu' },
+      expected: true,
+    },
+    { name: 'no operator means Equal', toleration: { key: 'dedicated', value: 'gpu' }, expected: true },
+    {
+      name: 'Equal with another value',
+      toleration: { key: 'dedicated', operator: 'Equal', value: 'cpu' },
+      expected: false,
+    },
+    {
+      name: 'another effect',
+      toleration: { key: 'dedicated', operator: 'Exists', effect: 'NoExecute' },
+      expected: false,
+    },
+    {
+      name: 'the same effect',
+      toleration: { key: 'dedicated', operator: 'Exists', effect: 'NoSchedule' },
+      expected: true,
+    },
+  ];
+
+  it.each(cases)('$name', ({ toleration, expected }) => {
+    // Act
+    const tolerated = toleratesTaint(toleration, taint);
+
+    // Assess
+    expect(tolerated).toBe(expected);
+  });
+});
+
+describe('toleratesAll', () => {
+  it('ignores the cordon and PreferNoSchedule taints, which never keep a DaemonSet pod away', () => {
+    // Prepare
+    const daemonPod = pod((p) => {
+      p.spec!.tolerations = [];
+    });
+    const taints: k8s.V1Taint[] = [
+      { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' },
+      { key: 'soft', effect: 'PreferNoSchedule' },
+    ];
+
+    // Act
+    const tolerated = toleratesAll(daemonPod, taints);
+
+    // Assess
+    expect(tolerated).toBe(true);
+  });
+
+  it('needs every NoSchedule and NoExecute taint tolerated', () => {
+    // Prepare
+    const daemonPod = pod((p) => {
+      p.spec!.tolerations = [{ key: 'eks-spot-drainer/spot-interruption', operator: 'Exists' }];
+    });
+    const taints: k8s.V1Taint[] = [
+      { key: 'eks-spot-drainer/spot-interruption', effect: 'NoSchedule' },
+      { key: 'dedicated', value: 'gpu', effect: 'NoExecute' },
+    ];
+
+    // Act
+    const tolerated = toleratesAll(daemonPod, taints);
+
+    // Assess
+    expect(tolerated).toBe(false);
   });
 });

@@ -14,6 +14,8 @@ import { observedEdges, Sim } from './model/sim.js';
 import { settle } from './model/world.js';
 
 const rules: fc.Arbitrary<Rules> = fc.record({
+  // A budget of 1 or 2 nodes, or none; other nodes (othersHold) fill it.
+  disruptionBudget: fc.constantFrom({ count: 1 }, { count: 2 }, undefined),
   taintNode: fc.boolean(),
   excludeFromLoadBalancers: fc.boolean(),
   outOfServiceTaint: fc.boolean(),

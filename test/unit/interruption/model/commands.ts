@@ -64,6 +64,7 @@ export function commands(): fc.Arbitrary<Iterable<fc.Command<Sim, Sim>>> {
     fc.boolean().map(h.kubeletReady),
     fc.constant(h.reboot()),
     fc.constant(h.reconcile()),
+    fc.nat(3).map(h.othersHold),
     fc.constantFrom(1_000, 10_000, 40_000, 5 * minute, 30 * minute, 6 * hour, 7 * 24 * hour).map(h.advance),
     fc.constant(h.holdersRenew()),
     fc.tuple(fc.nat(), fc.constantFrom(...outcomes)).map(([i, outcome]) => h.holderEnds(i, outcome)),

@@ -11,12 +11,16 @@
  *    Health change due and not started) holds the node;
  * 5. at most one live holder; a holder that stopped renewing is taken over by the next reconcile;
  * 6. lifecycle hooks are completed only for the node's own instance and group, each at most once;
- * 7. only this project's taints and marks are ever removed.
+ * 7. only this project's taints and marks are ever removed;
+ * 8. a node is marked for voluntary reasons only (a rebalance, a Health change not yet one drain from
+ *    its start) only while the disruption budget has a place: the cluster's other held nodes fewer
+ *    than its limit; a notice with a hard deadline marks it whatever the budget says.
  */
 
+import { countedStates } from '../../../../src/interruption/budget.js';
 import type { NodePatch } from '../../../../src/interruption/marks.js';
 import { overdueGraceMs } from '../../../../src/interruption/reasons.js';
-import { recordOn } from '../../../../src/interruption/record.js';
+import { RecordState, recordOn } from '../../../../src/interruption/record.js';
 import { outOfServiceKey, taintPrefix } from '../../../../src/interruption/world.js';
 import { lbLabelKey, type ModelNotice, type Sim } from './sim.js';
 
@@ -58,6 +62,11 @@ function dueDeadlineAhead(sim: Sim): ModelNotice | undefined {
   });
 }
 
+/** A rebalance recommendation or a Health change: nothing of EC2's takes the machine at a set time. */
+function voluntary(n: { kind: string }): boolean {
+  return n.kind === 'rebalance-recommendation' || n.kind === 'scheduled-change';
+}
+
 export function liveHolders(sim: Sim): string[] {
   return [...sim.holders.entries()]
     .filter(([, h]) => h.alive && sim.now - h.lastRenewOk <= sim.rules.staleAfterMs)
@@ -89,6 +98,26 @@ export function checkPatch(sim: Sim, patch: NodePatch): Violation[] {
     if (!after.some((a) => a.key === t.key && a.effect === t.effect) && !ours(t)) {
       v.push({ rule: 7, detail: `removes taint ${t.key}=${t.value}` });
     }
+  }
+  const marks =
+    (node.spec?.unschedulable !== true && patch.spec?.unschedulable === true) ||
+    after.some((t) => t.key.startsWith(taintPrefix) && !before.some((b) => b.key === t.key));
+  const counted = countedStates.includes(recordOn(node)?.state ?? RecordState.Scheduled);
+  // Out of service marks a machine that is gone already: no disruption of ours, whatever the budget.
+  const outOfService = after.some((t) => t.key === outOfServiceKey);
+  if (marks && !counted && !outOfService && sim.budgetOthers >= sim.budgetLimit()) {
+    const incoming = sim.incoming
+      ? [{ kind: sim.incoming.kind, deadline: sim.incoming.deadline?.getTime() }]
+      : [];
+    const reasons = [...sim.notices.filter((n) => holds(sim, n)), ...incoming];
+    const forced = reasons.some(
+      (n) => !voluntary(n) || sim.now >= (n.deadline ?? 0) - sim.rules.noDeadlineBudgetMs,
+    );
+    if (!forced)
+      v.push({
+        rule: 8,
+        detail: `marked with ${sim.budgetOthers} of ${sim.budgetLimit()} places taken by others`,
+      });
   }
   if (patch.metadata.labels[lbLabelKey] === null && sim.owners.lb === 'admin') {
     v.push({ rule: 7, detail: "removes an operator's load-balancer label" });

@@ -86,6 +86,10 @@ export class Sim {
     down: false,
   };
   generation = 0;
+  /** Other nodes of the cluster that the disruption budget counts (the door counts them under its lock). */
+  budgetOthers = 0;
+  /** The notice being delivered, while the door decides on it (the invariants see it before it is accepted). */
+  incoming: InterruptionNotice | undefined;
   readonly notices: ModelNotice[] = [];
   readonly delivered: Delivered[] = [];
   /** Deliveries that failed (a hook neither completed nor recorded): Lambda retries each twice, then the DLQ keeps it. */
@@ -120,6 +124,12 @@ export class Sim {
     };
   }
 
+  /** The budget's limit (the model's specs are counts). */
+  budgetLimit(): number {
+    const spec = this.rules.disruptionBudget;
+    return spec && 'count' in spec ? spec.count : Number.POSITIVE_INFINITY;
+  }
+
   ec2Facts(): InstanceFacts {
     const { state, launchTime, stateReason } = this.ec2;
     return { state, launchTime, ...(stateReason ? { stateReason } : {}), autoScalingGroup: group };
@@ -130,13 +140,23 @@ export class Sim {
     // One pass of the door as applyInput makes it, then the effects once (effectsOf) as carry-out does.
     let instance = view;
     let fresh = false;
+    let budget: World['budget'];
     const done: Transition[] = [];
     for (let i = 0; i < 8; i++) {
-      const world: World = { node: { ...nodeFacts(this.node), instanceId }, instance, fresh };
+      const world: World = {
+        node: { ...nodeFacts(this.node), instanceId },
+        instance,
+        fresh,
+        ...(budget ? { budget } : {}),
+      };
       const { transition, patch } = doorStep(this.node, input, this.rules, this.now, world);
       if (transition.recheck && !fresh) {
         instance = this.ec2Facts();
         fresh = true;
+        continue;
+      }
+      if (transition.budget && !budget) {
+        budget = { inUse: this.budgetOthers, limit: this.budgetLimit(), waiting: [] };
         continue;
       }
       if (!patch) {
@@ -221,10 +241,12 @@ export class Sim {
     if (hook) this.hooks.lost.delete(hookKey(hook));
     // Health's close takes effect as it is read: the release it allows must not count against it.
     if (delivered.input.health?.status === 'closed') this.accept(delivered);
+    this.incoming = delivered.notice;
     const transitions = this.apply(
       { type: 'notice', holder: delivered.holder, notice: delivered.input },
       this.cache,
     );
+    this.incoming = undefined;
     const last = transitions.at(-1);
     if (last && last.outcome !== 'obsolete' && delivered.input.health?.status !== 'closed')
       this.accept(delivered);

@@ -326,6 +326,12 @@ export const happenings = {
       (sim) => running(sim) && sim.kubelet.up,
     ),
   reconcile: () => happening('reconcile', reconcile),
+  /** Other nodes of the cluster are cordoned or released: the disruption budget fills or frees. */
+  othersHold: (n: number) =>
+    happening(`${n} other nodes held`, (sim) => {
+      sim.budgetOthers = n;
+      return undefined;
+    }),
   advance: (ms: number) => happening(`+${ms / 1000}s`, (sim) => void advance(sim, ms)),
   holdersRenew: () =>
     happening(

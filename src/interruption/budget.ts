@@ -1,0 +1,141 @@
+/**
+ * The disruption budget: how many nodes of a cluster voluntary drains may hold at once, as
+ * Karpenter's NodePool budgets bound its own (`nodes: "10%"`). A drain is voluntary when no deadline
+ * of EC2's forces it: a rebalance recommendation, a Health change. Spot, capacity-reservation,
+ * Auto Scaling terminate and state-change notices are never delayed (the machine goes whatever we
+ * do) but their nodes count. The count is the cluster's (the state label of every node), taken by
+ * the door under a lock so that two invocations cannot both take the last place. Pure.
+ */
+import { NodeEventReason } from '../kube/node-events.js';
+import { NoticeKind } from '../types.js';
+import type { Step, Transition } from './inputs.js';
+import { type InterruptionRecord, type Reason, RecordState } from './record.js';
+import { keep, stamp } from './steps.js';
+
+/** `count` nodes, or `percent` of the cluster's nodes (rounded up, as Karpenter does). */
+export type BudgetSpec = { count: number } | { percent: number };
+
+/** The cluster as the door counted it under the lock. */
+export interface Budget {
+  /** Nodes whose record holds them (cordoned, draining, drained, out of service...). */
+  inUse: number;
+  /** The most the budget allows. */
+  limit: number;
+  /** Deadlines (epoch ms) of the other nodes waiting for a place: an earlier one goes first. */
+  waiting: number[];
+}
+
+/** Kinds whose drains may wait: nothing of EC2's takes the machine at a set time. */
+const voluntaryKinds: ReadonlySet<NoticeKind> = new Set([
+  NoticeKind.RebalanceRecommendation,
+  NoticeKind.ScheduledChange,
+]);
+
+/**
+ * States of a node that take it from the cluster's capacity: all but a recorded plan and a wait (a
+ * recorded plan that cordoned at its notice counts by its cordon: see countBudget).
+ */
+export const countedStates: readonly RecordState[] = Object.values(RecordState).filter(
+  (s) => s !== RecordState.Scheduled && s !== RecordState.Waiting,
+);
+
+/** The param: a whole number of nodes (1 and up), or a percentage (1% to 100%); `none`: no bound. */
+export function parseBudgetSpec(raw: string): BudgetSpec | undefined | 'invalid' {
+  const text = raw.trim().toLowerCase();
+  if (text === 'none') return undefined;
+  const match = /^(\d{1,6})(%?)$/.exec(text);
+  const value = Number(match?.[1]);
+  if (!match || value < 1) return 'invalid';
+  if (match[2] === '%') return value <= 100 ? { percent: value } : 'invalid';
+  return { count: value };
+}
+
+/** The most nodes the budget allows in a cluster of `nodes` nodes (at least one, so nothing waits forever on a tiny cluster). */
+export function budgetLimit(spec: BudgetSpec, nodes: number): number {
+  const limit = 'count' in spec ? spec.count : Math.ceil((spec.percent * nodes) / 100);
+  return Math.max(1, limit);
+}
+
+/**
+ * A Health change waits for the budget until its start is one drain away (DRAIN_TIMEOUT before it):
+ * after that, waiting longer would leave pods on a machine whose maintenance has begun.
+ */
+function mustGoNow(reason: Reason, step: Step): boolean {
+  return (
+    reason.scheduled !== undefined &&
+    step.now >= Date.parse(reason.scheduled.start) - step.rules.noDeadlineBudgetMs
+  );
+}
+
+/** Whether starting `admit` for `reasons` takes a place in the budget that is not the node's already. */
+export function needsPlace(
+  record: InterruptionRecord | undefined,
+  reasons: readonly Reason[],
+  step: Step,
+): boolean {
+  if (!step.rules.disruptionBudget) return false;
+  // Counted already: by its state, or (a Health change cordoned at its notice) by its cordon.
+  if (record && (countedStates.includes(record.state) || record.marks.cordoned)) return false;
+  return reasons.length > 0 && reasons.every((o) => voluntaryKinds.has(o.kind) && !mustGoNow(o, step));
+}
+
+/**
+ * `admit()` when the budget has room for the node (or it needs no place), else the node waits:
+ * recorded, unmarked, for the reconcile to move on in order of deadline. Without a count yet, the
+ * door is asked to take one (under the lock) and decide again.
+ */
+export function withinBudget(
+  record: InterruptionRecord | undefined,
+  r: InterruptionRecord,
+  reasons: readonly Reason[],
+  step: Step,
+  admit: () => Transition,
+): Transition {
+  if (!needsPlace(record, reasons, step)) return admit();
+  const budget = step.world.budget;
+  if (!budget) return askToCount(record);
+  const deadline = earliest(reasons);
+  if (hasRoom(budget, deadline)) return admit();
+  const why = `the disruption budget is in use (${budget.inUse} of ${budget.limit} nodes)`;
+  if (record?.state === RecordState.Waiting && r.reasons === record.reasons) {
+    return keep(record, record, 'waiting', why, step);
+  }
+  const cause = reasons[0]!;
+  const waiting = stamp(
+    { ...r, state: RecordState.Waiting, deadline: new Date(deadline).toISOString() },
+    step,
+  );
+  const event =
+    record?.state === RecordState.Waiting
+      ? []
+      : [
+          {
+            type: 'event' as const,
+            reason: NodeEventReason.WaitingForBudget,
+            message: `${cause.kind} ${cause.eventId} waits: ${why}`,
+          },
+        ];
+  return { record: waiting, effects: event, outcome: 'waiting', why };
+}
+
+/** Nothing decided yet: the door counts the cluster (under the budget's lock) and asks again. */
+export function askToCount(record: InterruptionRecord | undefined): Transition {
+  return {
+    record,
+    effects: [],
+    outcome: 'waiting',
+    why: 'counting the cluster before a voluntary drain',
+    budget: true,
+  };
+}
+
+/** A place for a node whose drain must end by `deadline`, after the nodes waiting with earlier ones. */
+export function hasRoom(budget: Budget, deadline: number): boolean {
+  const ahead = budget.waiting.filter((d) => d < deadline).length;
+  return budget.inUse + ahead < budget.limit;
+}
+
+/** The earliest deadline of the reasons: the order in which waiting nodes take places. */
+export function earliest(reasons: readonly Reason[]): number {
+  return Math.min(...reasons.map((o) => Date.parse(o.deadline)));
+}
