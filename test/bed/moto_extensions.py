@@ -22,6 +22,8 @@ CloudFormationModel.__subclasses__() when moto's stack parser first lists them.
   terminates the instance at once. Behind a terminate hook Auto Scaling holds it, still running and
   still in its group, in `Terminating:Wait` until the hook is completed or times out; that is the
   state DescribeAutoScalingInstances confirms a terminate hook's event with.
+- Auto Scaling CreateAutoScalingGroup replaces a group of the same name, dropping its instances;
+  Auto Scaling answers AlreadyExists, which test files sharing a group rely on.
 - EC2 scheduled events (DescribeInstanceStatus's Events) and an instance's Capacity Reservation
   (CapacityReservationId), and a Dedicated Host's placement (moto says every instance has default
   tenancy), have no API to create them in AWS either (EC2 schedules the one; the other
@@ -38,6 +40,9 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import threading
+
+from moto.autoscaling.exceptions import AutoscalingClientError
 from moto.autoscaling.models import AutoScalingBackend, TerminateInstanceActivity
 from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.cloudwatch.models import cloudwatch_backends
@@ -112,6 +117,21 @@ def _terminate_behind_hooks(
 
 
 AutoScalingBackend.terminate_instance = _terminate_behind_hooks  # type: ignore[method-assign]
+
+_create_group = AutoScalingBackend.create_auto_scaling_group
+_create_group_lock = threading.Lock()  # moto's server answers requests on several threads
+
+
+def _create_group_once(self: AutoScalingBackend, name: str, *args: Any, **kwargs: Any) -> Any:
+    with _create_group_lock:
+        if name in self.autoscaling_groups:
+            raise AutoscalingClientError(
+                "AlreadyExists", f"AutoScalingGroup by this name already exists - A group with the name {name} already exists"
+            )
+        return _create_group(self, name, *args, **kwargs)
+
+
+AutoScalingBackend.create_auto_scaling_group = _create_group_once  # type: ignore[method-assign]
 
 _create_function = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
