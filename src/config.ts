@@ -7,6 +7,7 @@
 import type { DrainOptions } from './drain/options.js';
 import { ConfigError } from './errors.js';
 import { type BudgetSpec, parseBudgetSpec } from './interruption/budget.js';
+import { EVENT_BUS_PATTERN } from './notify/outcome-events.js';
 import { parseSecretRef, type WebhookSecretRef } from './notify/secret-ref.js';
 import type { PolicyConfig } from './policy.js';
 import * as z from './zod.js';
@@ -19,6 +20,8 @@ export interface Config {
   drain: DrainOptions;
   /** The secret that holds the URL to POST a summary of each drain to; undefined sends nothing. */
   webhookSecret: WebhookSecretRef | undefined;
+  /** The bus outcome events are put on (a name or an ARN); undefined puts none. */
+  outcomeEventBus: string | undefined;
   /** How long an EC2 DescribeInstances answer is reused (0 = never). */
   instanceCacheTtlMs: number;
   /** Interval between Auto Scaling lifecycle action heartbeats while draining (0 = send none). */
@@ -129,6 +132,14 @@ const secretRef = fromRaw((value, ctx) => {
   if (value === undefined) return undefined;
   const ref = parseSecretRef(value);
   return 'error' in ref ? invalid(ctx, ref.error) : ref;
+});
+
+const eventBus = fromRaw((value, ctx) => {
+  if (value === undefined) return 'default';
+  if (!EVENT_BUS_PATTERN.test(value)) {
+    return invalid(ctx, `expected an event bus name or an event-bus ARN, got ${quote(value)}`);
+  }
+  return value;
 });
 
 // -1 keeps each pod's own terminationGracePeriodSeconds. 0 is refused: an eviction with a grace of 0
@@ -251,6 +262,16 @@ const variables = {
     'Secrets Manager secret (or `ssm:<SecureString parameter>`) holding an https URL that receives a JSON summary of each drain.',
     secretRef,
   ),
+  OUTCOME_EVENTS: spec(
+    'true',
+    'Put an EventBridge event on OUTCOME_EVENT_BUS for each outcome: node cordoned, drained, out of service, released; notice rejected.',
+    bool(true),
+  ),
+  OUTCOME_EVENT_BUS: spec(
+    'default',
+    "The EventBridge bus of outcome events: a name (`default`, the account's own bus) or an event-bus ARN.",
+    eventBus,
+  ),
   INSTANCE_CACHE_SECONDS: spec(
     '30',
     'Seconds an EC2 instance lookup is reused; 0 disables the cache.',
@@ -334,6 +355,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!result.success) throw new ConfigError(name, result.error.issues[0]?.message ?? 'invalid value');
     return result.data;
   };
+  // Read even when events are off: a bad bus fails now, not when they are switched on.
+  const outcomeEventBus = read('OUTCOME_EVENT_BUS');
   return {
     managedClusters: read('MANAGED_CLUSTERS'),
     policy: {
@@ -360,6 +383,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       noDeadlineBudgetMs: read('DRAIN_TIMEOUT_SECONDS') * 1000,
     },
     webhookSecret: read('WEBHOOK_URL_SECRET_NAME'),
+    outcomeEventBus: read('OUTCOME_EVENTS') ? outcomeEventBus : undefined,
     instanceCacheTtlMs: read('INSTANCE_CACHE_SECONDS') * 1000,
     lifecycleActionHeartbeatMs: read('LIFECYCLE_HEARTBEAT_SECONDS') * 1000,
     interruption: {

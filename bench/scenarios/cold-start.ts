@@ -44,7 +44,7 @@ export const coldStartScenario: Scenario = {
     const script = join(context.tmpDir, 'invoke-bundle.mjs');
     await writeFile(script, invokeScript);
     // As deployed: serverless.yml's NODE_OPTIONS, logs and EMF metrics on stdout (read and dropped).
-    const env = lambdaProcessEnv({ ...lambdaEnv(bed.info), NODE_OPTIONS: '--enable-source-maps' });
+    const env = lambdaProcessEnv({ ...lambdaEnv(bed.info), NODE_OPTIONS: bundle.nodeOptions });
     const invocations = context.quick ? 2 : 5;
     const nodes: string[] = [];
     const runs: { importMs: number; times: number[]; outcomes: string[]; wallMs: number }[] = [];
@@ -75,12 +75,18 @@ export const coldStartScenario: Scenario = {
       await Promise.all(nodes.map((name) => admin.core.deleteNode({ name }).catch(() => undefined)));
     }
     const firstMs = runs.map((r) => r.times[0]!);
+    const coldMs = runs.map((r) => r.importMs + r.times[0]!);
     const notDrained = runs.flatMap((r) => r.outcomes).filter((o) => o !== 'drained');
     return {
       rows: [
         row('5c. First invocation, empty caches (empty node)', {
           ours: formatMs(median(firstMs)),
           ...(notDrained.length > 0 ? { target: 'drained', met: false } : {}),
+        }),
+        row('5d. Module load + first invocation, as deployed (same process)', {
+          ours: formatMs(median(coldMs)),
+          target: '≤ 250 ms',
+          met: median(coldMs) <= 250 && notDrained.length === 0,
         }),
       ],
       details: [
@@ -89,12 +95,14 @@ export const coldStartScenario: Scenario = {
         'A fresh `node` process imports the bundle (as Lambda does at init) and handles a Spot interruption',
         'for an empty node with every cache empty: DescribeInstances and DescribeCluster on moto, an EKS token,',
         'TLS to the API server, the token checked by the authenticator webhook (which replays it to moto STS),',
-        'node lookup, lease, drain; then a second event in the same process for another instance.',
+        "node lookup, the node's record, drain; then a second event in the same process for another instance.",
+        `NODE_OPTIONS as deployed: "${bundle.nodeOptions}".`,
         '',
         '| measure | median (min–max) |',
         '|---|---|',
         `| import, measured inside the process (control plane running) | ${spread(runs.map((r) => r.importMs))} |`,
         `| first handle() | ${spread(firstMs)} |`,
+        `| import + first handle(), per process | ${spread(coldMs)} |`,
         `| second handle() in the same process (new instance; warm caches) | ${spread(runs.map((r) => r.times[1]!))} |`,
         `| whole process: spawn, import, two invocations | ${spread(runs.map((r) => r.wallMs))} |`,
         ...(notDrained.length > 0 ? ['', `**Not drained:** ${notDrained.join(', ')}`] : []),

@@ -161,6 +161,10 @@ function widgets(settings) {
       ours(settings, 'ReconcileFailures', sum('failures')),
       ours(settings, 'InstancesFannedOut', sum('instances handed on')),
     ]),
+    graph('Outcome events', [
+      ours(settings, 'OutcomeEventsSent', sum('put on the bus')),
+      ours(settings, 'OutcomeEventsFailed', sum('failed')),
+    ]),
     graph('Lambda', [
       lambda('Invocations', 'invocations'),
       lambda('Errors', 'errors'),

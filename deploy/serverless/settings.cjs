@@ -1,8 +1,8 @@
 'use strict';
 /**
  * serverless.yml values computed from params where YAML alone cannot: which EventBridge rules are
- * enabled, the function timeout, the optional VPC attachment and reserved concurrency, and the
- * alarm actions (the lifecycle action permissions are deploy/serverless/asg-lifecycle.cjs).
+ * enabled, the function timeout, the optional VPC attachment, reserved and provisioned concurrency, NODE_OPTIONS,
+ * and the alarm actions (the lifecycle action permissions are deploy/serverless/asg-lifecycle.cjs).
  *
  * Used as `${file(./deploy/serverless/settings.cjs):<key>}`.
  */
@@ -79,6 +79,38 @@ async function functionReservedConcurrency(resolveVariable) {
   return { [FUNCTION_NAME]: { reservedConcurrency: reserved } };
 }
 
+/**
+ * A `functions` array item that keeps `provisionedConcurrency` instances of the function initialised
+ * (no cold start for the notices they take); empty when the param is 0. osls then publishes a version
+ * and an alias `provisioned` holding the setting, and points the rules, the invoke config (retries,
+ * dead-letter destination) and the fan-out's self-invocations (which invoke the alias the event came
+ * through) at the alias. Billed whether used or not: docs/deploy.md has the price. Provisioned
+ * instances count against a reservation, so they must fit in it.
+ */
+async function functionProvisionedConcurrency(resolveVariable) {
+  const provisioned = await readInt(resolveVariable, 'provisionedConcurrency', 0, 10_000);
+  if (provisioned === 0) return {};
+  const reserved = Number(await readString(resolveVariable, 'reservedConcurrency'));
+  if (reserved > 0 && provisioned > reserved) {
+    throw new Error(
+      `param "provisionedConcurrency" (${provisioned}) must not exceed "reservedConcurrency" (${reserved})`,
+    );
+  }
+  return { [FUNCTION_NAME]: { provisionedConcurrency: provisioned } };
+}
+
+/**
+ * The function's NODE_OPTIONS. With sourceMaps=true, --enable-source-maps: Node reads every loaded
+ * chunk's source map at load, so the stack of an error that escapes the handler names src/ files and
+ * lines. That costs each cold start about 10 ms and 2.5 MB (docs/benchmarks.md, scenario 5b), for traces
+ * our own logs never print (they log an error's name and message), so it is off by default. Node
+ * cannot switch it on at the first error: only modules loaded afterwards get their maps. The maps
+ * ship in the package either way: the param (or the variable, edited on the function) is enough.
+ */
+async function nodeOptions(resolveVariable) {
+  return (await readBool(resolveVariable, 'sourceMaps')) ? '--enable-source-maps' : '';
+}
+
 /** Where alarms notify: the optional SNS topic, else nowhere (the alarm state is still visible). */
 async function alarmActions(resolveVariable) {
   const topicArn = await readString(resolveVariable, 'alarmTopicArn');
@@ -105,7 +137,9 @@ module.exports = {
   functionTimeout: ({ resolveVariable }) => functionTimeout(resolveVariable),
   functionVpc: ({ resolveVariable }) => functionVpc(resolveVariable),
   functionReservedConcurrency: ({ resolveVariable }) => functionReservedConcurrency(resolveVariable),
+  functionProvisionedConcurrency: ({ resolveVariable }) => functionProvisionedConcurrency(resolveVariable),
   alarmActions: ({ resolveVariable }) => alarmActions(resolveVariable),
+  nodeOptions: ({ resolveVariable }) => nodeOptions(resolveVariable),
   reconcileSchedule: ({ resolveVariable }) => reconcileSchedule(resolveVariable),
   reconcileEnabled: ({ resolveVariable }) => reconcileEnabled(resolveVariable),
 };

@@ -4,9 +4,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { InstanceStateSource } from '../aws/instance-states.js';
+import type { LazyClient } from '../aws/lazy-client.js';
 import type { Config } from '../config.js';
 import type { DrainProgress } from '../drain/drain-types.js';
 import type { ClusterAccess } from '../kube/cluster-access.js';
+import type { OutcomePublisher } from '../notify/outcome-publisher.js';
 import type { Notifier } from '../notify/types.js';
 import type { MetricsSink } from '../observability/metrics.js';
 import type { Action, DrainTarget, InterruptionNotice } from '../types.js';
@@ -19,11 +21,16 @@ export interface AppDeps {
   config: Pick<Config, 'policy' | 'drain' | 'lifecycleActionHeartbeatMs' | 'interruption'>;
   source: ClusterSource;
   access: ClusterAccess;
-  /** Undefined where no Auto Scaling is reachable (local runs): lifecycle actions are then left alone. */
-  autoScaling: AutoScalingClient | undefined;
+  /**
+   * Built on first use: only notices with a lifecycle hook call Auto Scaling. Undefined where no Auto
+   * Scaling is reachable (local runs): lifecycle actions are then left alone.
+   */
+  autoScaling: LazyClient<AutoScalingClient> | undefined;
   /** EC2's current state of instances, uncached; undefined where EC2 is not reachable (local runs). */
   instanceStates?: InstanceStateSource;
   notifier: Notifier;
+  /** Puts an EventBridge event for each outcome (OUTCOME_EVENTS); never throws. */
+  outcomes: OutcomePublisher;
   logger: Logger;
   metrics: MetricsSink;
   now?: () => number;
@@ -40,6 +47,12 @@ export interface Invocation {
   /** The function's own account and region (from its ARN): events from elsewhere are dropped. Unset: not checked (local runs). */
   account?: string;
   region?: string;
+  /**
+   * The alias or version this invocation was invoked through (the qualifier of its function ARN),
+   * e.g. `provisioned` with provisioned concurrency: a fan-out invokes the same, so the new
+   * invocations get its warm instances and its retries and dead-letter queue. Unset: unqualified.
+   */
+  qualifier?: string;
 }
 
 export type NoticeReport = {

@@ -3,6 +3,7 @@ import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { completeLifecycleAction, LifecycleResult, startHeartbeats } from '../aws/asg-lifecycle.js';
 import type { AwsCallOptions } from '../aws/aws-retry.js';
 import { resolveManagedCluster } from '../aws/instance-tags.js';
+import type { LazyClient } from '../aws/lazy-client.js';
 import { TransientError } from '../errors.js';
 import type { HookHandler } from '../interruption/carry-out.js';
 import { type HookRecord, hookKey } from '../interruption/record.js';
@@ -37,7 +38,7 @@ export interface AutoScalingHooks extends HookHandler {
  * A hook that cannot be completed is left on the record, for a retry or the reconcile.
  */
 export function autoScalingHooks(
-  asg: AutoScalingClient | undefined,
+  asg: LazyClient<AutoScalingClient> | undefined,
   call: AwsCallOptions,
   log: Logger,
   heartbeatMs: number,

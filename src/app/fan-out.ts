@@ -34,9 +34,12 @@ export async function fanOut(
     ...(invocation.signal ? { signal: invocation.signal } : {}),
   };
   const { ours, notOurs } = await managedOnly(acted, deps, call);
+  // Through the alias this invocation came by (provisioned concurrency): its warm instances, retries
+  // and dead-letter queue are the alias's.
+  const target = invocation.qualifier ? { ...call, qualifier: invocation.qualifier } : call;
   const handedOn = await Promise.allSettled(
     ours.map((notice) =>
-      deps.fanOut!(eventForInstance(raw as Record<string, unknown>, notice.instanceId), call),
+      deps.fanOut!(eventForInstance(raw as Record<string, unknown>, notice.instanceId), target),
     ),
   );
   const delegated: NoticeReport[] = [...notOurs];

@@ -6,7 +6,8 @@ import type { AppDeps, Invocation, NoticeReport } from './app-types.js';
 import { fanOut } from './fan-out.js';
 import { handleNotice } from './handle-notice.js';
 import { handleRunning, type RunningReport } from './handle-running.js';
-import { type ClusterReconcileReport, reconcileAll } from './reconcile-all.js';
+import { type Actor, noticeOutcomeEvents, putOutcomeEvents, rejectedEvent } from './outcome-events.js';
+import type { ClusterReconcileReport } from './reconcile-all.js';
 import { capNotices, isRejection, Rejection, verifyEvent } from './verify-notice.js';
 
 export interface EventReport {
@@ -39,7 +40,10 @@ export interface EventDeps extends AppDeps {
    * asynchronous self-invoke), so that each instance of a Health event gets its own invocation,
    * timeout and deadline. Undefined: every notice is handled here.
    */
-  fanOut?: (event: unknown, call: { deadline: number; signal?: AbortSignal }) => Promise<void>;
+  fanOut?: (
+    event: unknown,
+    call: { deadline: number; signal?: AbortSignal; qualifier?: string },
+  ) => Promise<void>;
 }
 
 /** Ids per log line when an event names more instances than it may act on: lines stay far below CloudWatch's 256 KB. */
@@ -65,6 +69,9 @@ export async function handleEvent(
 
   const eventId = parsed.notices[0]?.eventId;
   const now = deps.now ?? Date.now;
+  const actor: Actor = { invocationId: invocation.id, now };
+  const limit = (deps.checks ?? defaultEventChecks).maxInstancesPerEvent;
+  const { acted, leftAlone } = capNotices(parsed.notices, limit);
   const verdict = verifyEvent(
     parsed.notices,
     { account: invocation.account, region: invocation.region },
@@ -78,15 +85,20 @@ export async function handleEvent(
       detail: verdict.detail,
       instanceIds: parsed.notices.slice(0, idsPerLogLine).map((n) => n.instanceId),
     });
+    // One event per notice, as many as one event may act on: a forged event must not flood the bus.
+    const rejected = acted.map((notice) => rejectedEvent(notice, verdict.reason, verdict.detail, actor));
+    await putOutcomeEvents(deps, rejected);
     return { eventId, status: 'rejected', reason: `${verdict.reason}: ${verdict.detail}`, notices: [] };
   }
-
-  const limit = (deps.checks ?? defaultEventChecks).maxInstancesPerEvent;
-  const { acted, leftAlone } = capNotices(parsed.notices, limit);
   if (leftAlone.length > 0) reportLeftAlone(deps, eventId, limit, leftAlone);
 
   const { delegated, local } = await fanOut(raw, acted, deps, invocation);
   const settled = await Promise.allSettled(local.map((notice) => handleNotice(notice, deps, invocation)));
+  // Before a failure is thrown: the notices done are no-ops on the retry, which reports nothing of them.
+  const handled = settled.flatMap((outcome, i) =>
+    outcome.status === 'fulfilled' ? [{ notice: local[i]!, report: outcome.value }] : [],
+  );
+  await putOutcomeEvents(deps, noticeOutcomeEvents(handled, actor));
   const reports = reportsOrThrow(eventId, local, settled, deps);
   const left = leftAlone.length > 0 ? { leftAlone: leftAlone.map((n) => n.instanceId) } : {};
   return { eventId, status: 'handled', notices: [...delegated, ...reports], ...left };
@@ -101,6 +113,8 @@ async function reconcileOnSchedule(
   // Only the function's own schedule: a reconcile from elsewhere would be harmless (it only moves
   // nodes on from the world as it is), but it is not ours to run.
   if (isForeign(parsed, invocation)) return foreign(parsed.eventId, 'a schedule', deps);
+  // A chunk of its own, loaded by the schedule's invocations only: a notice's cold start never parses it.
+  const { reconcileAll } = await import('./reconcile-all.js');
   const reconcile = await reconcileAll(deps, invocation);
   return { eventId: parsed.eventId, status: 'reconciled', notices: [], reconcile };
 }

@@ -3,7 +3,8 @@
  * stop, an owner's stop, a hibernation), the node is moved on as the reconcile would move that one
  * node, as soon as its kubelet is Ready again: capacity comes back within seconds of the kubelet,
  * not at the next reconcile. The event itself is trusted for nothing: EC2 is asked (uncached) and
- * the transition decides from the node and EC2 as they are. An unmarked node costs one GET of its
+ * the transition decides from the node and EC2 as they are. What came of the node is an outcome
+ * event, as the reconcile's would be (`by: running`). An unmarked node costs one GET of its
  * cluster's API server; an instance of a cluster this function does not manage costs none.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +21,7 @@ import { retryKube } from '../kube/retry-kube.js';
 import type { InstanceInfo } from '../types.js';
 import type { AppDeps, Invocation } from './app-types.js';
 import { interruptionContext } from './interruption-context.js';
+import { heldByOf, movedNodeEvent, putOutcomeEvents } from './outcome-events.js';
 
 /** How often a marked node is read again while its kubelet is not back yet. */
 export const kubeletPollMs = 2_000;
@@ -117,8 +119,15 @@ async function nodeBack(instanceId: string, deps: AppDeps, invocation: Invocatio
     now,
     ...(deps.timing ? { timing: deps.timing } : {}),
   });
+  const heldBy = heldByOf(node);
   // A failure surfaces (Lambda retries the event, then the dead-letter queue keeps it), as a notice's does.
   const moved = await moveOn(name, { type: 'look', holder: invocation.id }, ctx, { node, instance });
+  // As the reconcile's: a node released here is an outcome the reconcile will no longer see.
+  const outcome = movedNodeEvent({ cluster, node: name, instanceId, heldBy, report: moved }, 'running', {
+    invocationId: invocation.id,
+    now,
+  });
+  await putOutcomeEvents(deps, outcome ? [outcome] : []);
   const why = back ? moved.why : `the kubelet is not Ready again yet; ${moved.why}`;
   return done(back ? 'moved-on' : 'waiting', why, { cluster, node: name, outcome: moved.node });
 }

@@ -12,10 +12,15 @@ import { selfInvoker } from '../aws/self-invoke.js';
 import { loadConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { EksClusterAccess } from '../kube/cluster-access.js';
+import { disabledNotifier, notifierOnFirstUse } from '../notify/notifier.js';
+import {
+  disabledOutcomePublisher,
+  eventBridgePublisher,
+  type OutcomePublisher,
+} from '../notify/outcome-publisher.js';
 import type { WebhookSecretRef } from '../notify/secret-ref.js';
 import type { Notifier } from '../notify/types.js';
-import { createWebhookNotifier, disabledNotifier } from '../notify/webhook.js';
-import { readWebhookTarget, type SecretReaderOptions } from '../notify/webhook-secret.js';
+import type { SecretReaderOptions } from '../notify/webhook-secret.js';
 import { powertoolsMetrics } from '../observability/metrics.js';
 import { type EventDeps, type EventReport, handleEvent } from './handle-event.js';
 
@@ -36,13 +41,16 @@ export interface LambdaApp {
 }
 
 const FUNCTION_ARN =
-  /^arn:aws[a-z-]*:lambda:([a-z]{2,4}(?:-[a-z]+)+-\d{1,2}):(\d{12}):function:[^:]+(?::[^:]+)?$/;
+  /^arn:aws[a-z-]*:lambda:([a-z]{2,4}(?:-[a-z]+)+-\d{1,2}):(\d{12}):function:[^:]+(?::([^:]+))?$/;
 
-/** The account and region of a Lambda function ARN (`arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`). */
-export function functionOrigin(arn: string): { account: string; region: string } {
+/**
+ * The account, region and qualifier (alias or version, if any) of a Lambda function ARN
+ * (`arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`).
+ */
+export function functionOrigin(arn: string): { account: string; region: string; qualifier?: string } {
   const match = FUNCTION_ARN.exec(arn);
   if (!match) throw new ConfigError('invokedFunctionArn', 'is not a Lambda function ARN');
-  return { region: match[1]!, account: match[2]! };
+  return { region: match[1]!, account: match[2]!, ...(match[3] ? { qualifier: match[3] } : {}) };
 }
 
 /**
@@ -89,6 +97,7 @@ export function createLambdaApp(env: Record<string, string | undefined> = proces
       region,
       endpoints: definedOnly({ secretsmanager: endpointOf('SECRETS_MANAGER'), ssm: endpointOf('SSM') }),
     }),
+    outcomes: outcomePublisher(config.outcomeEventBus, region, endpointOf('EVENTBRIDGE')),
     logger,
     metrics: powertoolsMetrics(metrics),
     checks: { maxInstancesPerEvent: config.maxInstancesPerEvent },
@@ -172,9 +181,28 @@ function nonZero(counts: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).filter(([, v]) => v > 0));
 }
 
-/** Notifications to the webhook the secret holds, read on the first one; none without a secret. */
+/**
+ * Notifications to the webhook the secret holds, read on the first one; none without a secret. The
+ * webhook's code is loaded with the first notification too (src/notify/notifier.ts).
+ */
 function webhookNotifier(secret: WebhookSecretRef | undefined, options: SecretReaderOptions): Notifier {
-  return secret ? createWebhookNotifier(() => readWebhookTarget(secret, options)) : disabledNotifier;
+  if (!secret) return disabledNotifier;
+  return notifierOnFirstUse(async () => {
+    const [{ createWebhookNotifier }, { readWebhookTarget }] = await Promise.all([
+      import('../notify/webhook.js'),
+      import('../notify/webhook-secret.js'),
+    ]);
+    return createWebhookNotifier(() => readWebhookTarget(secret, options));
+  });
+}
+
+/** Outcome events on the bus OUTCOME_EVENT_BUS names; none when OUTCOME_EVENTS is off. The client is built on first use. */
+function outcomePublisher(
+  bus: string | undefined,
+  region: string,
+  endpoint: string | undefined,
+): OutcomePublisher {
+  return bus ? eventBridgePublisher({ busName: bus, region, endpoint }) : disabledOutcomePublisher;
 }
 
 function definedOnly<K extends string>(entries: Record<K, string | undefined>): Partial<Record<K, string>> {

@@ -55,18 +55,24 @@ const nodeSpeaksLouder: ReadonlySet<NodeOutcome> = new Set([
   'released',
 ]);
 
+/** The one word for what moving a node on did: its drain's outcome, unless what became of the node says more. */
+export function outcomeOf(report: Pick<NodeReport, 'node' | 'drain'>): Outcome {
+  // After a drain, what became of the node speaks louder only when it is more than the drain's end.
+  return report.drain !== undefined && !nodeSpeaksLouder.has(report.node)
+    ? report.drain.outcome
+    : report.node;
+}
+
 export function noticeResult(
   notice: Notice,
   report: NodeReport,
   deadline: number,
   now: number,
 ): NoticeResult {
-  // After a drain, what became of the node speaks louder only when it is more than the drain's end.
-  const drainEnded = report.drain !== undefined && !nodeSpeaksLouder.has(report.node);
   const end = report.deadline ?? deadline;
   return {
     ...notice,
-    outcome: drainEnded ? report.drain!.outcome : report.node,
+    outcome: outcomeOf(report),
     node: report.node,
     ...(report.drain ? { podsOutcome: report.drain.outcome } : {}),
     why: report.why,
@@ -112,10 +118,18 @@ const leftBehindOutcomes: ReadonlySet<string> = new Set([
   'returned',
 ]);
 
+/** The pods a drain left on the node: blocked, still terminating, failed, stuck, returned. */
+export function podsLeftBehind(pods: readonly PodReport[]): PodReport[] {
+  return pods.filter((p) => leftBehindOutcomes.has(p.outcome));
+}
+
 export function logResult(log: Logger, result: NoticeResult): void {
-  const leftBehind = result.pods
-    .filter((p) => leftBehindOutcomes.has(p.outcome))
-    .map((p) => ({ pod: `${p.namespace}/${p.name}`, outcome: p.outcome, pdb: p.pdb, reason: p.reason }));
+  const leftBehind = podsLeftBehind(result.pods).map((p) => ({
+    pod: `${p.namespace}/${p.name}`,
+    outcome: p.outcome,
+    pdb: p.pdb,
+    reason: p.reason,
+  }));
   const fields = {
     outcome: result.outcome,
     nodeOutcome: result.node,
@@ -142,15 +156,21 @@ export function recordMetrics(metrics: MetricsSink, result: NoticeResult): void 
   });
 }
 
-/** The summary a notification carries. */
-export function summaryOf(result: NoticeResult) {
-  const c = result.counts;
+/** Pods by what a drain did to them, in the four words notifications and outcome events use. */
+export function countsOf(c: Record<PodOutcome, number>) {
   return {
-    outcome: result.outcome,
     evicted: c.evicted + c['already-terminating'] + c.gone,
     skipped: c.skipped,
     blocked: c.blocked + c['still-terminating'],
     failed: c.failed + c.stuck + c.returned,
+  };
+}
+
+/** The summary a notification carries. */
+export function summaryOf(result: NoticeResult) {
+  return {
+    outcome: result.outcome,
+    ...countsOf(result.counts),
     durationMs: result.timings.totalMs,
     timeLeftMs: result.timeLeftMs,
   };

@@ -4,6 +4,7 @@ import { describeError } from '../observability/redact.js';
 import type { AppDeps, Invocation } from './app-types.js';
 import { autoScalingHooks } from './asg-hooks.js';
 import { interruptionContext } from './interruption-context.js';
+import { putOutcomeEvents, reconcileOutcomeEvents } from './outcome-events.js';
 
 export interface ClusterReconcileReport {
   cluster: string;
@@ -13,7 +14,8 @@ export interface ClusterReconcileReport {
 
 /**
  * The periodic reconcile of every managed cluster: each node this project marked is moved on from
- * its record and the world as it is (released, freed, drained when due, taken over). A cluster that
+ * its record and the world as it is (released, freed, drained when due, taken over), and an outcome
+ * event is put for each node released, taken out of service or drained. A cluster that
  * cannot be reached is logged and counted, not thrown: the next schedule tries again, and a retried
  * schedule event would only repeat the same pass later.
  */
@@ -73,6 +75,9 @@ export async function reconcileAll(
       drained: all.filter((n) => n.step === 'drain').length,
       failed: all.filter((n) => n.error).length,
     });
+    const actor = { invocationId: invocation.id, now };
+    const events = reports.flatMap((r) => reconcileOutcomeEvents(r.cluster, r.nodes, actor));
+    await putOutcomeEvents({ ...deps, logger: log }, events);
     return reports;
   } finally {
     hooks.stop();

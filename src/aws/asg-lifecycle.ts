@@ -1,10 +1,21 @@
-import {
-  type AutoScalingClient,
+/**
+ * Auto Scaling lifecycle actions. The SDK package is imported on first use (src/aws/lazy-client.ts):
+ * only notices that carry a lifecycle hook load it.
+ */
+import type {
+  AutoScalingClient,
   CompleteLifecycleActionCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
 import type { LifecycleAction } from '../types.js';
 import { type AwsCallOptions, callAws } from './aws-retry.js';
+import type { LazyClient } from './lazy-client.js';
+
+/** The Auto Scaling client, and the package its commands come from, once both are loaded. */
+async function loaded(asg: LazyClient<AutoScalingClient>) {
+  const [client, sdk] = await Promise.all([asg(), import('@aws-sdk/client-auto-scaling')]);
+  return { client, sdk };
+}
 
 export const LifecycleResult = {
   Continue: 'CONTINUE',
@@ -26,36 +37,38 @@ export type LifecycleActionRef = Pick<LifecycleAction, 'autoScalingGroupName' | 
   Partial<Pick<LifecycleAction, 'lifecycleActionToken'>>;
 
 export async function completeLifecycleAction(
-  asg: AutoScalingClient,
+  asg: LazyClient<AutoScalingClient>,
   lifecycle: LifecycleActionRef,
   instanceId: string,
   result: LifecycleResult,
   options: AwsCallOptions,
 ): Promise<LifecycleCallOutcome> {
-  const command = new CompleteLifecycleActionCommand({
+  const { client, sdk } = await loaded(asg);
+  const command = new sdk.CompleteLifecycleActionCommand({
     AutoScalingGroupName: lifecycle.autoScalingGroupName,
     LifecycleHookName: lifecycle.lifecycleHookName,
     ...(lifecycle.lifecycleActionToken ? { LifecycleActionToken: lifecycle.lifecycleActionToken } : {}),
     LifecycleActionResult: result,
     InstanceId: instanceId,
   });
-  return callLifecycle(`CompleteLifecycleAction ${instanceId} ${result}`, asg, command, options);
+  return callLifecycle(`CompleteLifecycleAction ${instanceId} ${result}`, client, command, options);
 }
 
 /** Extends the hook's heartbeat timeout while a drain runs. Same contract as completeLifecycleAction. */
 export async function recordLifecycleHeartbeat(
-  asg: AutoScalingClient,
+  asg: LazyClient<AutoScalingClient>,
   lifecycle: LifecycleActionRef,
   instanceId: string,
   options: AwsCallOptions,
 ): Promise<LifecycleCallOutcome> {
-  const command = new RecordLifecycleActionHeartbeatCommand({
+  const { client, sdk } = await loaded(asg);
+  const command = new sdk.RecordLifecycleActionHeartbeatCommand({
     AutoScalingGroupName: lifecycle.autoScalingGroupName,
     LifecycleHookName: lifecycle.lifecycleHookName,
     ...(lifecycle.lifecycleActionToken ? { LifecycleActionToken: lifecycle.lifecycleActionToken } : {}),
     InstanceId: instanceId,
   });
-  return callLifecycle(`RecordLifecycleActionHeartbeat ${instanceId}`, asg, command, options);
+  return callLifecycle(`RecordLifecycleActionHeartbeat ${instanceId}`, client, command, options);
 }
 
 async function callLifecycle(
@@ -99,7 +112,7 @@ export interface HeartbeatOptions {
  * most one interval. Stops by itself once the action is no longer active.
  */
 export function startHeartbeats(
-  asg: AutoScalingClient,
+  asg: LazyClient<AutoScalingClient>,
   lifecycle: LifecycleActionRef,
   instanceId: string,
   intervalMs: number,

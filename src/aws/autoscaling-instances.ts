@@ -1,5 +1,6 @@
-import { type AutoScalingClient, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { type AwsCallOptions, callAws } from './aws-retry.js';
+import type { LazyClient } from './lazy-client.js';
 
 /** Where Auto Scaling says an instance is: its group and its lifecycle state (e.g. `Terminating:Wait`). */
 export interface AutoScalingInstance {
@@ -20,10 +21,15 @@ const idsPerCall = 50;
  * Auto Scaling's group and lifecycle state of each instance (DescribeAutoScalingInstances), paged,
  * 50 ids a call. An id Auto Scaling does not know is simply not in the answer (no error), as for an
  * instance that belongs to no group. IAM: `autoscaling:DescribeAutoScalingInstances`, which supports
- * no resource-level permissions (Resource "*").
+ * no resource-level permissions (Resource "*"). The client and its package are loaded on first use
+ * (lazy-client.ts): only a terminate hook's notice asks.
  */
-export function autoScalingInstances(asg: AutoScalingClient): AutoScalingInstanceSource {
+export function autoScalingInstances(autoScaling: LazyClient<AutoScalingClient>): AutoScalingInstanceSource {
   return async (instanceIds, options) => {
+    const [asg, { DescribeAutoScalingInstancesCommand }] = await Promise.all([
+      autoScaling(),
+      import('@aws-sdk/client-auto-scaling'),
+    ]);
     const found = new Map<string, AutoScalingInstance>();
     const unique = [...new Set(instanceIds)];
     for (let start = 0; start < unique.length; start += idsPerCall) {

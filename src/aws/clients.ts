@@ -1,13 +1,17 @@
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { type LazyClient, lazyClient } from './lazy-client.js';
 
-/** The AWS clients the function uses, built once per container. */
+/**
+ * The AWS clients the function uses, built once per container. EC2 and EKS serve every notice; Auto
+ * Scaling only notices that carry a lifecycle hook, so it is built, and its package loaded, on first use.
+ */
 export interface AwsClients {
   ec2: EC2Client;
   eks: EKSClient;
-  autoScaling: AutoScalingClient;
+  autoScaling: LazyClient<AutoScalingClient>;
 }
 
 export interface AwsClientOptions {
@@ -36,10 +40,12 @@ export const requestTimeoutMs = 5_000;
 export const sdkMaxAttempts = 1;
 
 /**
- * Builds the EC2, EKS and Auto Scaling clients with bounded timeouts and no SDK-level retries.
+ * Builds the EC2, EKS and Auto Scaling clients with bounded timeouts and no SDK-level retries (Auto
+ * Scaling on its first use).
  *
  * @example
  * const { ec2, eks, autoScaling } = createAwsClients({ region: process.env.AWS_REGION! });
+ * const asg = await autoScaling();
  */
 export function createAwsClients(options: AwsClientOptions): AwsClients {
   const at = (client: keyof AwsClients) =>
@@ -47,7 +53,10 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
   return {
     ec2: new EC2Client(at('ec2')),
     eks: new EKSClient(at('eks')),
-    autoScaling: new AutoScalingClient(at('autoScaling')),
+    autoScaling: lazyClient(async () => {
+      const { AutoScalingClient } = await import('@aws-sdk/client-auto-scaling');
+      return new AutoScalingClient(at('autoScaling'));
+    }),
   };
 }
 

@@ -10,6 +10,7 @@ import { handleEvent } from '../app/handle-event.js';
 import { type Config, loadConfig } from '../config.js';
 import { UsageError } from '../errors.js';
 import { FixedClusterAccess } from '../kube/cluster-access.js';
+import { disabledOutcomePublisher } from '../notify/outcome-publisher.js';
 import { disabledNotifier } from '../notify/webhook.js';
 import { noMetrics } from '../observability/metrics.js';
 import type { CliIo } from './io.js';
@@ -51,7 +52,7 @@ export function localConfig(env: Record<string, string | undefined>, dryRun = fa
   return config;
 }
 
-/** One cluster from a kubeconfig context; notifications off, no metrics, no Auto Scaling. */
+/** One cluster from a kubeconfig context; notifications and outcome events off, no metrics, no Auto Scaling. */
 export async function localSession(options: SessionOptions, io: CliIo): Promise<DrainSession> {
   const config = localConfig(io.env, options.dryRun);
   const target = openKubeconfig(options, io.env);
@@ -67,6 +68,7 @@ export async function localSession(options: SessionOptions, io: CliIo): Promise<
     access: new FixedClusterAccess(target.apis),
     autoScaling: undefined,
     notifier: disabledNotifier,
+    outcomes: disabledOutcomePublisher,
     logger: new Logger({
       serviceName: 'eks-spot-drainer',
       // Verbose: POWERTOOLS_LOG_LEVEL decides, INFO by default.
@@ -95,8 +97,8 @@ export async function localSession(options: SessionOptions, io: CliIo): Promise<
 
 /**
  * The Lambda's own wiring (createLambdaApp) from this process's environment: AWS credentials,
- * AWS_REGION and MANAGED_CLUSTERS are needed, as in the function. Logs stay off without --verbose
- * and metrics are never published.
+ * AWS_REGION and MANAGED_CLUSTERS are needed, as in the function. Logs stay off without --verbose,
+ * metrics are never published, and outcome events are put only with OUTCOME_EVENTS=true.
  */
 export async function awsSession(options: SessionOptions, io: CliIo): Promise<DrainSession> {
   if (options.kubeconfig || options.context) {
@@ -108,7 +110,12 @@ export async function awsSession(options: SessionOptions, io: CliIo): Promise<Dr
   if (!options.verbose) process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   const { createLambdaApp } = await import('../app/lambda-app.js');
-  const app = createLambdaApp({ ...io.env, ...(options.dryRun ? { DRY_RUN: 'true' } : {}) });
+  // Outcome events only when asked for: a run from a laptop must not page whoever routes them.
+  const app = createLambdaApp({
+    OUTCOME_EVENTS: 'false',
+    ...io.env,
+    ...(options.dryRun ? { DRY_RUN: 'true' } : {}),
+  });
   const clusters = app.deps.source.kind === 'ec2-tags' ? app.deps.source.managedClusters.join(', ') : '';
   const id = cliRunId();
   return {

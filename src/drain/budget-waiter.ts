@@ -1,4 +1,5 @@
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
+import { Watch } from '../kube/client-node.js';
 import { matchesSelector } from '../kube/label-selector.js';
 import { sleep } from '../retry.js';
 
@@ -260,7 +261,7 @@ export class BudgetWaiter {
       }, restartAfterMs);
       this.#timers.add(timer);
     };
-    const starting = new k8s.Watch(this.#kc).watch(
+    const starting = new Watch(this.#kc).watch(
       '/apis/policy/v1/poddisruptionbudgets',
       {
         allowWatchBookmarks: true,

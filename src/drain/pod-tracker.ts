@@ -1,4 +1,5 @@
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
+import { Watch } from '../kube/client-node.js';
 import { sleep } from '../retry.js';
 
 /** A watch the API server has not answered in this long is given up and started again. */
@@ -199,7 +200,7 @@ export class PodTracker {
     const current = () => generation === this.generation && !this.stopped;
     this.watches++;
     this.lastWatchStart = this.now();
-    const watcher = new k8s.Watch(this.kc);
+    const watcher = new Watch(this.kc);
     // client-node's Watch has no timeout of its own: a request never answered would hang for good.
     const starting = watcher.watch(
       '/api/v1/pods',

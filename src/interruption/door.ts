@@ -6,8 +6,9 @@
  * again on that. Effects that come after the write are returned for carry-out.ts; nothing else in
  * src/ writes the record (a test over src/ keeps it so).
  */
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { httpStatusOf } from '../kube/api-errors.js';
+import { PatchStrategy, setHeaderOptions } from '../kube/client-node.js';
 import type { Budget } from './budget.js';
 import type { Input, Rules, Transition } from './inputs.js';
 import { type NodePatch, releasePatch, vouchedMarks, writePatch } from './marks.js';
@@ -21,7 +22,7 @@ import {
 import { next } from './transition.js';
 import { type InstanceFacts, nodeFacts, type World } from './world.js';
 
-const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 export interface DoorContext {
   core: k8s.CoreV1Api;

@@ -8,7 +8,7 @@ import { type CarryOutContext, moveOn, type NodeReport } from './carry-out.js';
 import { preview, recordStateOf, type View } from './door.js';
 import type { Transition } from './inputs.js';
 import { heldBackDueChange } from './recheck-scheduled.js';
-import { RecordState, recordOn, stateLabel } from './record.js';
+import { holdingReason, type Reason, RecordState, recordOn, stateLabel } from './record.js';
 import { type InstanceFacts, instanceIdOf } from './world.js';
 
 /** A listed node is acted on as listed for this long; later, the door reads it again first. */
@@ -35,6 +35,8 @@ export interface NodeReconcileReport {
   instanceId: string | undefined;
   /** The record's state when the pass read it. */
   state: string;
+  /** The notice that held the node when the pass read it (the record's strongest reason), if any. */
+  heldBy?: Pick<Reason, 'kind' | 'eventId' | 'action'>;
   /** What the pass decided from its view: release, out-of-service, drain, complete-hooks or wait. */
   step: 'release' | 'out-of-service' | 'drain' | 'complete-hooks' | 'wait';
   why: string;
@@ -98,10 +100,13 @@ async function reconcileNode(
   const look = { type: 'look' as const, holder: options.holder };
   // A dry run shows what a pass would do on EC2's answer of this pass, as if it were asked again.
   const { transition: decided, writes } = preview(node, look, ctx, view, options.dryRun === true);
+  const held = recordOn(node);
+  const reason = held ? holdingReason(held) : undefined;
   const report: NodeReconcileReport = {
     node: node.metadata?.name ?? '',
     instanceId: instanceIdOf(node),
     state: recordStateOf(node) ?? 'none',
+    ...(reason ? { heldBy: { kind: reason.kind, eventId: reason.eventId, action: reason.action } } : {}),
     step: stepOf(decided),
     why: decided.why,
   };

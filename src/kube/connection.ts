@@ -1,8 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
-import * as k8s from '@kubernetes/client-node';
+import type { RequestContext, SecurityAuthentication } from '@kubernetes/client-node';
 import { UsageError } from '../errors.js';
 import type { ClusterEndpoint } from '../types.js';
+import * as k8s from './client-node.js';
 
 /** The Kubernetes API clients one drain needs, sharing one pool of keep-alive connections. */
 export interface KubeApis {
@@ -146,7 +147,7 @@ function clockOnSocket(pool: http.Agent, onSocket: () => void): http.Agent {
 }
 
 /** client-node's authentication (token, exec plugin, client certificate) with a shared agent. */
-class PooledAuthentication implements k8s.SecurityAuthentication {
+class PooledAuthentication implements SecurityAuthentication {
   private agent: http.Agent | undefined;
 
   constructor(
@@ -158,7 +159,7 @@ class PooledAuthentication implements k8s.SecurityAuthentication {
     return 'pooled';
   }
 
-  async applySecurityAuthentication(context: k8s.RequestContext): Promise<void> {
+  async applySecurityAuthentication(context: RequestContext): Promise<void> {
     if (this.kc.getCurrentCluster()?.proxyUrl) {
       // Proxies need client-node's own agents; correctness over connection reuse.
       return this.kc.applySecurityAuthentication(context);

@@ -6,13 +6,14 @@
  * node patch, and expires on its own should its holder die.
  */
 import { randomBytes } from 'node:crypto';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { TransientError } from '../errors.js';
 import { type Budget, type BudgetSpec, budgetLimit, countedStates } from '../interruption/budget.js';
 import type { BudgetKeeper } from '../interruption/door.js';
 import { RecordState, recordOn, stateLabel } from '../interruption/record.js';
 import { sleep } from '../retry.js';
 import { httpStatusOf } from './api-errors.js';
+import { PatchStrategy, setHeaderOptions } from './client-node.js';
 import { retryKube } from './retry-kube.js';
 
 export const budgetLease = { name: 'eks-spot-drainer-budget', namespace: 'default' } as const;
@@ -21,7 +22,7 @@ const leaseSeconds = 15;
 /** Waiting for the lock gives up after this (a Health change or a rebalance can be tried again later). */
 const lockWaitMs = 30_000;
 
-const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 export interface BudgetApis {
   core: k8s.CoreV1Api;

@@ -8,6 +8,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { renderBody } from './formats.js';
+import { disabledNotifier } from './notifier.js';
 import { isHttpsUrl, WebhookSecretError } from './secret-ref.js';
 import {
   type DrainInfo,
@@ -29,13 +30,7 @@ export interface WebhookOptions {
 
 type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
-const disabled: NotifyStatus = { status: 'disabled' };
-
-/** A notifier that sends nothing: no webhook is configured. */
-export const disabledNotifier: Notifier = {
-  drainStarted: async () => disabled,
-  drainFinished: async () => disabled,
-};
+export { disabledNotifier };
 
 /** Raised into the abort signal when the timer fires, so the failure can be told apart. */
 class WebhookTimeout extends Error {

@@ -20,6 +20,8 @@ export interface MetricsSink {
   error(): void;
   /** Instances of one event handed to invocations of their own (a Health event naming several). */
   fannedOut(instances: number): void;
+  /** Outcome events put on the bus, and those that could not be (the drain goes on either way). */
+  outcomeEvents(summary: { sent: number; failed: number }): void;
   /** One reconcile pass: how many marked nodes it found, and what it did with them. */
   reconciled(summary: {
     nodes: number;
@@ -40,6 +42,7 @@ export const noMetrics: MetricsSink = {
   drainFinished: () => {},
   error: () => {},
   fannedOut: () => {},
+  outcomeEvents: () => {},
   reconciled: () => {},
   instanceRunning: () => {},
 };
@@ -84,6 +87,10 @@ export function powertoolsMetrics(metrics: Metrics): MetricsSink {
     fannedOut(instances) {
       // Also the only metric of an invocation that handed every instance on.
       metrics.addMetric('InstancesFannedOut', MetricUnit.Count, instances);
+    },
+    outcomeEvents(s) {
+      metrics.addMetric('OutcomeEventsSent', MetricUnit.Count, s.sent);
+      metrics.addMetric('OutcomeEventsFailed', MetricUnit.Count, s.failed);
     },
     reconciled(s) {
       metrics.addMetric('ReconcileNodes', MetricUnit.Count, s.nodes);

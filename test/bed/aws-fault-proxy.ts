@@ -28,7 +28,8 @@ export interface AwsCall {
 
 /**
  * An HTTP proxy in front of moto that knows which AWS operation each request is (Query-protocol
- * Action, EKS's REST path, STS's presigned query) and answers as `plan` says: with the service's own
+ * Action, JSON-protocol X-Amz-Target, EKS's REST path, STS's presigned query) and answers as `plan`
+ * says: with the service's own
  * error shapes, silence or a reset, or by passing it on. It also stands in for the Auto Scaling
  * lifecycle calls moto lacks (CompleteLifecycleAction, RecordLifecycleActionHeartbeat).
  */
@@ -123,7 +124,9 @@ function identify(req: IncomingMessage, body: Buffer) {
     ? Object.fromEntries(new URLSearchParams(body.toString('utf8')))
     : {};
   const params: Record<string, string> = { ...Object.fromEntries(url.searchParams), ...form };
-  let operation = params.Action ?? `${req.method} ${url.pathname}`;
+  // JSON-protocol services (EventBridge) name the operation in a header: AWSEvents.PutEvents.
+  const target = /^[A-Za-z0-9_]+\.([A-Za-z]+)$/.exec(String(req.headers['x-amz-target'] ?? ''))?.[1];
+  let operation = params.Action ?? target ?? `${req.method} ${url.pathname}`;
   if (scope === 'eks' && req.method === 'GET' && /^\/clusters\/[^/]+$/.test(url.pathname)) {
     operation = 'DescribeCluster';
   }
@@ -136,6 +139,19 @@ function errorFor(
   params: Record<string, string>,
 ) {
   const status = fault === 'throttle' ? (service === 'ec2' ? 503 : service === 'eks' ? 429 : 400) : 0;
+  if (service === 'events') {
+    const [code, httpStatus] =
+      fault === 'throttle'
+        ? ['ThrottlingException', 400]
+        : fault === 'unavailable'
+          ? ['ServiceUnavailableException', 503]
+          : ['InternalException', 500];
+    return {
+      status: httpStatus,
+      headers: { 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify({ __type: code, message: `injected ${code}` }),
+    };
+  }
   if (service === 'eks') {
     const [code, httpStatus] =
       fault === 'throttle'

@@ -5,6 +5,10 @@ CloudFormationModel.__subclasses__() when moto's stack parser first lists them.
 
 - EventBridge TestEventPattern: moto answers it with an empty body. Here it uses moto's own matcher,
   the one PutEvents routes with, so a pattern matches here exactly when moto would deliver the event.
+- EventBridge hands a target without an input transformer the whole event; moto's default template
+  leaves out its `account`. Here the template has every field of the envelope, in EventBridge's order.
+- A schedule rule (no event pattern) matches no event put on its bus; moto matched every one, and,
+  its target being a Lambda function it cannot deliver to, failed the whole PutEvents with HTTP 500.
 - AWS::Lambda::Function drops Architectures (every function becomes x86_64).
 - AWS::IAM::Role stores inline policies as Python dicts, so GetRolePolicy answers with their repr
   ({'Version': ...}) instead of JSON.
@@ -49,8 +53,9 @@ from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
 from moto.core.utils import utcnow
 from moto.ec2.models.instances import Instance, InstanceState
-from moto.events.models import EventPattern
+from moto.events.models import EventPattern, Rule
 from moto.events.responses import EventsHandler
+from moto.events.utils import EventTemplateParser
 from moto.iam.models import Role, iam_backends
 from moto.utilities.utils import get_partition
 from moto.sqs.models import sqs_backends
@@ -71,6 +76,24 @@ def test_event_pattern(self: EventsHandler) -> tuple[str, dict[str, Any]]:
 
 
 EventsHandler.test_event_pattern = test_event_pattern  # type: ignore[method-assign]
+
+_send_to_targets = Rule.send_to_targets
+
+
+def _send_to_targets_of_pattern_rules(self: Rule, *args: Any, **kwargs: Any) -> None:
+    if not self.event_pattern.get_pattern():
+        return
+    _send_to_targets(self, *args, **kwargs)
+
+
+Rule.send_to_targets = _send_to_targets_of_pattern_rules  # type: ignore[method-assign]
+
+# `time` is a number here: the queue target formats it (moto's _send_to_sqs_queue), as before.
+EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = (
+    '{"version": "0", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", '
+    '"account": "<account>", "time": <time>, "region": "<region>", "resources": <resources>, '
+    '"detail": <detail>}'
+)
 
 _init_instance = Instance.__init__
 

@@ -4,7 +4,7 @@
  * wiring, least-privilege IAM, the EKS access entries, and the bundle in the zip.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,7 +16,7 @@ import { configVariables } from '../../src/config.js';
 import { powertoolsMetrics } from '../../src/observability/metrics.js';
 import { NoticeKind } from '../../src/types.js';
 import { dashboardMetrics, emfMetrics, metricKey } from '../support/dashboard-metrics.js';
-import { readZip } from '../support/lambda-bundle.js';
+import { readZip, unpackZip } from '../support/zip.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
@@ -155,6 +155,9 @@ let switchedOff: Packaged;
 let withSecret: Packaged;
 let withParameter: Packaged;
 
+/** A bus of another account, for outcome events gathered in one place. */
+const CENTRAL_BUS = 'arn:aws:events:us-east-1:210987654321:event-bus/central';
+
 /** A webhook URL as Slack hands them out: the whole URL is the credential. */
 const WEBHOOK_URL = 'https://hooks.slack.com/services/T0TEST0000/B0TEST0000/webhookTokenMustNotLeak';
 
@@ -188,11 +191,19 @@ beforeAll(async () => {
     'createAccessEntries=false',
     'reconcileIntervalMinutes=0',
     'reservedConcurrency=150',
+    'provisionedConcurrency=5',
+    'sourceMaps=true',
+    'outcomeEvents=false',
   ]);
-  withSecret = await packageService(['clusters=prod-a', 'webhookUrlSecretName=eks-spot-drainer/webhook']);
+  withSecret = await packageService([
+    'clusters=prod-a',
+    'webhookUrlSecretName=eks-spot-drainer/webhook',
+    'outcomeEventBus=drains',
+  ]);
   withParameter = await packageService([
     'clusters=prod-a',
     'webhookUrlSecretName=ssm:/eks-spot-drainer/webhook',
+    `outcomeEventBus=${CENTRAL_BUS}`,
   ]);
 }, 600_000);
 
@@ -309,13 +320,13 @@ describe('serverless package', () => {
     const name = main.template.Resources.InterruptionLambdaFunction?.Properties.FunctionName;
 
     // Assess
+    const arn = `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${name}`;
     expect(invoke).toEqual([
       {
         Effect: 'Allow',
         Action: ['lambda:InvokeFunction'],
-        Resource: {
-          'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${name}`,
-        },
+        // The function, and its alias when provisionedConcurrency is set.
+        Resource: [{ 'Fn::Sub': arn }, { 'Fn::Sub': `${arn}:provisioned` }],
       },
     ]);
     expect(env.FAN_OUT_EVENTS).toBe('true');
@@ -448,7 +459,8 @@ describe('serverless package', () => {
     expect(env).toMatchObject({
       POWERTOOLS_SERVICE_NAME: 'eks-spot-drainer',
       POWERTOOLS_METRICS_NAMESPACE: 'EksSpotDrainer',
-      NODE_OPTIONS: '--enable-source-maps',
+      // No source maps read at load by default: they cost every cold start (settings.cjs nodeOptions).
+      NODE_OPTIONS: '',
     });
     expect(fn.VpcConfig).toBeUndefined();
     // A reservation by default: a wave of Spot warnings starts at once, a flood cannot take the account's pool.
@@ -503,6 +515,7 @@ describe('serverless package', () => {
     sink.error();
     for (const reason of Object.values(Rejection)) sink.rejected(reason, 1);
     sink.reconciled({ nodes: 1, released: 1, outOfService: 1, drained: 1, failed: 1 });
+    sink.outcomeEvents({ sent: 1, failed: 1 });
     sink.instanceRunning({ marked: true, released: true });
     sink.fannedOut(1);
     metrics.publishStoredMetrics();
@@ -638,6 +651,66 @@ describe('serverless package', () => {
     expect(asName).not.toContain('webhookTokenMustNotLeak');
   });
 
+  it('lets the role put outcome events on the default bus only, by default', () => {
+    // Act
+    const env = main.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+    const put = roleStatements(main.template).filter((statement) =>
+      asList(statement.Action).some((action: string) => action.startsWith('events:')),
+    );
+
+    // Assess
+    expect(env).toMatchObject({ OUTCOME_EVENTS: 'true', OUTCOME_EVENT_BUS: 'default' });
+    expect(put).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: {
+          'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/default`,
+        },
+      },
+    ]);
+    expect(iamMatches(put[0].Resource, 'arn:aws:events:us-east-1:123456789012:event-bus/default')).toBe(true);
+    expect(iamMatches(put[0].Resource, 'arn:aws:events:us-east-1:123456789012:event-bus/defaults')).toBe(
+      false,
+    );
+  });
+
+  it('lets the role put outcome events on the bus named, of this account or another', () => {
+    // Act
+    const busOf = (packaged: Packaged) =>
+      roleStatements(packaged.template)
+        .filter((statement) => asList(statement.Action).includes('events:PutEvents'))
+        .map((statement) => statement.Resource);
+    const envOf = (packaged: Packaged) =>
+      packaged.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+
+    // Assess
+    expect(envOf(withSecret).OUTCOME_EVENT_BUS).toBe('drains');
+    expect(busOf(withSecret)).toEqual([
+      { 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/drains` },
+    ]);
+    expect(envOf(withParameter).OUTCOME_EVENT_BUS).toBe(CENTRAL_BUS);
+    expect(busOf(withParameter)).toEqual([CENTRAL_BUS]);
+  });
+
+  it('grants no PutEvents when outcome events are off', () => {
+    // Act
+    const env = switchedOff.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+    const actions = roleStatements(switchedOff.template).flatMap((statement) => asList(statement.Action));
+
+    // Assess
+    expect(env.OUTCOME_EVENTS).toBe('false');
+    expect(actions.filter((action: string) => action.startsWith('events:'))).toEqual([]);
+  });
+
+  it('refuses a bus that is neither a name nor an event-bus ARN', async () => {
+    // Act
+    const partner = await packageFails(['clusters=prod-a', 'outcomeEventBus=aws.partner/example.com/1/x']);
+
+    // Assess
+    expect(partner).toContain('param "outcomeEventBus": expected an event bus name or an event-bus ARN');
+  });
+
   it('reserves concurrency for the function when asked', () => {
     // Act
     const fn = switchedOff.template.Resources.InterruptionLambdaFunction?.Properties;
@@ -646,7 +719,68 @@ describe('serverless package', () => {
     expect(fn.ReservedConcurrentExecutions).toBe(150);
   });
 
-  it('zips one minified ESM bundle with its source map and no node_modules', async () => {
+  it('keeps no instance initialised by default', () => {
+    // Assess: no alias; the rules and the invoke config name the function itself.
+    expect(resourcesOfType(main.template, 'AWS::Lambda::Alias')).toEqual([]);
+    const [[, invokeConfig]] = resourcesOfType(main.template, 'AWS::Lambda::EventInvokeConfig') as [
+      [string, Resource],
+    ];
+    expect(invokeConfig.Properties.Qualifier).toBe('$LATEST');
+  });
+
+  it('keeps provisioned instances behind an alias that the rules, retries and dead letters all use', () => {
+    // Act
+    const aliases = resourcesOfType(switchedOff.template, 'AWS::Lambda::Alias');
+    const [[, invokeConfig]] = resourcesOfType(switchedOff.template, 'AWS::Lambda::EventInvokeConfig') as [
+      [string, Resource],
+    ];
+
+    // Assess: one alias on a published version, with the instances asked for
+    expect(aliases).toHaveLength(1);
+    const [[, alias]] = aliases as [[string, Resource]];
+    expect(alias.Properties).toMatchObject({
+      Name: 'provisioned',
+      FunctionName: { Ref: 'InterruptionLambdaFunction' },
+      ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 5 },
+    });
+    const [versionId] = alias.Properties.FunctionVersion['Fn::GetAtt'];
+    expect(switchedOff.template.Resources[versionId]?.Type).toBe('AWS::Lambda::Version');
+    // Assess: every enabled rule invokes the alias; its invocations keep the retries and the queue
+    for (const [name, rule] of rulesByName(switchedOff.template)) {
+      if (rule.Properties.State !== 'ENABLED') continue;
+      expect(rule.Properties.Targets[0].Arn, name).toEqual({
+        'Fn::Join': [':', [{ 'Fn::GetAtt': ['InterruptionLambdaFunction', 'Arn'] }, 'provisioned']],
+      });
+    }
+    expect(invokeConfig.Properties).toMatchObject({
+      Qualifier: 'provisioned',
+      DestinationConfig: { OnFailure: { Destination: DLQ_ARN } },
+    });
+  });
+
+  it('refuses more provisioned instances than the reservation holds', async () => {
+    // Act
+    const output = await packageFails([
+      'clusters=prod-a',
+      'reservedConcurrency=10',
+      'provisionedConcurrency=20',
+    ]);
+
+    // Assess
+    expect(output).toContain(
+      'param "provisionedConcurrency" (20) must not exceed "reservedConcurrency" (10)',
+    );
+  }, 120_000);
+
+  it('reads the source maps at load when asked', () => {
+    // Act
+    const env = switchedOff.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
+
+    // Assess
+    expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
+  });
+
+  it('zips the minified ESM entry, its chunks and their source maps, and no node_modules', async () => {
     // Prepare
     const zipPath = join(main.dir, 'eks-spot-drainer.zip');
     const zipSize = (await stat(zipPath)).size;
@@ -656,25 +790,35 @@ describe('serverless package', () => {
 
     // Assess
     const names = entries.map((entry) => entry.name).sort();
-    expect(names).toEqual(['handlers/interruption.mjs', 'handlers/interruption.mjs.map']);
-    const bundle = entries.find((entry) => entry.name === 'handlers/interruption.mjs')!;
-    const code = bundle.data().toString('utf8');
-    expect(code.startsWith("import { createRequire } from 'module';")).toBe(true);
+    const modules = names.filter((name) => name.endsWith('.mjs'));
+    expect(modules).toContain('handlers/interruption.mjs');
+    expect(modules.filter((name) => !/^handlers\/(interruption|chunks\/[\w-]+)\.mjs$/.test(name))).toEqual(
+      [],
+    );
+    // Chunks of the code split (serverless.yml `splitting`): the deferred ones at least.
+    expect(modules.length).toBeGreaterThan(2);
+    expect(names).toEqual([...modules, ...modules.map((name) => `${name}.map`)].sort());
+    for (const entry of entries.filter((e) => e.name.endsWith('.mjs'))) {
+      // Every chunk has the banner: ESM output of CommonJS dependencies calls require().
+      expect(
+        entry.data().toString('utf8').startsWith("import { createRequire } from 'module';"),
+        entry.name,
+      ).toBe(true);
+    }
+    const size = (list: typeof entries) => (list.reduce((sum, e) => sum + e.size, 0) / 1024).toFixed(1);
     console.info(
-      `bundle handlers/interruption.mjs: ${(bundle.size / 1024).toFixed(1)} KiB ` +
-        `(${(bundle.compressedSize / 1024).toFixed(1)} KiB compressed); zip ${(zipSize / 1024).toFixed(1)} KiB`,
+      `${modules.length} modules, ${size(entries.filter((e) => e.name.endsWith('.mjs')))} KiB ` +
+        `(maps ${size(entries.filter((e) => e.name.endsWith('.map')))} KiB); zip ${(zipSize / 1024).toFixed(1)} KiB`,
     );
   });
 
   it('bundles a handler that loads in Node with the function environment', async () => {
-    // Prepare: the bundle and its map, as Lambda unpacks them.
-    const entries = readZip(await readFile(join(main.dir, 'eks-spot-drainer.zip')));
+    // Prepare: the bundle, its chunks and their maps, as Lambda unpacks them.
     const dir = await mkdtemp(join(tmpdir(), 'sls-bundle-'));
     workDirs.push(dir);
-    for (const entry of entries)
-      await writeFile(join(dir, entry.name.replace('handlers/', '')), entry.data());
+    await unpackZip(await readFile(join(main.dir, 'eks-spot-drainer.zip')), dir);
     const env = main.template.Resources.InterruptionLambdaFunction?.Properties.Environment.Variables;
-    const bundleUrl = pathToFileURL(join(dir, 'interruption.mjs')).href;
+    const bundleUrl = pathToFileURL(join(dir, 'handlers/interruption.mjs')).href;
 
     // Act
     const { stdout } = await run(

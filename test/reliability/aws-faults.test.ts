@@ -10,6 +10,7 @@ import { terminatingInGroup } from '../bed/aws-witnesses.js';
 import { adminClients, createNamespace, uniqueSuffix, waitFor } from '../bed/kube.js';
 import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../bed/lambda.js';
 import { createDeployment } from '../bed/workloads.js';
+import { captureOutput } from './capture-output.js';
 import { measured, podsStillOn, unexplainedMarks } from './invariants.js';
 
 const bed = inject('testbed');
@@ -262,5 +263,61 @@ describe('Auto Scaling lifecycle actions', () => {
     expect(outcomeOf(report.notices[0])).toBe('drained');
     expect(report.notices[0]?.lifecycleAction).toBe('already-ended');
     proxy.setPlan(() => undefined);
+  });
+});
+
+describe('outcome events', () => {
+  /** A Spot warning drained through the proxy, with what the app wrote meanwhile. */
+  async function drainWhileEventsFail(name: string, plan: AwsFaultPlan) {
+    const { instance, node } = await target(name);
+    const before = proxy.callsOf('PutEvents').length;
+    proxy.setPlan(plan);
+    const output = captureOutput();
+    const started = Date.now();
+    try {
+      const report = await app().handle(
+        sampleEvent('spot-interruption', { instanceId: instance.instanceId }),
+        lambdaContext(`${name}-${randomUUID()}`),
+      );
+      return {
+        report,
+        node,
+        tookMs: Date.now() - started,
+        attempts: proxy.callsOf('PutEvents').length - before,
+        lines: output.jsonLines,
+      };
+    } finally {
+      output.stop();
+      proxy.setPlan(() => undefined);
+    }
+  }
+
+  it('drains, then gives up on a PutEvents that never answers: logged and counted, never thrown', async () => {
+    // Act
+    const run = await drainWhileEventsFail('events-stalled', (call) =>
+      call.operation === 'PutEvents' ? 'stall' : undefined,
+    );
+
+    // Assess
+    const warning = run.lines.find((l) => l.message === 'outcome events failed');
+    const emf = run.lines.find((l) => '_aws' in l && 'OutcomeEventsFailed' in l);
+    measured('aws PutEvents stalled', { outcome: outcomeOf(run.report.notices[0]), tookMs: run.tookMs });
+    expect(outcomeOf(run.report.notices[0])).toBe('drained');
+    expect(await podsStillOn(admin.core, run.node.name, namespace)).toEqual([]);
+    expect(run.attempts).toBeGreaterThan(0);
+    expect(warning).toMatchObject({ sent: 0, failed: 1, detailTypes: ['Node Drained'] });
+    expect(emf).toMatchObject({ OutcomeEventsSent: 0, OutcomeEventsFailed: 1 });
+  });
+
+  it('sends a throttled PutEvents again, and the event is put', async () => {
+    // Act
+    const run = await drainWhileEventsFail('events-throttled', failFirst('PutEvents', 1, 'throttle'));
+
+    // Assess
+    const emf = run.lines.find((l) => '_aws' in l && 'OutcomeEventsSent' in l);
+    expect(outcomeOf(run.report.notices[0])).toBe('drained');
+    expect(run.attempts).toBe(2);
+    expect(run.lines.filter((l) => l.message === 'outcome events failed')).toEqual([]);
+    expect(emf).toMatchObject({ OutcomeEventsSent: 1, OutcomeEventsFailed: 0 });
   });
 });

@@ -72,12 +72,13 @@ describe('hostile input through the whole handler', () => {
       },
     };
     let autoScalingCalls = 0;
-    app.deps.autoScaling = {
-      send: async () => {
-        autoScalingCalls++;
-        throw new Error('no Auto Scaling call may be made for these events');
-      },
-    } as unknown as AutoScalingClient;
+    app.deps.autoScaling = async () =>
+      ({
+        send: async () => {
+          autoScalingCalls++;
+          throw new Error('no Auto Scaling call may be made for these events');
+        },
+      }) as unknown as AutoScalingClient;
     const before = await admin.core.listNode();
     const realBefore = new Map(
       realNodes.map((name) => [name, rv(before.items.find((n) => n.metadata?.name === name))]),

@@ -1,7 +1,7 @@
 /**
  * AppDeps for unit tests of src/app: a real InstanceCache over an EC2 client that aws-sdk-client-mock
- * answers, a ClusterAccess that hands out the fake node API of fake-kube.ts, recording metrics and
- * notifier, and a silent Powertools logger. Nothing leaves the process.
+ * answers, a ClusterAccess that hands out the fake node API of fake-kube.ts, recording metrics,
+ * notifier and outcome publisher, and a silent Powertools logger. Nothing leaves the process.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { AutoScalingClient, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
@@ -18,10 +18,13 @@ import { type Mock, vi } from 'vitest';
 import type { AppDeps } from '../../src/app/app-types.js';
 import { autoScalingInstances } from '../../src/aws/autoscaling-instances.js';
 import { InstanceCache } from '../../src/aws/instance-lookup.js';
+import { lazyClient } from '../../src/aws/lazy-client.js';
 import { ec2ScheduledEvents } from '../../src/aws/scheduled-events.js';
 import { defaultInterruptionConfig } from '../../src/config.js';
 import { defaultDrainOptions } from '../../src/drain/options.js';
 import type { KubeApis } from '../../src/kube/connection.js';
+import type { OutcomeEvent } from '../../src/notify/outcome-events.js';
+import type { OutcomePublisher } from '../../src/notify/outcome-publisher.js';
 import type { Notifier } from '../../src/notify/types.js';
 import type { MetricsSink } from '../../src/observability/metrics.js';
 import { defaultPolicyConfig } from '../../src/policy.js';
@@ -95,6 +98,8 @@ export interface TestDeps {
   connect: Mock<(clusterName: string) => Promise<KubeApis>>;
   metrics: { [K in keyof MetricsSink]: Mock<MetricsSink[K]> };
   notifier: { [K in keyof Notifier]: Mock<Notifier[K]> };
+  /** A publisher that keeps what it is given, in order. */
+  outcomes: { publish: Mock<OutcomePublisher['publish']>; events: OutcomeEvent[] };
   logger: Logger;
 }
 
@@ -121,6 +126,7 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     drainFinished: vi.fn(),
     error: vi.fn(),
     fannedOut: vi.fn(),
+    outcomeEvents: vi.fn(),
     reconciled: vi.fn(),
     instanceRunning: vi.fn(),
   };
@@ -128,9 +134,17 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     drainStarted: vi.fn(async () => ({ status: 'disabled' as const })),
     drainFinished: vi.fn(async () => ({ status: 'disabled' as const })),
   };
+  const published: OutcomeEvent[] = [];
+  const outcomes: TestDeps['outcomes'] = {
+    events: published,
+    publish: vi.fn(async (events: OutcomeEvent[]) => {
+      published.push(...events);
+      return { status: 'sent' as const, sent: events.length };
+    }),
+  };
   const logger = new Logger({ serviceName: 'eks-spot-drainer-test', logLevel: 'SILENT' });
   const ec2 = new EC2Client({ region: 'us-east-1' });
-  const asg = new AutoScalingClient({ region: 'us-east-1' });
+  const asg = lazyClient(async () => new AutoScalingClient({ region: 'us-east-1' }));
   const deps: AppDeps = {
     config: {
       policy: { ...defaultPolicyConfig },
@@ -153,9 +167,10 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     access: { connect },
     autoScaling: asg,
     notifier,
+    outcomes,
     logger,
     metrics,
     ...change,
   };
-  return { deps, kube, connect, metrics, notifier, logger };
+  return { deps, kube, connect, metrics, notifier, outcomes, logger };
 }

@@ -6,11 +6,13 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { inflateRawSync } from 'node:zlib';
 import * as k8s from '@kubernetes/client-node';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { type ChunkLayout, chunkLayout } from './chunk-layout.js';
 
 const run = promisify(execFile);
 
@@ -23,6 +25,8 @@ export interface ServerlessBuild {
   custom: Record<string, unknown>;
   /** The esbuild options serverless-esbuild derives from custom.esbuild (no entry point, no outdir). */
   esbuild: BuildOptions;
+  /** The function's NODE_OPTIONS with the default params (deploy/serverless/settings.cjs). */
+  nodeOptions: string;
 }
 
 // serverless-esbuild's own keys, which it removes before calling esbuild (dist/bundle.js).
@@ -56,6 +60,7 @@ export async function readServerlessBuild(root: string): Promise<ServerlessBuild
   const functions = (yml.functions as Record<string, { handler?: string }>[]).find(
     (f) => 'interruption' in f,
   );
+  const serviceRequire = createRequire(join(root, 'serverless.yml'));
   const options: Record<string, unknown> = Object.fromEntries(
     Object.entries(custom).filter(([key]) => !pluginOnlyKeys.includes(key)),
   );
@@ -66,11 +71,20 @@ export async function readServerlessBuild(root: string): Promise<ServerlessBuild
   ];
   const extension = (custom.outputFileExtension as string | undefined) ?? '.js';
   if (extension !== '.js') options.outExtension = { '.js': extension };
+  // A path is a module of plugins, which serverless-esbuild require()s from the service folder.
+  if (typeof custom.plugins === 'string') {
+    options.plugins = serviceRequire(`./${custom.plugins.replace(/^\.\//, '')}`);
+  }
+  const settings = serviceRequire('./deploy/serverless/settings.cjs');
+  const defaults = yml.params.default as Record<string, unknown>;
   return {
     runtime: yml.provider.runtime,
     handler: functions?.interruption?.handler ?? '',
     custom,
     esbuild: options as BuildOptions,
+    nodeOptions: await settings.nodeOptions({
+      resolveVariable: async (name: string) => defaults[name.replace(/^param:/, '')],
+    }),
   };
 }
 
@@ -81,6 +95,8 @@ export interface BuiltHandler {
   bundlePath: string;
   bytes: number;
   metafile: Metafile;
+  /** The entry and its chunks, with paths in the task root. */
+  layout: ChunkLayout;
 }
 
 /** Builds the function's bundle into `taskRoot`, as `serverless package` puts it in the zip. */
@@ -105,6 +121,7 @@ export async function buildHandler(
     bundlePath,
     bytes: (await readFile(bundlePath)).length,
     metafile: result.metafile,
+    layout: chunkLayout(result.metafile, root, taskRoot, `${modulePath}.ts`),
   };
 }
 
@@ -164,7 +181,24 @@ export interface Invocation {
   stdout: string;
   stderr: string;
   durationMs: number;
+  /** With `recordModules`: every file of the task root the process loaded, in load order. */
+  modules?: string[];
 }
+
+// Loaded with --import before the runtime's part: notes each module Node loads, and writes the list
+// when the process exits. Synchronous hooks (Node 22.15+) run in the process itself.
+const recordModulesSource = `
+import { writeFileSync } from 'node:fs';
+import { registerHooks } from 'node:module';
+const loaded = [];
+registerHooks({
+  load(url, context, nextLoad) {
+    loaded.push(url);
+    return nextLoad(url, context);
+  },
+});
+process.on('exit', () => writeFileSync(process.env.RECORD_MODULES_TO, JSON.stringify(loaded)));
+`;
 
 /** Runs one invocation in a fresh process with `node` (Node 22), `env` only, from the task root. */
 export async function invokeLikeLambda(options: {
@@ -175,6 +209,8 @@ export async function invokeLikeLambda(options: {
   event: unknown;
   requestId: string;
   timeoutMs: number;
+  /** Record which files of the task root the process loaded (Invocation.modules). */
+  recordModules?: boolean;
 }): Promise<Invocation> {
   const runtimeDir = join(options.built.taskRoot, '..', 'runtime');
   await mkdir(runtimeDir, { recursive: true });
@@ -186,13 +222,27 @@ export async function invokeLikeLambda(options: {
   const eventPath = join(runtimeDir, `${options.requestId}.event.json`);
   const resultPath = join(runtimeDir, `${options.requestId}.result.json`);
   await writeFile(eventPath, JSON.stringify(options.event));
+  const modulesPath = join(runtimeDir, `${options.requestId}.modules.json`);
+  const recorder = options.recordModules ? await writeRecorder(runtimeDir, options.requestId) : undefined;
   const started = Date.now();
   const { stdout, stderr } = await run(
     options.node,
-    [bootstrap, eventPath, resultPath, options.requestId, String(options.timeoutMs)],
+    [
+      ...(recorder ? ['--import', pathToFileURL(recorder).href] : []),
+      bootstrap,
+      eventPath,
+      resultPath,
+      options.requestId,
+      String(options.timeoutMs),
+    ],
     {
       cwd: options.built.taskRoot,
-      env: { ...options.env, LAMBDA_TASK_ROOT: options.built.taskRoot, LAMBDA_RUNTIME_DIR: runtimeDir },
+      env: {
+        ...options.env,
+        LAMBDA_TASK_ROOT: options.built.taskRoot,
+        LAMBDA_RUNTIME_DIR: runtimeDir,
+        ...(recorder ? { RECORD_MODULES_TO: modulesPath } : {}),
+      },
       timeout: options.timeoutMs + 30_000,
       maxBuffer: 64 * 1024 * 1024,
     },
@@ -205,7 +255,25 @@ export async function invokeLikeLambda(options: {
     );
   });
   const outcome = JSON.parse(written) as Pick<Invocation, 'result' | 'error' | 'phase'>;
-  return { ...outcome, stdout, stderr, durationMs: Date.now() - started };
+  const modules = recorder ? await modulesIn(options.built.taskRoot, modulesPath) : undefined;
+  return { ...outcome, stdout, stderr, durationMs: Date.now() - started, ...(modules ? { modules } : {}) };
+}
+
+async function writeRecorder(runtimeDir: string, requestId: string): Promise<string> {
+  const path = join(runtimeDir, 'record-modules.mjs');
+  const draft = join(runtimeDir, `record-modules.${requestId}.tmp`);
+  await writeFile(draft, recordModulesSource);
+  await rename(draft, path);
+  return path;
+}
+
+/** The recorded modules that are files of the task root, as paths in it. */
+async function modulesIn(taskRoot: string, modulesPath: string): Promise<string[]> {
+  const urls = JSON.parse(await readFile(modulesPath, 'utf8')) as string[];
+  return urls
+    .filter((url) => url.startsWith('file:'))
+    .map((url) => relative(taskRoot, fileURLToPath(url)))
+    .filter((path) => !path.startsWith('..'));
 }
 
 /** The JSON lines a process wrote (Powertools logs and EMF documents); other lines are dropped. */
@@ -221,54 +289,6 @@ export function jsonLines(text: string): Record<string, any>[] {
         return [];
       }
     });
-}
-
-/** One file of a zip archive. */
-export interface ZipEntry {
-  name: string;
-  size: number;
-  compressedSize: number;
-  data: () => Buffer;
-}
-
-/** Reads a zip's central directory (enough for the archives osls writes: no zip64, no encryption). */
-export function readZip(zip: Buffer): ZipEntry[] {
-  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-  if (eocd < 0) throw new Error('not a zip file');
-  const count = zip.readUInt16LE(eocd + 10);
-  let offset = zip.readUInt32LE(eocd + 16);
-  const entries: ZipEntry[] = [];
-  for (let i = 0; i < count; i++) {
-    const method = zip.readUInt16LE(offset + 10);
-    const compressedSize = zip.readUInt32LE(offset + 20);
-    const size = zip.readUInt32LE(offset + 24);
-    const nameLength = zip.readUInt16LE(offset + 28);
-    const extraLength = zip.readUInt16LE(offset + 30);
-    const commentLength = zip.readUInt16LE(offset + 32);
-    const local = zip.readUInt32LE(offset + 42);
-    const name = zip.toString('utf8', offset + 46, offset + 46 + nameLength);
-    const data = () => {
-      const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-      const raw = zip.subarray(start, start + compressedSize);
-      return method === 0 ? raw : inflateRawSync(raw);
-    };
-    entries.push({ name, size, compressedSize, data });
-    offset += 46 + nameLength + extraLength + commentLength;
-  }
-  return entries;
-}
-
-/** Unpacks a deployment package into `taskRoot`, as Lambda does into /var/task; returns the file names. */
-export async function unpackZip(zip: Buffer, taskRoot: string): Promise<string[]> {
-  const entries = readZip(zip).filter((entry) => !entry.name.endsWith('/'));
-  for (const entry of entries) {
-    if (entry.name.split('/').includes('..'))
-      throw new Error(`zip entry escapes the task root: ${entry.name}`);
-    const path = join(taskRoot, entry.name);
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, entry.data());
-  }
-  return entries.map((entry) => entry.name);
 }
 
 /** The parts of a function's configuration (Lambda GetFunction) the runtime turns into its environment. */

@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 
 export interface LambdaInvocation {
   functionName: string;
+  /** The alias or version invoked (`?Qualifier=`); undefined: unqualified ($LATEST). */
+  qualifier: string | undefined;
   invocationType: string | undefined;
   payload: unknown;
   /** Whether the request was SigV4-signed for the lambda service. */
@@ -48,6 +50,7 @@ export async function startLambdaStub(): Promise<LambdaStub> {
     )?.[1];
     invocations.push({
       functionName: decodeURIComponent(match[1]!),
+      qualifier: new URL(req.url ?? '', 'http://stub').searchParams.get('Qualifier') ?? undefined,
       invocationType: req.headers['x-amz-invocation-type'] as string | undefined,
       payload: JSON.parse(Buffer.concat(chunks).toString('utf8')),
       signedFor,

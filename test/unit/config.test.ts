@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       policy: defaultPolicyConfig,
       drain: defaultDrainOptions,
       webhookSecret: undefined,
+      outcomeEventBus: 'default',
       instanceCacheTtlMs: 30_000,
       lifecycleActionHeartbeatMs: 60_000,
       interruption: defaultInterruptionConfig,
@@ -57,6 +58,8 @@ describe('loadConfig', () => {
       EXCLUDE_FROM_LOAD_BALANCERS: 'false',
       DRAIN_TIMEOUT_SECONDS: '300',
       WEBHOOK_URL_SECRET_NAME: 'ssm:/eks-spot-drainer/webhook',
+      OUTCOME_EVENTS: 'true',
+      OUTCOME_EVENT_BUS: 'drains',
       INSTANCE_CACHE_SECONDS: '0',
       LIFECYCLE_HEARTBEAT_SECONDS: '0',
       REBALANCE_CORDON_TTL_MINUTES: '45',
@@ -96,6 +99,7 @@ describe('loadConfig', () => {
         noDeadlineBudgetMs: 300_000,
       },
       webhookSecret: { store: 'ssm', name: '/eks-spot-drainer/webhook' },
+      outcomeEventBus: 'drains',
       instanceCacheTtlMs: 0,
       lifecycleActionHeartbeatMs: 0,
       interruption: {
@@ -125,6 +129,25 @@ describe('loadConfig', () => {
     expect(config.drain.taintNode).toBe(true);
     expect(config.webhookSecret).toBeUndefined();
     expect(config.drain.noDeadlineBudgetMs).toBe(600_000);
+  });
+
+  it.each([
+    ['default', 'default'],
+    ['ops.drains_prod-1', 'ops.drains_prod-1'],
+    [
+      'arn:aws:events:eu-west-1:210987654321:event-bus/central',
+      'arn:aws:events:eu-west-1:210987654321:event-bus/central',
+    ],
+  ])('puts outcome events on the bus %s', (value, expected) => {
+    expect(loadConfig({ ...base, OUTCOME_EVENT_BUS: value }).outcomeEventBus).toBe(expected);
+  });
+
+  it('puts no outcome events when OUTCOME_EVENTS is off, and still checks the bus', () => {
+    const off = loadConfig({ ...base, OUTCOME_EVENTS: 'false', OUTCOME_EVENT_BUS: 'drains' });
+    const error = configError({ ...base, OUTCOME_EVENTS: 'false', OUTCOME_EVENT_BUS: 'no such/bus' });
+
+    expect(off.outcomeEventBus).toBeUndefined();
+    expect(error.variable).toBe('OUTCOME_EVENT_BUS');
   });
 
   it('keeps the pod grace period for -1 and overrides it with 1 and up', () => {
@@ -170,6 +193,17 @@ describe('loadConfig', () => {
     [{ ...base, INSTANCE_CACHE_SECONDS: '-5' }, 'INSTANCE_CACHE_SECONDS', /expected an integer/],
     [{ ...base, LIFECYCLE_HEARTBEAT_SECONDS: '9999' }, 'LIFECYCLE_HEARTBEAT_SECONDS', /from 0 to 7200/],
     [{ ...base, MAX_INSTANCES_PER_EVENT: '0' }, 'MAX_INSTANCES_PER_EVENT', /from 1 to 10000/],
+    [{ ...base, OUTCOME_EVENTS: 'sometimes' }, 'OUTCOME_EVENTS', /expected true or false/],
+    [
+      { ...base, OUTCOME_EVENT_BUS: 'aws.partner/x' },
+      'OUTCOME_EVENT_BUS',
+      /event bus name or an event-bus ARN/,
+    ],
+    [
+      { ...base, OUTCOME_EVENT_BUS: 'arn:aws:sns:eu-west-1:210987654321:topic' },
+      'OUTCOME_EVENT_BUS',
+      /event-bus ARN/,
+    ],
     [
       { ...base, WEBHOOK_URL_SECRET_NAME: 'has space' },
       'WEBHOOK_URL_SECRET_NAME',
@@ -232,7 +266,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(32);
+    expect(names).toHaveLength(34);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 

@@ -2,8 +2,14 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { outcomeDetailTypes } from '../../src/app/outcome-events.js';
 import { configVariables } from '../../src/config.js';
 import { interruptionEdges } from '../../src/interruption/edges.js';
+import {
+  OutcomeDetailType,
+  outcomeDetailFields,
+  outcomeEventSource,
+} from '../../src/notify/outcome-events.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -103,5 +109,67 @@ describe("docs/lifecycle.md: a node's interruption", () => {
     expect(rows).toEqual(
       interruptionEdges.map((e) => ({ from: [...e.from], to: e.to, when: e.when, by: e.by })),
     );
+  });
+});
+
+describe('docs/outcome-events.md', () => {
+  const section = readFileSync(join(root, 'docs/outcome-events.md'), 'utf8');
+  /** The backquoted words of a table cell or a sentence. */
+  const quoted = (text: string) => [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+
+  it('tables each detail-type with exactly the outcomes the function puts as it', () => {
+    // Prepare: what the code maps, and a rejected notice
+    const mapped = new Map<string, string[]>([[OutcomeDetailType.Rejected, ['rejected']]]);
+    for (const [outcome, detailType] of Object.entries(outcomeDetailTypes)) {
+      if (detailType) mapped.set(detailType, [...(mapped.get(detailType) ?? []), outcome]);
+    }
+
+    // Act
+    const rows = [...section.matchAll(/^\|\s*`([A-Z][^`]+)`\s*\|([^|]+)\|/gm)].map(
+      (m) => [m[1]!, quoted(m[2]!).sort()] as const,
+    );
+
+    // Assess
+    expect(new Map(rows)).toEqual(new Map([...mapped].map(([type, outcomes]) => [type, outcomes.sort()])));
+    expect(rows.map(([type]) => type).sort()).toEqual(Object.values(OutcomeDetailType).sort());
+  });
+
+  it('names every outcome that puts no event', () => {
+    // Prepare
+    const none = Object.entries(outcomeDetailTypes)
+      .filter(([, detailType]) => detailType === undefined)
+      .map(([outcome]) => outcome);
+
+    // Act
+    const sentence = /put none: ([^(]+)\(/.exec(section.replaceAll('\n', ' '))?.[1] ?? '';
+
+    // Assess
+    expect(quoted(sentence).sort()).toEqual(none.sort());
+  });
+
+  it('tables the fields of the detail, in order', () => {
+    // Act
+    const fields = [...section.matchAll(/^\|\s*`([a-z][A-Za-z]+)`\s*\|/gm)].map((m) => m[1]);
+
+    // Assess
+    expect(fields).toEqual(outcomeDetailFields);
+  });
+
+  it('shows rule patterns that name our source, our detail-types and fields of the detail', () => {
+    // Act
+    const patterns = (/```json\n([\s\S]*?)```/.exec(section)?.[1] ?? '')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, Record<string, unknown> | string[]>);
+
+    // Assess
+    expect(patterns.length).toBeGreaterThan(0);
+    for (const pattern of patterns) {
+      expect(pattern.source).toEqual([outcomeEventSource]);
+      for (const type of pattern['detail-type'] as string[]) {
+        expect(Object.values(OutcomeDetailType)).toContain(type);
+      }
+      for (const field of Object.keys(pattern.detail ?? {})) expect(outcomeDetailFields).toContain(field);
+    }
   });
 });

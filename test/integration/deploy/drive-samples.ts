@@ -109,6 +109,8 @@ export async function driveSamples(options: Options): Promise<SampleRun[]> {
       AWS_SESSION_TOKEN: 'IQoJb3JpZ2luX2VjEDeployTestSessionToken0123456789',
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_ENDPOINT_URL: bed.awsEndpoint,
+      // The shared bed is one cluster every test file marks nodes of: no disruption budget over it.
+      MAX_VOLUNTARY_DISRUPTIONS: 'none',
       // moto answers CompleteLifecycleAction with HTTP 500; the SDK's service-specific endpoint wins.
       AWS_ENDPOINT_URL_AUTO_SCALING: stub.endpoint,
     };

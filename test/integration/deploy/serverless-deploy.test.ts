@@ -19,8 +19,8 @@ import { configVariables } from '../../../src/config.js';
 import { adminClients } from '../../bed/kube.js';
 import { testCredentials } from '../../bed/testbed.js';
 import { dashboardMetrics, metricKey } from '../../support/dashboard-metrics.js';
-import { unpackZip } from '../../support/lambda-bundle.js';
 import { realSamples } from '../../support/real-samples.js';
+import { unpackZip } from '../../support/zip.js';
 import { type AwsClients, awsClients, readBack, stackValues } from './deployed-stack.js';
 import { driveSamples, type SampleRun } from './drive-samples.js';
 import { resolveIntrinsics, type StackValues } from './intrinsics.js';
@@ -189,8 +189,14 @@ describe('serverless deploy to the emulator', () => {
       });
     }, 300_000);
 
-    it('is the bundle and its source map, as serverless-esbuild built it', () => {
-      expect(bundleFiles.sort()).toEqual(['handlers/interruption.mjs', 'handlers/interruption.mjs.map']);
+    it('is the bundle, its chunks and their source maps, as serverless-esbuild built them', () => {
+      const modules = bundleFiles.filter((name) => name.endsWith('.mjs')).sort();
+      expect(modules).toContain('handlers/interruption.mjs');
+      expect(modules.filter((name) => !/^handlers\/(interruption|chunks\/[\w-]+)\.mjs$/.test(name))).toEqual(
+        [],
+      );
+      expect(modules.length).toBeGreaterThan(2);
+      expect([...bundleFiles].sort()).toEqual([...modules, ...modules.map((name) => `${name}.map`)].sort());
     });
 
     describe.each(realSamples.map((s) => [s.file, s] as const))('%s', (file, sample) => {

@@ -3,6 +3,9 @@
  * by a fresh Node 22 process with the function's environment, invoked with each EventBridge fixture
  * against moto, the IAM-authenticator stand-in and the real control plane. Its stdout is what
  * CloudWatch Logs would keep, so the logs are checked too: one correlated story per drain, no secret.
+ * The bundle is split: each process records the files it loaded, to show that a Spot notice loads
+ * the entry and its static chunks only, and that the reconcile, the fan-out and Auto Scaling load
+ * their chunks when they first run, and work.
  *
  * LOG_STORY=1 prints the log lines of the Spot interruption's invocation.
  */
@@ -29,6 +32,7 @@ import { createInstance } from '../../bed/moto.js';
 import { testCredentials } from '../../bed/testbed.js';
 import { createDeployment } from '../../bed/workloads.js';
 import { type AutoScalingStub, startAutoScalingStub } from '../../support/autoscaling-stub.js';
+import { filesWith, withStaticImports } from '../../support/chunk-layout.js';
 import {
   type BuiltHandler,
   buildHandler,
@@ -38,6 +42,7 @@ import {
   readServerlessBuild,
   type ServerlessBuild,
 } from '../../support/lambda-bundle.js';
+import { type LambdaStub, startLambdaStub } from '../../support/lambda-stub.js';
 import { liveEvent } from '../../support/live-event.js';
 
 const bed = inject('testbed');
@@ -90,6 +95,16 @@ const expectations: Record<SampleKind, Expected> = {
   },
 };
 
+// Code a Spot notice never runs, which must come in chunks of its own (inputs, as esbuild names them).
+const deferredCode = [
+  'node_modules/@aws-sdk/client-auto-scaling/',
+  'node_modules/@aws-sdk/client-lambda/',
+  'node_modules/@aws-sdk/client-secrets-manager/',
+  'node_modules/@aws-sdk/client-ssm/',
+  'src/app/reconcile-all.ts',
+  'src/notify/webhook.ts',
+];
+
 interface World {
   event: Record<string, unknown>;
   nodes: SpotNode[];
@@ -104,6 +119,7 @@ describe('the bundled handler, run as Lambda runs it', () => {
   let spec: ServerlessBuild;
   let built: BuiltHandler;
   let stub: AutoScalingStub;
+  let lambdaStub: LambdaStub;
 
   /** The function's environment in Lambda: the runtime's variables and serverless.yml's. */
   const lambdaEnv = (): Record<string, string> => ({
@@ -139,7 +155,7 @@ describe('the bundled handler, run as Lambda runs it', () => {
     POWERTOOLS_SERVICE_NAME: 'eks-spot-drainer',
     POWERTOOLS_METRICS_NAMESPACE: 'EksSpotDrainer',
     POWERTOOLS_LOG_LEVEL: 'INFO',
-    NODE_OPTIONS: '--enable-source-maps',
+    NODE_OPTIONS: spec.nodeOptions,
   });
 
   beforeAll(async () => {
@@ -149,6 +165,7 @@ describe('the bundled handler, run as Lambda runs it', () => {
     built = await buildHandler(root, join(dir, 'task'), spec);
     // DescribeAutoScalingInstances (which confirms a hook's event) goes on to moto.
     stub = await startAutoScalingStub({ forwardTo: bed.awsEndpoint });
+    lambdaStub = await startLambdaStub();
     const namespace = await createNamespace(admin.core, 'bundle');
     await Promise.all(
       (Object.entries(expectations) as [SampleKind, Expected][]).map(async ([kind, expected]) => {
@@ -188,8 +205,21 @@ describe('the bundled handler, run as Lambda runs it', () => {
 
   afterAll(async () => {
     await stub?.stop();
+    await lambdaStub?.stop();
     await Promise.all(workDirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
+
+  /** One invocation in a fresh process, recording the files it loads. */
+  const invokeWith = (event: unknown, env: Record<string, string> = {}) =>
+    invokeLikeLambda({
+      node: node22,
+      built,
+      env: { ...lambdaEnv(), ...env },
+      event,
+      requestId: randomUUID(),
+      timeoutMs: 60_000,
+      recordModules: true,
+    });
 
   async function invoke(kind: SampleKind) {
     const requestId = randomUUID();
@@ -200,6 +230,7 @@ describe('the bundled handler, run as Lambda runs it', () => {
       event: worlds.get(kind)!.event,
       requestId,
       timeoutMs: 60_000,
+      recordModules: true,
     });
     invocations.set(kind, { ...invocation, requestId });
     if (process.env.LOG_STORY === '1' && kind === 'spot-interruption') {
@@ -226,6 +257,7 @@ describe('the bundled handler, run as Lambda runs it', () => {
       platform: 'node',
       target: 'node22',
       format: 'esm',
+      splitting: true,
       outExtension: { '.js': '.mjs' },
       external: [],
     });
@@ -236,8 +268,40 @@ describe('the bundled handler, run as Lambda runs it', () => {
     const inputs = Object.keys(built.metafile.inputs);
     expect(inputs).toContain('src/shims/whatwg-url.ts');
     expect(inputs.some((input) => input.includes('node_modules/whatwg-url/'))).toBe(false);
+    // KubeConfig's kubeconfig-file and proxy extras, which the function never reaches, are stand-ins.
+    expect(inputs).toContain('src/shims/kubeconfig-extras.ts');
+    for (const extra of ['js-yaml', 'jsonpath-plus', 'socks-proxy-agent', 'hpagent']) {
+      expect(inputs.filter((input) => input.includes(`node_modules/${extra}/`))).toEqual([]);
+    }
     expect(inputs.some((input) => input.includes('node_modules/@aws-sdk/client-auto-scaling/'))).toBe(true);
     console.info(`bundle handlers/interruption.mjs: ${(built.bytes / 1024).toFixed(1)} KiB`);
+  });
+
+  it('splits off, into chunks only import() reaches, what a Spot notice does not need', () => {
+    // Prepare
+    const { layout } = built;
+    const kib = (paths: string[]) =>
+      (paths.reduce((sum, p) => sum + layout.files[p]!.bytes, 0) / 1024).toFixed(1);
+
+    // Act
+    const holding = Object.fromEntries(deferredCode.map((code) => [code, filesWith(layout, code)]));
+
+    // Assess
+    expect(layout.entry).toBe('handlers/interruption.mjs');
+    for (const file of Object.keys(layout.files).filter((f) => f !== layout.entry)) {
+      expect(file).toMatch(/^handlers\/chunks\/[\w-]+\.mjs$/);
+    }
+    for (const [code, files] of Object.entries(holding)) {
+      expect(files.length, code).toBeGreaterThan(0);
+      expect(
+        files.filter((f) => layout.loadedWithEntry.includes(f)),
+        code,
+      ).toEqual([]);
+    }
+    console.info(
+      `loaded with the entry: ${layout.loadedWithEntry.length} files, ${kib(layout.loadedWithEntry)} KiB; ` +
+        `deferred: ${layout.deferred.length} files, ${kib(layout.deferred)} KiB`,
+    );
   });
 
   it('covers every fixture in test/fixtures/events', async () => {
@@ -349,6 +413,106 @@ describe('the bundled handler, run as Lambda runs it', () => {
         expect(metrics.some((m) => 'NodesDrained' in m)).toBe(true);
       }
     });
+  });
+
+  it('loads, for a Spot notice, the entry and the chunks it imports statically, and nothing else', () => {
+    // Act
+    const loaded = invocations.get('spot-interruption')?.modules;
+
+    // Assess
+    expect(loaded, 'the invocation ran').toBeDefined();
+    // The bed's endpoints are http:, for which the SDK runs import('node:http'): a chunk that only hands
+    // over the built-in (esbuild-plugins.cjs). AWS's https: endpoints do not load it.
+    const handsOverBuiltin = (file: string) =>
+      !built.layout.loadedWithEntry.includes(file) &&
+      (built.layout.files[file]?.bytes ?? Infinity) < 1_000 &&
+      Object.keys(built.layout.files[file]?.inputs ?? {}).every((input) => input.startsWith('node-builtin:'));
+    // The outcome event is put after the drain, with the EventBridge client loaded on that first use.
+    const outcomeClient = withStaticImports(
+      built.layout,
+      filesWith(built.layout, '@aws-sdk/client-eventbridge/'),
+    );
+    const afterDrain = (file: string) =>
+      outcomeClient.has(file) && !built.layout.loadedWithEntry.includes(file);
+    expect(
+      [...new Set(loaded)].filter((file) => !handsOverBuiltin(file) && !afterDrain(file)).sort(),
+    ).toEqual(built.layout.loadedWithEntry);
+  });
+
+  it('loads the Auto Scaling chunk for a notice with a lifecycle hook', () => {
+    // Act
+    const loaded = invocations.get('asg-terminate')?.modules ?? [];
+    const autoScaling = filesWith(built.layout, 'node_modules/@aws-sdk/client-auto-scaling/');
+
+    // Assess
+    expect(autoScaling.length).toBeGreaterThan(0);
+    expect(autoScaling.filter((file) => !loaded.includes(file))).toEqual([]);
+  });
+
+  it('loads the reconcile with the schedule, and reconciles the cluster', async () => {
+    // Prepare: the stack's schedule; a dry run decides and reports only (other tests share the cluster).
+    const event = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: '123456789012',
+      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: bed.region,
+      resources: [`arn:aws:events:${bed.region}:123456789012:rule/eks-spot-drainer-ci-reconcile`],
+      detail: {},
+    };
+
+    // Act
+    const invocation = await invokeWith(event, { DRY_RUN: 'true' });
+
+    // Assess
+    expect(invocation.error).toBeUndefined();
+    const [cluster, ...others] =
+      (invocation.result as { reconcile?: Record<string, unknown>[] }).reconcile ?? [];
+    expect(invocation.result).toMatchObject({ eventId: event.id, status: 'reconciled' });
+    expect(others).toEqual([]);
+    expect(cluster).toMatchObject({ cluster: bed.clusterName });
+    expect(cluster).not.toHaveProperty('error');
+    // The nodes this file drained are marked: the pass read them.
+    expect(cluster?.nodes).toBeGreaterThanOrEqual(worlds.get('spot-interruption')!.nodes.length);
+    expect(
+      filesWith(built.layout, 'src/app/reconcile-all.ts').filter((f) => !invocation.modules?.includes(f)),
+    ).toEqual([]);
+  });
+
+  it('loads the Lambda client with the fan-out, and hands each instance to an invocation of its own', async () => {
+    // Prepare: a Health event naming two instances of the cluster (EC2 is asked before any is
+    // handed on); this function may invoke itself.
+    const ids = await Promise.all(
+      [1, 2].map(async () => {
+        const instance = await createInstance(bed.awsEndpoint, {
+          clusterTagStyle: 'aws:eks:cluster-name',
+          clusterName: bed.clusterName,
+        });
+        return instance.instanceId;
+      }),
+    );
+    const event = liveEvent('scheduled-change', ids);
+    const before = lambdaStub.invocations.length;
+
+    // Act
+    const invocation = await invokeWith(event, {
+      FAN_OUT_EVENTS: 'true',
+      AWS_ENDPOINT_URL_LAMBDA: lambdaStub.endpoint,
+    });
+
+    // Assess
+    expect(invocation.error).toBeUndefined();
+    expect(invocation.result).toMatchObject({
+      status: 'handled',
+      notices: ids.map((instanceId) => ({ instanceId, status: 'delegated' })),
+    });
+    expect(
+      lambdaStub.invocations.slice(before).map((i) => [i.functionName, i.invocationType, i.signedFor]),
+    ).toEqual(ids.map(() => [functionName, 'Event', 'lambda']));
+    const lambdaClient = filesWith(built.layout, 'node_modules/@aws-sdk/client-lambda/');
+    expect(lambdaClient.filter((f) => !invocation.modules?.includes(f))).toEqual([]);
   });
 
   it('completes the lifecycle action with CONTINUE after heartbeats, through the Auto Scaling endpoint', () => {

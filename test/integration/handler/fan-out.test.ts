@@ -11,7 +11,7 @@ import { parseEvent } from '../../../src/events/parse-event.js';
 import { sampleEvent } from '../../../src/events/samples.js';
 import { scheduleEvent } from '../../bed/aws-witnesses.js';
 import { adminClients, createNamespace, uniqueSuffix, waitForReadyPods } from '../../bed/kube.js';
-import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../../bed/lambda.js';
+import { lambdaContext, lambdaEnv, spotNodeWithInstance, testFunctionArn } from '../../bed/lambda.js';
 import { createDeployment } from '../../bed/workloads.js';
 import { type LambdaStub, startLambdaStub } from '../../support/lambda-stub.js';
 
@@ -130,6 +130,30 @@ describe('a Health event naming several instances', () => {
       }),
     ]);
     expect((await admin.core.readNode({ name: theirs.node.name })).spec?.unschedulable).toBeFalsy();
+  });
+
+  it('invokes the alias the event came through (provisioned concurrency), with its retries and dead letters', async () => {
+    // Prepare: EventBridge invoked the `provisioned` alias, as osls wires the rules with provisionedConcurrency.
+    const targets = [await nodeWithPods(), await nodeWithPods()];
+    const ids = targets.map((t) => t.instance.instanceId);
+    const before = stub.invocations.length;
+
+    // Act
+    await app.handle(
+      sampleEvent('scheduled-change', { instanceIds: ids, startTime: new Date(Date.now() + 10 * 60_000) }),
+      lambdaContext(`health-${randomUUID()}`, 150_000, `${testFunctionArn}:provisioned`),
+    );
+
+    // Assess
+    expect(stub.invocations.slice(before).map((i) => [i.functionName, i.qualifier])).toEqual(
+      ids.map(() => [functionName, 'provisioned']),
+    );
+    const runs = await Promise.all(
+      stub.invocations
+        .slice(before)
+        .map((i) => app.handle(i.payload, lambdaContext(`fanned-${randomUUID()}`))),
+    );
+    expect(runs.flatMap((r) => r.notices.map((n) => n.status))).toEqual(['done', 'done']);
   });
 
   it('handles an instance here when it cannot be handed out', async () => {

@@ -15,7 +15,7 @@ import { EksTokenProvider } from '../../../src/aws/eks-token.js';
 import { sampleEvent } from '../../../src/events/samples.js';
 import { EksClusterAccess } from '../../../src/kube/cluster-access.js';
 import { instances, setBootId, startKubelet, stopKubelet } from '../../bed/instance-life.js';
-import { adminClients, uniqueSuffix } from '../../bed/kube.js';
+import { adminClients, uniqueSuffix, waitFor } from '../../bed/kube.js';
 import { type KubeFaultProxy, startKubeFaultProxy } from '../../bed/kube-fault-proxy.js';
 import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../../bed/lambda.js';
 
@@ -161,6 +161,12 @@ describe('an instance nobody marked runs again', () => {
       })(new EKSClient({ region: bed.region })),
       new EksTokenProvider({ region: bed.region }),
     );
+    // The node controller puts the beta labels on a new node a moment after it is Ready: wait for
+    // them, so that a change after `before` is the function's doing.
+    await waitFor('the node controller done with the node', async () => {
+      const node = await admin.core.readNode({ name: w.node });
+      return node.metadata?.labels?.['beta.kubernetes.io/arch'] !== undefined;
+    });
     const before = await nodeNow(w.node);
     const from = proxy.records.length;
 

@@ -15,6 +15,7 @@ import {
   managedCluster,
   testDeps,
 } from '../../support/app-deps.js';
+import { eksNode } from '../../support/fake-kube.js';
 import { liveEvent } from '../../support/live-event.js';
 import { loadFixture, withDetail } from '../events/fixtures.js';
 
@@ -366,5 +367,143 @@ describe('handleEvent: checks before anything is touched', () => {
     // Assess
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(1);
     expect(t.connect).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('handleEvent: outcome events', () => {
+  const nodeOfInstance = (instance: typeof first) => eksNode(instance.PrivateDnsName!, instance.InstanceId!);
+
+  it('puts one for a node it cordoned, naming the cluster, node and notice', async () => {
+    // Prepare
+    knowInstances(ec2Mock, [first]);
+    const t = testDeps([nodeOfInstance(first)]);
+    const event = sampleEvent('rebalance-recommendation', { instanceId: first.InstanceId! });
+
+    // Act
+    await handleEvent(event, t.deps, here());
+
+    // Assess
+    expect(t.outcomes.events).toEqual([
+      {
+        detailType: 'Node Cordoned',
+        time: expect.any(Date),
+        detail: expect.objectContaining({
+          outcome: 'cordoned',
+          cluster: managedCluster,
+          node: first.PrivateDnsName,
+          instanceId: first.InstanceId,
+          kind: 'rebalance-recommendation',
+          eventId: event.id,
+          action: 'cordon',
+          by: 'notice',
+          invocationId: 'request-1',
+        }),
+      },
+    ]);
+    expect(t.metrics.outcomeEvents).toHaveBeenCalledWith({ sent: 1, failed: 0 });
+  });
+
+  it('puts none for a duplicate of a notice it acted on', async () => {
+    // Prepare
+    knowInstances(ec2Mock, [first]);
+    const t = testDeps([nodeOfInstance(first)]);
+    const event = sampleEvent('rebalance-recommendation', { instanceId: first.InstanceId! });
+    await handleEvent(event, t.deps, here());
+
+    // Act
+    await handleEvent(event, t.deps, here());
+
+    // Assess
+    expect(t.outcomes.events.map((e) => e.detailType)).toEqual(['Node Cordoned']);
+  });
+
+  it('puts one rejection per notice of a forged event, no more than one event may act on', async () => {
+    // Prepare: a Health event about three instances, from another account.
+    const ids = [first.InstanceId!, second.InstanceId!, 'i-0aaaaaaaaaaaaaaaa'];
+    const event = sampleEvent('scheduled-change', { instanceIds: ids, account: '999999999999' });
+    const t = testDeps();
+    const deps: EventDeps = { ...t.deps, checks: { maxInstancesPerEvent: 2 } };
+
+    // Act
+    const report = await handleEvent(event, deps, here());
+
+    // Assess
+    expect(report.status).toBe('rejected');
+    expect(t.outcomes.events.map((e) => [e.detailType, e.detail.instanceId, e.detail.reason])).toEqual([
+      ['Notice Rejected', ids[0], 'wrong-account'],
+      ['Notice Rejected', ids[1], 'wrong-account'],
+    ]);
+    expect(t.outcomes.events[0]?.detail).toMatchObject({
+      cluster: null,
+      node: null,
+      kind: 'scheduled-change',
+      eventId: event.id,
+      why: expect.stringMatching(/999999999999/),
+    });
+  });
+
+  it('puts a rejection for a notice EC2 contradicts', async () => {
+    // Prepare
+    knowInstances(ec2Mock, [{ ...first, InstanceLifecycle: undefined }]);
+    const t = testDeps();
+
+    // Act
+    await handleEvent(sampleEvent('spot-interruption', { instanceId: first.InstanceId! }), t.deps, here());
+
+    // Assess
+    expect(t.outcomes.events).toMatchObject([
+      { detailType: 'Notice Rejected', detail: { reason: 'ec2-disagrees', instanceId: first.InstanceId } },
+    ]);
+  });
+
+  it('puts the events of the notices done before it throws for the one that failed', async () => {
+    // Prepare: a Health change due now, cordon only; the second instance's cluster cannot be reached.
+    const elsewhere = ec2Instance(second.InstanceId!, 'prod-b');
+    knowInstances(ec2Mock, [first, elsewhere]);
+    const t = testDeps([nodeOfInstance(first)]);
+    t.deps.config.policy.cordonOnly = true;
+    t.deps.config.interruption.scheduledDrainLeadMs = 7 * 86_400_000;
+    if (t.deps.source.kind === 'ec2-tags') {
+      t.deps.source = { ...t.deps.source, managedClusters: [managedCluster, 'prod-b'] };
+    }
+
+    // Act
+    const error = await handleEvent(liveEvent('scheduled-change', []), t.deps, here()).catch(
+      (e: unknown) => e,
+    );
+
+    // Assess
+    expect(error).toBeInstanceOf(TransientError);
+    expect(t.outcomes.events.map((e) => [e.detailType, e.detail.instanceId])).toEqual([
+      ['Node Cordoned', first.InstanceId],
+    ]);
+  });
+
+  it('goes on when the events cannot be put', async () => {
+    // Prepare
+    knowInstances(ec2Mock, [first]);
+    const t = testDeps([nodeOfInstance(first)]);
+    t.outcomes.publish.mockResolvedValue({
+      status: 'failed',
+      sent: 0,
+      failed: 1,
+      reason: 'timed out after 3000 ms',
+    });
+    const warned = vi.spyOn(t.logger, 'warn');
+
+    // Act
+    const report = await handleEvent(
+      sampleEvent('rebalance-recommendation', { instanceId: first.InstanceId! }),
+      t.deps,
+      here(),
+    );
+
+    // Assess
+    expect(report.notices).toMatchObject([{ status: 'done', result: { outcome: 'cordoned' } }]);
+    expect(t.metrics.outcomeEvents).toHaveBeenCalledWith({ sent: 0, failed: 1 });
+    expect(warned).toHaveBeenCalledWith(
+      'outcome events failed',
+      expect.objectContaining({ reason: 'timed out after 3000 ms' }),
+    );
   });
 });

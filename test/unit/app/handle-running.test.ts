@@ -83,6 +83,7 @@ describe('an instance running again', () => {
     expect(t.kube.calls.map((c) => c.method)).toEqual(['readNode']);
     expect(t.kube.nodes.get(nodeName)).toEqual(node);
     expect(t.metrics.instanceRunning).toHaveBeenCalledWith({ marked: false, released: false });
+    expect(t.outcomes.events).toEqual([]);
   });
 
   it('leaves a node of the same name but another instance alone', async () => {

@@ -10,12 +10,13 @@ import {
   recordLifecycleHeartbeat,
   startHeartbeats,
 } from '../../../src/aws/asg-lifecycle.js';
+import { lazyClient } from '../../../src/aws/lazy-client.js';
 import { TransientError } from '../../../src/errors.js';
 import type { LifecycleAction } from '../../../src/types.js';
 import { awsError } from './aws-error.js';
 
 const asgMock = mockClient(AutoScalingClient);
-const asg = new AutoScalingClient({ region: 'us-east-1' });
+const asg = lazyClient(async () => new AutoScalingClient({ region: 'us-east-1' }));
 const instanceId = 'i-0123456789abcdef0';
 const lifecycle: LifecycleAction = {
   autoScalingGroupName: 'workers',

@@ -7,7 +7,7 @@ describe('createAwsClients', () => {
     const clients = createAwsClients({ region: 'eu-west-1' });
 
     // Assess
-    for (const client of [clients.ec2, clients.eks, clients.autoScaling]) {
+    for (const client of [clients.ec2, clients.eks, await clients.autoScaling()]) {
       expect(await client.config.region()).toBe('eu-west-1');
       expect(await client.config.maxAttempts()).toBe(1);
       client.destroy();
@@ -19,10 +19,24 @@ describe('createAwsClients', () => {
     const clients = createAwsClients({ region: 'us-east-1', endpoint: 'http://127.0.0.1:5000' });
 
     // Assess
-    for (const client of [clients.ec2, clients.eks, clients.autoScaling]) {
+    for (const client of [clients.ec2, clients.eks, await clients.autoScaling()]) {
       const endpoint = await client.config.endpoint?.();
       expect(`${endpoint?.protocol}//${endpoint?.hostname}:${endpoint?.port}`).toBe('http://127.0.0.1:5000');
       client.destroy();
     }
+  });
+
+  it('builds the Auto Scaling client on first use, once', async () => {
+    // Prepare
+    const clients = createAwsClients({ region: 'us-east-1' });
+
+    // Act
+    const [first, second] = await Promise.all([clients.autoScaling(), clients.autoScaling()]);
+    const later = await clients.autoScaling();
+
+    // Assess
+    expect(first).toBe(second);
+    expect(later).toBe(first);
+    first.destroy();
   });
 });
