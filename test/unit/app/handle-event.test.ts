@@ -460,6 +460,8 @@ describe('handleEvent: outcome events', () => {
     // Prepare: a Health change due now, cordon only; the second instance's cluster cannot be reached.
     const elsewhere = ec2Instance(second.InstanceId!, 'prod-b');
     knowInstances(ec2Mock, [first, elsewhere]);
+    const retiring = [{ Code: 'instance-retirement' as const }];
+    knowScheduledEvents(ec2Mock, { [first.InstanceId!]: retiring, [second.InstanceId!]: retiring });
     const t = testDeps([nodeOfInstance(first)]);
     t.deps.config.policy.cordonOnly = true;
     t.deps.config.interruption.scheduledDrainLeadMs = 7 * 86_400_000;
