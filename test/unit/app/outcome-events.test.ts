@@ -269,7 +269,8 @@ describe('noticeOutcomeEvents', () => {
     'reports a notice refused as %s as rejected, like any AWS contradicts',
     (reason) => {
       const report: NoticeReport = {
-        ...notice,
+        kind: notice.kind,
+        instanceId: notice.instanceId,
         action: 'drain',
         status: 'skipped',
         reason,
