@@ -140,7 +140,7 @@ describe('a Health event naming several instances', () => {
 
     // Act
     await app.handle(
-      sampleEvent('scheduled-change', { instanceIds: ids, startTime: new Date(Date.now() + 10 * 60_000) }),
+      sampleEvent('scheduled-change', { instanceIds: ids, startTime: await listedSoon(ids) }),
       lambdaContext(`health-${randomUUID()}`, 150_000, `${testFunctionArn}:provisioned`),
     );
 
