@@ -20,6 +20,16 @@ import {
 } from './record.js';
 import { excludeFromLoadBalancersLabel, type NodeFacts, outOfServiceKey, taintPrefix } from './world.js';
 
+/**
+ * Labels the drainer sets in the very patch that cordons a schedulable node, or adds the
+ * load-balancer label: deploy/node-fence.yaml lets the drainer uncordon, or remove that label, only
+ * where they are, so an administrator's cordon or label stays out of its reach whatever its code
+ * does. They fence the drainer, not the kubelet (which may write labels): the taints above vouch
+ * against the kubelet.
+ */
+export const cordonVouchLabel = 'eks-spot-drainer/cordoned';
+export const lbVouchLabel = 'eks-spot-drainer/lb-excluded';
+
 /** Kubernetes' non-graceful node shutdown taint (GA in 1.28), with this project's value. */
 export const outOfServiceTaint: k8s.V1Taint = {
   key: outOfServiceKey,
@@ -120,6 +130,7 @@ export function writePatch(
   const spec: NonNullable<NodePatch['spec']> = {};
   if (effects.mark) {
     spec.unschedulable = true;
+    if (record.marks.cordoned && node.spec?.unschedulable !== true) labels[cordonVouchLabel] = 'true';
     const value = vouchValue(record.marks);
     // Every taint of ours says what this project made now (a cordon made later included).
     for (const [i, t] of taints.entries()) {
@@ -130,6 +141,7 @@ export function writePatch(
     }
     if (record.marks.lbLabel && node.metadata?.labels?.[excludeFromLoadBalancersLabel] === undefined) {
       labels[excludeFromLoadBalancersLabel] = 'true';
+      labels[lbVouchLabel] = 'true';
     }
   }
   if (effects.outOfService) add({ ...outOfServiceTaint, timeAdded: now });
@@ -144,7 +156,7 @@ export function releasePatch(node: k8s.V1Node, vouched: NodeMarks): NodePatch {
   const taints = (node.spec?.taints ?? []).filter(
     (t) => !(gone.has(t.key) && (t.key !== outOfServiceKey || t.value === outOfServiceTaint.value)),
   );
-  const labels: Record<string, null> = { [stateLabel]: null };
+  const labels: Record<string, null> = { [stateLabel]: null, [cordonVouchLabel]: null, [lbVouchLabel]: null };
   if (vouched.lbLabel) labels[excludeFromLoadBalancersLabel] = null;
   const spec: NonNullable<NodePatch['spec']> = {};
   if (vouched.cordoned) spec.unschedulable = null;

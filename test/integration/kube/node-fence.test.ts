@@ -10,7 +10,7 @@ import * as k8s from '@kubernetes/client-node';
 import { describe, expect, inject, it } from 'vitest';
 import { applyInput, type DoorContext } from '../../../src/interruption/door.js';
 import type { Input, NoticeInput } from '../../../src/interruption/inputs.js';
-import { writePatch } from '../../../src/interruption/marks.js';
+import { cordonVouchLabel, lbVouchLabel, writePatch } from '../../../src/interruption/marks.js';
 import { recordAnnotation, recordOn } from '../../../src/interruption/record.js';
 import { excludeFromLoadBalancersLabel } from '../../../src/interruption/world.js';
 import {
@@ -168,6 +168,7 @@ describe('the node fence (deploy/node-fence.yaml) for the drainer', () => {
     const steps = {
       cordon: await patchAsDrainer(name, (n) => {
         n.spec = { ...n.spec, unschedulable: true };
+        n.metadata!.labels = { ...n.metadata?.labels, [cordonVouchLabel]: 'true' };
       }),
       taint: await patchAsDrainer(
         name,
@@ -181,6 +182,7 @@ describe('the node fence (deploy/node-fence.yaml) for the drainer', () => {
           ...n.metadata?.labels,
           'eks-spot-drainer/state': 'draining',
           [excludeFromLoadBalancersLabel]: 'true',
+          [lbVouchLabel]: 'true',
         };
       }),
     };
@@ -196,6 +198,8 @@ describe('the node fence (deploy/node-fence.yaml) for the drainer', () => {
       unlabel: await patchAsDrainer(name, (n) => {
         delete n.metadata!.labels!['eks-spot-drainer/state'];
         delete n.metadata!.labels![excludeFromLoadBalancersLabel];
+        delete n.metadata!.labels![cordonVouchLabel];
+        delete n.metadata!.labels![lbVouchLabel];
       }),
     };
 
@@ -379,10 +383,10 @@ describe('the node fence (deploy/node-fence.yaml) for the drainer', () => {
     const name = await notReadyNode();
 
     // Act
-    const add = await patchAsDrainer(
-      name,
-      withTaint({ key: outOfService, value: 'nodeshutdown', effect: 'NoExecute' }),
-    );
+    const add = await patchAsDrainer(name, (n) => {
+      withTaint({ key: outOfService, value: 'nodeshutdown', effect: 'NoExecute' })(n);
+      n.metadata!.labels = { ...n.metadata?.labels, 'eks-spot-drainer/state': 'out-of-service' };
+    });
     const tainted = await admin.core.readNode({ name });
     const remove = await patchAsDrainer(name, withoutTaint(outOfService));
 
@@ -394,6 +398,75 @@ describe('the node fence (deploy/node-fence.yaml) for the drainer', () => {
     expect((await admin.core.readNode({ name })).spec?.taints ?? []).not.toContainEqual(
       expect.objectContaining({ key: outOfService }),
     );
+  });
+
+  it('refuses to uncordon, or to take the load-balancer label off, a node someone else marked, and to claim that it marked it', async () => {
+    // Prepare: an administrator cordons the node and excludes it from load balancers.
+    const name = await readyNode();
+    await admin.core.patchNode(
+      {
+        name,
+        body: {
+          metadata: { labels: { [excludeFromLoadBalancersLabel]: 'true' } },
+          spec: { unschedulable: true },
+        },
+      },
+      mergePatch,
+    );
+    await settled(name);
+    const before = await guarded(name);
+
+    // Act
+    const refused = {
+      uncordon: await patchAsDrainer(name, (n) => {
+        n.spec = { ...n.spec, unschedulable: false };
+      }),
+      claimCordon: await patchAsDrainer(name, (n) => {
+        n.metadata!.labels = { ...n.metadata?.labels, [cordonVouchLabel]: 'true' };
+      }),
+      unlabel: await patchAsDrainer(name, (n) => {
+        delete n.metadata!.labels![excludeFromLoadBalancersLabel];
+      }),
+      claimLabel: await patchAsDrainer(name, (n) => {
+        n.metadata!.labels = { ...n.metadata?.labels, [lbVouchLabel]: 'true' };
+      }),
+    };
+    // The drainer's own record on that node, released as the door releases it: the cordon and label stay.
+    const marked = await applyInput(
+      name,
+      notice({ kind: 'rebalance-recommendation', action: 'cordon', eventId: 'e-theirs' }),
+      door(),
+    );
+    const released = await applyInput(name, { type: 'look', holder: 'fence-test' }, door('running', 120_000));
+
+    // Assess
+    expect(refused).toEqual({
+      uncordon: expect.stringMatching(/may uncordon only a node it cordoned itself/),
+      claimCordon: expect.stringMatching(/only in the patch that cordons it/),
+      unlabel: expect.stringMatching(/only a load-balancer exclusion it added itself/),
+      claimLabel: expect.stringMatching(/only in the patch that does/),
+    });
+    expect(marked !== 'node-gone' && marked.transitions.at(-1)?.outcome).toBe('cordoned');
+    expect(released !== 'node-gone' && released.transitions.at(-1)?.outcome).toBe('released');
+    const after = await guarded(name);
+    expect(after.spec?.unschedulable).toBe(true);
+    expect(after.labels).toEqual(before.labels);
+  });
+
+  it('refuses the out-of-service taint without the record that says the machine is shut down', async () => {
+    // Prepare
+    const name = await notReadyNode();
+    const before = await guarded(name);
+
+    // Act
+    const outcome = await patchAsDrainer(
+      name,
+      withTaint({ key: outOfService, value: 'eks-spot-drainer', effect: 'NoExecute' }),
+    );
+
+    // Assess
+    expect(outcome).toMatch(/only with its record saying the machine is shut down/);
+    expect(await guarded(name)).toEqual(before);
   });
 
   it("refuses a status write by the drainer's group even where RBAC would allow it", async () => {

@@ -18,7 +18,7 @@
  */
 
 import { countedStates } from '../../../../src/interruption/budget.js';
-import type { NodePatch } from '../../../../src/interruption/marks.js';
+import { cordonVouchLabel, type NodePatch } from '../../../../src/interruption/marks.js';
 import { overdueGraceMs } from '../../../../src/interruption/reasons.js';
 import { RecordState, recordOn } from '../../../../src/interruption/record.js';
 import { outOfServiceKey, taintPrefix } from '../../../../src/interruption/world.js';
@@ -94,6 +94,14 @@ export function checkPatch(sim: Sim, patch: NodePatch): Violation[] {
   const uncordons = node.spec?.unschedulable === true && patch.spec?.unschedulable === null;
   if (uncordons && sim.owners.cordon === 'admin')
     v.push({ rule: 2, detail: "uncordons an operator's cordon" });
+  // deploy/node-fence.yaml's rules for the cordon's label: what the door writes, the fence lets through.
+  const oldLabels = node.metadata?.labels ?? {};
+  if (uncordons && oldLabels[cordonVouchLabel] === undefined)
+    v.push({ rule: 2, detail: 'uncordons a node without the label of its own cordon (the fence refuses)' });
+  const claims =
+    patch.metadata.labels[cordonVouchLabel] === 'true' && oldLabels[cordonVouchLabel] === undefined;
+  if (claims && !(node.spec?.unschedulable !== true && patch.spec?.unschedulable === true))
+    v.push({ rule: 2, detail: 'labels a cordon it did not make in this patch (the fence refuses)' });
   for (const t of before) {
     if (!after.some((a) => a.key === t.key && a.effect === t.effect) && !ours(t)) {
       v.push({ rule: 7, detail: `removes taint ${t.key}=${t.value}` });
