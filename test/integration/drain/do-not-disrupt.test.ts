@@ -8,6 +8,7 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLambdaApp, type LambdaApp } from '../../../src/app/lambda-app.js';
 import { sampleEvent } from '../../../src/events/samples.js';
+import { awsSaysSo } from '../../bed/aws-witnesses.js';
 import { adminClients, createNamespace, uniqueSuffix, waitFor, waitForReadyPods } from '../../bed/kube.js';
 import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../../bed/lambda.js';
 import { createBarePod } from '../../bed/workloads.js';
@@ -51,15 +52,15 @@ describe('a pod that asks not to be disrupted', () => {
     );
     await waitForReadyPods(admin.core, namespace, undefined, 2);
 
-    // Act 1: a Health change due (within the 30 min lead), more than a drain from its start.
-    const health = await app.handle(
-      sampleEvent('scheduled-change', {
-        instanceId: instance.instanceId,
-        instanceIds: [instance.instanceId],
-        startTime: new Date(Date.now() + 20 * 60_000),
-      }),
-      lambdaContext(`health-${randomUUID()}`),
-    );
+    // Act 1: a Health change due (within the 30 min lead), more than a drain from its start, that
+    // EC2 lists for the instance.
+    const change = sampleEvent('scheduled-change', {
+      instanceId: instance.instanceId,
+      instanceIds: [instance.instanceId],
+      startTime: new Date(Date.now() + 20 * 60_000),
+    });
+    await awsSaysSo(bed, change);
+    const health = await app.handle(change, lambdaContext(`health-${randomUUID()}`));
     await waitFor('web gone', async () => !(await running(namespace, 'web')));
 
     // Assess 1: drained, the pod that asked kept, and said so.
