@@ -101,6 +101,7 @@ export function createLambdaApp(env: Record<string, string | undefined> = proces
     logger,
     metrics: powertoolsMetrics(metrics),
     checks: { maxInstancesPerEvent: config.maxInstancesPerEvent },
+    launchHooks: config.launchHooks,
     // Only in Lambda, which names the function: the role may invoke this function and no other.
     ...(config.fanOutEvents && env.AWS_LAMBDA_FUNCTION_NAME
       ? {

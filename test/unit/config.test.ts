@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { configVariables, defaultInterruptionConfig, loadConfig } from '../../src/config.js';
+import {
+  configVariables,
+  defaultInterruptionConfig,
+  defaultLaunchHookConfig,
+  loadConfig,
+} from '../../src/config.js';
 import { defaultDrainOptions } from '../../src/drain/options.js';
 import { ConfigError } from '../../src/errors.js';
 import { defaultPolicyConfig } from '../../src/policy.js';
@@ -32,6 +37,7 @@ describe('loadConfig', () => {
       interruption: defaultInterruptionConfig,
       maxInstancesPerEvent: 50,
       fanOutEvents: true,
+      launchHooks: defaultLaunchHookConfig,
     });
   });
 
@@ -71,6 +77,9 @@ describe('loadConfig', () => {
       MAX_VOLUNTARY_DISRUPTIONS: '3',
       MAX_INSTANCES_PER_EVENT: '5',
       FAN_OUT_EVENTS: 'false',
+      ENABLE_ASG_LAUNCH_HOOKS: 'false',
+      LAUNCH_READY_WAIT_SECONDS: '120',
+      LAUNCH_HOOK_ON_TIMEOUT: 'Abandon',
     });
 
     expect(config).toEqual({
@@ -113,6 +122,7 @@ describe('loadConfig', () => {
       },
       maxInstancesPerEvent: 5,
       fanOutEvents: false,
+      launchHooks: { enabled: false, readyWaitMs: 120_000, onTimeout: 'abandon' },
     });
   });
 
@@ -193,6 +203,8 @@ describe('loadConfig', () => {
     [{ ...base, INSTANCE_CACHE_SECONDS: '-5' }, 'INSTANCE_CACHE_SECONDS', /expected an integer/],
     [{ ...base, LIFECYCLE_HEARTBEAT_SECONDS: '9999' }, 'LIFECYCLE_HEARTBEAT_SECONDS', /from 0 to 7200/],
     [{ ...base, MAX_INSTANCES_PER_EVENT: '0' }, 'MAX_INSTANCES_PER_EVENT', /from 1 to 10000/],
+    [{ ...base, LAUNCH_HOOK_ON_TIMEOUT: 'terminate' }, 'LAUNCH_HOOK_ON_TIMEOUT', /expected abandon or leave/],
+    [{ ...base, LAUNCH_READY_WAIT_SECONDS: '0' }, 'LAUNCH_READY_WAIT_SECONDS', /from 1 to 3600/],
     [{ ...base, OUTCOME_EVENTS: 'sometimes' }, 'OUTCOME_EVENTS', /expected true or false/],
     [
       { ...base, OUTCOME_EVENT_BUS: 'aws.partner/x' },
@@ -266,7 +278,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(34);
+    expect(names).toHaveLength(37);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 
