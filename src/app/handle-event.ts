@@ -155,12 +155,19 @@ async function instanceLaunching(
   invocation: Invocation,
 ): Promise<EventReport> {
   if (isForeign(parsed, invocation)) return foreign(parsed.eventId, 'a launch lifecycle action', deps);
-  const launch = await handleLaunch(parsed, deps, invocation);
-  const handled = launch.status === 'continued' || launch.status === 'already-ended';
-  if (!handled && launch.status !== 'abandoned' && launch.status !== 'left') {
+  let launch: LaunchReport;
+  try {
+    launch = await handleLaunch(parsed, deps, invocation);
+  } catch (error) {
+    deps.metrics.launchHook('retried');
+    throw error;
+  }
+  const continued = launch.status === 'continued' || launch.status === 'already-ended';
+  if (!continued && launch.status !== 'abandoned' && launch.status !== 'left') {
     deps.metrics.ignoredEvent();
     return { eventId: parsed.eventId, status: 'ignored', reason: launch.why, notices: [], launch };
   }
+  deps.metrics.launchHook(continued ? 'continued' : 'not-ready');
   return { eventId: parsed.eventId, status: 'handled', notices: [], launch };
 }
 

@@ -38,6 +38,9 @@ import type { InstanceInfo, ParseOutcome } from '../types.js';
 import type { AppDeps, Invocation } from './app-types.js';
 import { kubeletPollMs } from './handle-running.js';
 
+/** Kept back from the invocation's deadline for the call after the wait: a completion or a heartbeat. */
+const wrapUpMs = 3_000;
+
 export type LaunchEvent = Extract<ParseOutcome, { status: 'launch' }>;
 
 export interface LaunchReport {
@@ -131,7 +134,8 @@ async function settleLaunch(
   let ready: boolean;
   try {
     const apis = await deps.access.connect(cluster, call);
-    ready = await waitForReady(apis.core, name, info, Math.min(bound, invocation.deadline), now, invocation);
+    const until = Math.min(bound, invocation.deadline - wrapUpMs);
+    ready = await waitForReady(apis.core, name, info, until, now, invocation);
   } finally {
     beats?.stop();
   }
@@ -183,8 +187,14 @@ async function waitForReady(
       belongsTo(node, info.instanceId) &&
       readySinceLaunch({ node: nodeFacts(node, now() - Date.now()), instance, fresh: true });
     if (isReady) return true;
-    if (now() + kubeletPollMs > until) return false;
-    await sleep(kubeletPollMs, undefined, invocation.signal ? { signal: invocation.signal } : {});
+    const left = until - now();
+    if (left <= 0) return false;
+    // The last read falls on `until` itself: the bound is then over, or the invocation must wrap up.
+    await sleep(
+      Math.min(kubeletPollMs, left),
+      undefined,
+      invocation.signal ? { signal: invocation.signal } : {},
+    );
   }
 }
 

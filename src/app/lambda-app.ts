@@ -164,6 +164,15 @@ export function summarize(report: EventReport) {
           },
         }
       : {}),
+    ...(report.launch
+      ? {
+          launch: {
+            instanceId: report.launch.instanceId,
+            status: report.launch.status,
+            ...(report.launch.node ? { node: report.launch.node } : {}),
+          },
+        }
+      : {}),
     notices: report.notices.map((n) => ({
       instanceId: n.instanceId,
       kind: n.kind,

@@ -32,6 +32,8 @@ export interface MetricsSink {
   }): void;
   /** A `running` event: whether this project had marked the instance's node, and gave it back. */
   instanceRunning(summary: { marked: boolean; released: boolean }): void;
+  /** A launch hook of a managed cluster's instance: completed, not Ready in time, or left for a retry. */
+  launchHook(outcome: 'continued' | 'not-ready' | 'retried'): void;
 }
 
 export const noMetrics: MetricsSink = {
@@ -45,6 +47,7 @@ export const noMetrics: MetricsSink = {
   outcomeEvents: () => {},
   reconciled: () => {},
   instanceRunning: () => {},
+  launchHook: () => {},
 };
 
 /** MetricsSink over Powertools Metrics; the handler publishes once per invocation. */
@@ -106,6 +109,15 @@ export function powertoolsMetrics(metrics: Metrics): MetricsSink {
       metrics.addMetric('MarkedInstancesRunning', MetricUnit.Count, 1);
       // The same metric as the reconcile's releases: the dashboard counts nodes given back either way.
       metrics.addMetric('NodesReleased', MetricUnit.Count, released ? 1 : 0);
+    },
+    launchHook(outcome) {
+      metrics.addMetric('LaunchHooks', MetricUnit.Count, 1);
+      const name = {
+        continued: 'LaunchHooksContinued',
+        'not-ready': 'LaunchHooksNotReady',
+        retried: 'LaunchHooksRetried',
+      };
+      metrics.addMetric(name[outcome], MetricUnit.Count, 1);
     },
   };
 }

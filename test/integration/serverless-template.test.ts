@@ -526,6 +526,7 @@ describe('serverless package', () => {
     sink.outcomeEvents({ sent: 1, failed: 1 });
     sink.instanceRunning({ marked: true, released: true });
     sink.fannedOut(1);
+    for (const outcome of ['continued', 'not-ready', 'retried'] as const) sink.launchHook(outcome);
     metrics.publishStoredMetrics();
     const lines = stdout.mock.calls
       .flatMap(([chunk]) => String(chunk).split('\n'))

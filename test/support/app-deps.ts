@@ -129,6 +129,7 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     outcomeEvents: vi.fn(),
     reconciled: vi.fn(),
     instanceRunning: vi.fn(),
+    launchHook: vi.fn(),
   };
   const notifier: TestDeps['notifier'] = {
     drainStarted: vi.fn(async () => ({ status: 'disabled' as const })),

@@ -80,6 +80,7 @@ describe('a launch lifecycle hook', () => {
       },
     ]);
     expect(t.kube.calls.filter((c) => c.method !== 'readNode')).toEqual([]);
+    expect(t.metrics.launchHook).toHaveBeenCalledWith('continued');
   });
 
   it('is left to its timeout when the node is not Ready within the bound (leave)', async () => {
@@ -93,6 +94,7 @@ describe('a launch lifecycle hook', () => {
     // Assess
     expect(report).toMatchObject({ status: 'handled', launch: { status: 'left' } });
     expect(completions()).toEqual([]);
+    expect(t.metrics.launchHook).toHaveBeenCalledWith('not-ready');
   });
 
   it('is abandoned when the node is not Ready within the bound and the param says abandon', async () => {
@@ -131,6 +133,7 @@ describe('a launch lifecycle hook', () => {
 
     // Assess
     await expect(handling).rejects.toBeInstanceOf(TransientError);
+    expect(t.metrics.launchHook).toHaveBeenCalledWith('retried');
     expect(asgMock.commandCalls(RecordLifecycleActionHeartbeatCommand)).toHaveLength(1);
     expect(completions()).toEqual([]);
   });
