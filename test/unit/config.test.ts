@@ -70,6 +70,7 @@ describe('loadConfig', () => {
       RUNNING_WAIT_SECONDS: '30',
       MAX_VOLUNTARY_DISRUPTIONS: '3',
       MAX_INSTANCES_PER_EVENT: '5',
+      MANAGED_TAG: 'aws-node-termination-handler/managed',
       FAN_OUT_EVENTS: 'false',
     });
 
@@ -111,6 +112,7 @@ describe('loadConfig', () => {
         runningWaitMs: 30_000,
         disruptionBudget: { count: 3 },
       },
+      managedTag: 'aws-node-termination-handler/managed',
       maxInstancesPerEvent: 5,
       fanOutEvents: false,
     });
@@ -266,7 +268,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(34);
+    expect(names).toHaveLength(35);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 
