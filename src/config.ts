@@ -166,6 +166,16 @@ const optionalTagKey = fromRaw((value, ctx) => {
   return value;
 });
 
+const taintEffect = fromRaw((value, ctx) => {
+  if (value === undefined || value === 'NoSchedule' || value === 'PreferNoSchedule') return value ?? 'NoSchedule';
+  return invalid(
+    ctx,
+    value === 'NoExecute'
+      ? 'NoExecute would evict every pod at once, without PodDisruptionBudgets: use NoSchedule or PreferNoSchedule'
+      : `expected NoSchedule or PreferNoSchedule, got ${quote(value)}`,
+  );
+});
+
 const budgetSpec = fromRaw((value, ctx) => {
   const parsed = parseBudgetSpec(value ?? '10%');
   if (parsed === 'invalid') {
@@ -258,6 +268,11 @@ const variables = {
     bool(false),
   ),
   TAINT_NODE: spec('true', 'Add the eks-spot-drainer/<kind> NoSchedule taint besides cordoning.', bool(true)),
+  TAINT_EFFECT: spec(
+    'NoSchedule',
+    'The effect of that taint: NoSchedule, or PreferNoSchedule (NoExecute is refused: it evicts without budgets).',
+    taintEffect,
+  ),
   EXCLUDE_FROM_LOAD_BALANCERS: spec(
     'true',
     'Label the node node.kubernetes.io/exclude-from-external-load-balancers.',
@@ -395,6 +410,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       safetyMarginMs: read('DEADLINE_SAFETY_MARGIN_SECONDS') * 1000,
       forceAtDeadline: read('FORCE_AT_DEADLINE'),
       taintNode: read('TAINT_NODE'),
+      taintEffect: read('TAINT_EFFECT'),
       excludeFromLoadBalancers: read('EXCLUDE_FROM_LOAD_BALANCERS'),
       noDeadlineBudgetMs: read('DRAIN_TIMEOUT_SECONDS') * 1000,
     },

@@ -55,6 +55,7 @@ describe('loadConfig', () => {
       DEADLINE_SAFETY_MARGIN_SECONDS: '10',
       FORCE_AT_DEADLINE: 'true',
       TAINT_NODE: 'false',
+      TAINT_EFFECT: 'PreferNoSchedule',
       EXCLUDE_FROM_LOAD_BALANCERS: 'false',
       DRAIN_TIMEOUT_SECONDS: '300',
       WEBHOOK_URL_SECRET_NAME: 'ssm:/eks-spot-drainer/webhook',
@@ -96,6 +97,7 @@ describe('loadConfig', () => {
         safetyMarginMs: 10_000,
         forceAtDeadline: true,
         taintNode: false,
+        taintEffect: 'PreferNoSchedule',
         excludeFromLoadBalancers: false,
         noDeadlineBudgetMs: 300_000,
       },
@@ -268,7 +270,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(35);
+    expect(names).toHaveLength(36);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 
