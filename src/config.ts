@@ -167,7 +167,8 @@ const optionalTagKey = fromRaw((value, ctx) => {
 });
 
 const taintEffect = fromRaw((value, ctx) => {
-  if (value === undefined || value === 'NoSchedule' || value === 'PreferNoSchedule') return value ?? 'NoSchedule';
+  if (value === undefined || value === 'NoSchedule' || value === 'PreferNoSchedule')
+    return value ?? 'NoSchedule';
   return invalid(
     ctx,
     value === 'NoExecute'
