@@ -12,8 +12,8 @@
  * the bound is over, LAUNCH_HOOK_ON_TIMEOUT says: `leave` (the hook times out with its own default
  * result) or `abandon` (ABANDON: Auto Scaling terminates the instance and launches another).
  *
- * Instances of clusters this function does not manage are left alone: their hook may be another
- * tool's. The event is trusted for nothing Auto Scaling does not check: the action is addressed by
+ * Instances of clusters this function does not manage (or without MANAGED_TAG), and nodes labelled
+ * eks-spot-drainer/exclude=true, are left alone: their hook may be another tool's. The event is trusted for nothing Auto Scaling does not check: the action is addressed by
  * its token, which Auto Scaling accepts only while that very action is pending.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,6 +37,7 @@ import { describeError } from '../observability/redact.js';
 import type { InstanceInfo, ParseOutcome } from '../types.js';
 import type { AppDeps, Invocation } from './app-types.js';
 import { kubeletPollMs } from './handle-running.js';
+import { optOutLabel } from './resolve-target.js';
 
 /** Kept back from the invocation's deadline for the call after the wait: a completion or a heartbeat. */
 const wrapUpMs = 3_000;
@@ -55,6 +56,8 @@ export interface LaunchReport {
     | 'no-aws'
     | 'instance-gone'
     | 'not-managed'
+    /** The node that joined is labelled eks-spot-drainer/exclude=true: its hook is its owner's. */
+    | 'opted-out'
     | 'continued'
     | 'already-ended'
     | 'abandoned'
@@ -119,8 +122,10 @@ async function settleLaunch(
     return done('instance-gone', `EC2 says it is ${info.state}`);
   }
   const cluster =
-    source.kind === 'fixed' ? source.clusterName : resolveManagedCluster(info, source.managedClusters);
-  if (!cluster) return done('not-managed', 'the instance is not in a managed cluster');
+    source.kind === 'fixed'
+      ? source.clusterName
+      : resolveManagedCluster(info, source.managedClusters, source.managedTag);
+  if (!cluster) return done('not-managed', 'the instance is not in a managed cluster (or lacks MANAGED_TAG)');
   const name = info.privateDnsName || instanceId;
   const more = { cluster, node: name };
   const action = { ...event.lifecycleAction };
@@ -131,7 +136,7 @@ async function settleLaunch(
             deps.logger.warn('launch hook heartbeat failed', { error: describeError(error) }),
         })
       : undefined;
-  let ready: boolean;
+  let ready: Joined;
   try {
     const apis = await deps.access.connect(cluster, call);
     const until = Math.min(bound, invocation.deadline - wrapUpMs);
@@ -141,7 +146,8 @@ async function settleLaunch(
   }
   const complete = (result: LifecycleResult) =>
     completeLifecycleAction(autoScaling, action, instanceId, result, call);
-  if (ready) {
+  if (ready === 'opted-out') return done('opted-out', `the node is labelled ${optOutLabel}=true`, more);
+  if (ready === 'ready') {
     const outcome = await complete(LifecycleResult.Continue);
     return done(ended(outcome, 'continued'), 'the node is Ready', more);
   }
@@ -162,6 +168,8 @@ function ended<T extends LaunchReport['status']>(outcome: LifecycleCallOutcome, 
   return outcome === 'done' ? status : 'already-ended';
 }
 
+type Joined = 'ready' | 'not-ready' | 'opted-out';
+
 /**
  * Reads the node by the name EKS, Karpenter and most AMIs give it until its kubelet is Ready since
  * the instance's launch, or until `until`. A node of that name but of another instance (a stale one
@@ -174,7 +182,7 @@ async function waitForReady(
   until: number,
   now: () => number,
   invocation: Invocation,
-): Promise<boolean> {
+): Promise<Joined> {
   const call = { deadline: invocation.deadline, ...(invocation.signal ? { signal: invocation.signal } : {}) };
   const instance = {
     state: info.state ?? 'unknown',
@@ -186,9 +194,12 @@ async function waitForReady(
       node !== undefined &&
       belongsTo(node, info.instanceId) &&
       readySinceLaunch({ node: nodeFacts(node, now() - Date.now()), instance, fresh: true });
-    if (isReady) return true;
+    if (node && belongsTo(node, info.instanceId) && node.metadata?.labels?.[optOutLabel] === 'true') {
+      return 'opted-out';
+    }
+    if (isReady) return 'ready';
     const left = until - now();
-    if (left <= 0) return false;
+    if (left <= 0) return 'not-ready';
     // The last read falls on `until` itself: the bound is then over, or the invocation must wrap up.
     await sleep(
       Math.min(kubeletPollMs, left),

@@ -61,6 +61,7 @@ describe('loadConfig', () => {
       DEADLINE_SAFETY_MARGIN_SECONDS: '10',
       FORCE_AT_DEADLINE: 'true',
       TAINT_NODE: 'false',
+      TAINT_EFFECT: 'PreferNoSchedule',
       EXCLUDE_FROM_LOAD_BALANCERS: 'false',
       DRAIN_TIMEOUT_SECONDS: '300',
       WEBHOOK_URL_SECRET_NAME: 'ssm:/eks-spot-drainer/webhook',
@@ -76,6 +77,7 @@ describe('loadConfig', () => {
       RUNNING_WAIT_SECONDS: '30',
       MAX_VOLUNTARY_DISRUPTIONS: '3',
       MAX_INSTANCES_PER_EVENT: '5',
+      MANAGED_TAG: 'aws-node-termination-handler/managed',
       FAN_OUT_EVENTS: 'false',
       ENABLE_ASG_LAUNCH_HOOKS: 'false',
       LAUNCH_READY_WAIT_SECONDS: '120',
@@ -104,6 +106,7 @@ describe('loadConfig', () => {
         safetyMarginMs: 10_000,
         forceAtDeadline: true,
         taintNode: false,
+        taintEffect: 'PreferNoSchedule',
         excludeFromLoadBalancers: false,
         noDeadlineBudgetMs: 300_000,
       },
@@ -120,6 +123,7 @@ describe('loadConfig', () => {
         runningWaitMs: 30_000,
         disruptionBudget: { count: 3 },
       },
+      managedTag: 'aws-node-termination-handler/managed',
       maxInstancesPerEvent: 5,
       fanOutEvents: false,
       launchHooks: { enabled: false, readyWaitMs: 120_000, onTimeout: 'abandon' },
@@ -278,7 +282,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(37);
+    expect(names).toHaveLength(39);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 

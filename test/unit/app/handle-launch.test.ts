@@ -170,6 +170,21 @@ describe('a launch lifecycle hook', () => {
     expect(asgMock.calls()).toHaveLength(0);
   });
 
+  it('is left alone when the node that joins is labelled eks-spot-drainer/exclude=true', async () => {
+    // Prepare
+    const optedOut = node(true);
+    optedOut.metadata!.labels = { ...optedOut.metadata!.labels, 'eks-spot-drainer/exclude': 'true' };
+    const t = depsWith([optedOut]);
+    knowInstances(ec2Mock, [instance]);
+
+    // Act
+    const report = await handleEvent(launch(), t.deps, invocation());
+
+    // Assess
+    expect(report).toMatchObject({ status: 'ignored', launch: { status: 'opted-out' } });
+    expect(asgMock.calls()).toHaveLength(0);
+  });
+
   it('is left alone without a call to EC2 when ENABLE_ASG_LAUNCH_HOOKS is off', async () => {
     // Prepare
     const t = depsWith([node(true)], { enabled: false });
