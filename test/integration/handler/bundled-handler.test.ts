@@ -535,9 +535,10 @@ describe('the bundled handler, run as Lambda runs it', () => {
       InstanceId: instanceId,
     };
 
-    // Act
-    const completions = stub.calls.filter((c) => c.action === 'CompleteLifecycleAction');
-    const heartbeats = stub.calls.filter((c) => c.action === 'RecordLifecycleActionHeartbeat');
+    // Act: this instance's calls (the asg-launch fixture's hook is another instance's)
+    const calls = stub.calls.filter((c) => c.params.InstanceId === instanceId);
+    const completions = calls.filter((c) => c.action === 'CompleteLifecycleAction');
+    const heartbeats = calls.filter((c) => c.action === 'RecordLifecycleActionHeartbeat');
 
     // Assess
     expect(completions.map((c) => c.params)).toEqual([
@@ -550,7 +551,30 @@ describe('the bundled handler, run as Lambda runs it', () => {
     ]);
     expect(heartbeats.length).toBeGreaterThan(0);
     for (const beat of heartbeats) expect(beat.params).toMatchObject(lifecycle);
-    expect(stub.calls.at(-1)?.action).toBe('CompleteLifecycleAction');
+    expect(calls.at(-1)?.action).toBe('CompleteLifecycleAction');
     expect(stub.calls.every((c) => c.signedFor === 'autoscaling')).toBe(true);
+  });
+
+  it('completes a launch hook with CONTINUE, its node Ready, through the Auto Scaling endpoint', () => {
+    // Prepare
+    const instanceId = worlds.get('asg-launch')!.nodes[0]!.instanceId;
+
+    // Act
+    const completions = stub.calls.filter(
+      (c) => c.action === 'CompleteLifecycleAction' && c.params.InstanceId === instanceId,
+    );
+
+    // Assess
+    expect(completions.map((c) => c.params)).toEqual([
+      {
+        Action: 'CompleteLifecycleAction',
+        Version: '2011-01-01',
+        AutoScalingGroupName: 'eks-spot-workers',
+        LifecycleHookName: 'eks-spot-drainer-launch',
+        LifecycleActionToken: '87654321-4321-4321-4321-210987654321',
+        LifecycleActionResult: 'CONTINUE',
+        InstanceId: instanceId,
+      },
+    ]);
   });
 });
