@@ -112,12 +112,10 @@ async function settleLaunch(
   const bound = Math.min(event.eventTime.getTime(), now()) + config.readyWaitMs;
   // Uncached: a new instance is what a cache may not hold yet, or hold from a moment too early.
   const info = await source.instances.refresh(instanceId, call);
-  if (!info) {
-    // EC2 is eventually consistent: a new instance may not be listed yet. Retried while the bound
-    // lasts; after it, whose hook it is cannot be said, so it is left alone.
-    if (now() < bound) throw new TransientError(`launch hook: EC2 does not list ${instanceId} yet`);
-    return done('instance-gone', 'EC2 does not know the instance');
-  }
+  // Whose hook it is cannot be said: left alone, as any instance EC2 does not know (a forged id costs
+  // one DescribeInstances, never a retry). By the time the event arrives, the instance has been
+  // pending for seconds, and EC2 lists it.
+  if (!info) return done('instance-gone', 'EC2 does not know the instance');
   if (info.state === 'shutting-down' || info.state === 'terminated') {
     return done('instance-gone', `EC2 says it is ${info.state}`);
   }

@@ -214,16 +214,17 @@ describe('a launch lifecycle hook', () => {
     expect(asgMock.calls()).toHaveLength(0);
   });
 
-  it('is retried while EC2 does not list the new instance yet', async () => {
+  it('is left alone, with no retry, for an instance EC2 does not know', async () => {
     // Prepare
     const t = depsWith([]);
     knowInstances(ec2Mock, []);
 
     // Act
-    const handling = handleEvent(launch(), t.deps, invocation());
+    const report = await handleEvent(launch(), t.deps, invocation());
 
     // Assess
-    await expect(handling).rejects.toBeInstanceOf(TransientError);
+    expect(report).toMatchObject({ status: 'ignored', launch: { status: 'instance-gone' } });
+    expect(t.connect).not.toHaveBeenCalled();
     expect(asgMock.calls()).toHaveLength(0);
   });
 });
