@@ -40,6 +40,8 @@ function summarise(profile: Profiler.Profile): ProfileSummary {
     const ms = selfMs.get(node.id) ?? 0;
     if (ms === 0) continue;
     const { functionName, url, lineNumber } = node.callFrame;
+    // The profiler's own session (Profiler.stop serialising the profile) is not the work.
+    if (url.startsWith('node:inspector')) continue;
     const origin = originOf(url, functionName);
     add(byOrigin, origin, ms);
     const where = url ? `${url.split('/').slice(-2).join('/')}:${lineNumber + 1}` : '';

@@ -9,7 +9,7 @@ import { countByCode, countByKind, selectRequests } from '../audit.js';
 import { type ProfileSummary, profiled } from '../cpu-profile.js';
 import { isLambdaUser, useLambdaEnvironment } from '../lambda.js';
 import { markedStates, prepareReconcileWorld, removeReconcileWorld } from '../reconcile-world.js';
-import { formatBytes, formatMs } from '../stats.js';
+import { formatMs } from '../stats.js';
 import { type BenchContext, row, type Scenario } from '../types.js';
 
 /** What one pass over a world of `nodes` marked nodes cost. */
@@ -99,7 +99,7 @@ async function measure(context: BenchContext, size: number): Promise<ReconcilePa
       profiledWallMs,
     };
     log(
-      `  reconcile of ${pass1.nodes} nodes: ${formatMs(pass1.wallMs)}, ${pass1.kube.total} Kubernetes and ${pass1.aws.total} AWS requests, heap +${formatBytes(pass1.peakHeapBytes)}`,
+      `  reconcile of ${pass1.nodes} nodes: ${formatMs(pass1.wallMs)}, ${pass1.kube.total} Kubernetes and ${pass1.aws.total} AWS requests, heap +${mib(pass1.peakHeapBytes)}`,
     );
     return pass1;
   } finally {
@@ -118,7 +118,7 @@ function passRow(pass: ReconcilePass) {
   const met =
     pass.wallMs <= targetMs && describe <= batches && pass.kube.total <= kubeBound && pass.errors === 0;
   return row(`7. Reconcile pass, ${nodes} marked nodes: wall / Kubernetes / AWS requests / peak heap`, {
-    ours: `${formatMs(pass.wallMs)} / ${pass.kube.total} / ${pass.aws.total} (DescribeInstances ${describe}) / +${formatBytes(pass.peakHeapBytes)}`,
+    ours: `${formatMs(pass.wallMs)} / ${pass.kube.total} / ${pass.aws.total} (DescribeInstances ${describe}) / +${mib(pass.peakHeapBytes)}`,
     target: `≤ 10 s; O(batches): Kubernetes ≤ ${kubeBound}, DescribeInstances ≤ ${batches}`,
     met,
   });
@@ -149,10 +149,7 @@ function passDetails(passes: readonly ReconcilePass[]): string[] {
     line('Kubernetes requests (by kind)', (p) => `${p.kube.total}: ${list(p.kube.byKind)}`),
     line('Kubernetes requests by status', (p) => JSON.stringify(p.kube.byStatus)),
     line('AWS calls (by operation)', (p) => `${p.aws.total}: ${list(p.aws.byOperation)}`),
-    line(
-      'peak heap / RSS above the start',
-      (p) => `${formatBytes(p.peakHeapBytes)} / ${formatBytes(p.peakRssBytes)}`,
-    ),
+    line('peak heap / RSS above the start', (p) => `${mib(p.peakHeapBytes)} / ${mib(p.peakRssBytes)}`),
     line('steps decided', (p) => JSON.stringify(p.steps)),
     line('nodes with an error', (p) => String(p.errors)),
     line(
@@ -197,4 +194,8 @@ function sampleMemory(): { stop(): { heap: number; rss: number } } {
       return { heap, rss };
     },
   };
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1_048_576).toFixed(1)} MiB`;
 }
