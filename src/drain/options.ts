@@ -26,6 +26,12 @@ export interface DrainOptions {
   excludeFromLoadBalancers: boolean;
   /** How long a drain may run when the notice sets no hard deadline (rebalance, ASG hook, state change). */
   noDeadlineBudgetMs: number;
+  /**
+   * Leave pods annotated `karpenter.sh/do-not-disrupt` (or `eks-spot-drainer/do-not-disrupt`) alone:
+   * set for a voluntary drain (a rebalance, a Health change not yet near); otherwise they are evicted
+   * like the rest, and the report says so.
+   */
+  keepDoNotDisrupt?: boolean;
 }
 
 export const defaultDrainOptions: DrainOptions = {
