@@ -152,7 +152,7 @@ async function createNode(admin: AdminClients, name: string, instance: Instance,
  * (no time limit by default), a Spot warning whose instance EC2 stopped or terminated, a Health
  * change a week away, a rebalance cordon waiting for the disruption budget.
  */
-function recordFor(
+export function recordFor(
   state: MarkedState,
   instanceId: string,
   now: Date,
