@@ -43,6 +43,7 @@ function step(state: MarkedState, now: number): Step {
       node: {
         ready: true,
         readySince: at.getTime() - 5_000,
+        bootId: undefined,
         unschedulable: state !== 'scheduled' && state !== 'waiting',
         lbLabel: false,
         taints: [],
