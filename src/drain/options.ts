@@ -26,6 +26,11 @@ export interface DrainOptions {
   excludeFromLoadBalancers: boolean;
   /** How long a drain may run when the notice sets no hard deadline (rebalance, ASG hook, state change). */
   noDeadlineBudgetMs: number;
+  /**
+   * After a drain, its node's lifecycle hooks wait for its VolumeAttachments to go, and at least this
+   * long (volumes no CSI driver tracks), both bounded by the drain's deadline.
+   */
+  hookCompletionDelayMs: number;
 }
 
 export const defaultDrainOptions: DrainOptions = {
@@ -41,4 +46,5 @@ export const defaultDrainOptions: DrainOptions = {
   taintNode: true,
   excludeFromLoadBalancers: true,
   noDeadlineBudgetMs: 600_000,
+  hookCompletionDelayMs: 0,
 };

@@ -32,6 +32,8 @@ export interface MetricsSink {
   }): void;
   /** A `running` event: whether this project had marked the instance's node, and gave it back. */
   instanceRunning(summary: { marked: boolean; released: boolean }): void;
+  /** A drained node's lifecycle hook completed at the wait's bound, its volumes not all detached. */
+  hookWithVolumesAttached(): void;
 }
 
 export const noMetrics: MetricsSink = {
@@ -45,6 +47,7 @@ export const noMetrics: MetricsSink = {
   outcomeEvents: () => {},
   reconciled: () => {},
   instanceRunning: () => {},
+  hookWithVolumesAttached: () => {},
 };
 
 /** MetricsSink over Powertools Metrics; the handler publishes once per invocation. */
@@ -106,6 +109,9 @@ export function powertoolsMetrics(metrics: Metrics): MetricsSink {
       metrics.addMetric('MarkedInstancesRunning', MetricUnit.Count, 1);
       // The same metric as the reconcile's releases: the dashboard counts nodes given back either way.
       metrics.addMetric('NodesReleased', MetricUnit.Count, released ? 1 : 0);
+    },
+    hookWithVolumesAttached() {
+      metrics.addMetric('HooksWithVolumesAttached', MetricUnit.Count, 1);
     },
   };
 }
