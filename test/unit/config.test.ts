@@ -57,6 +57,7 @@ describe('loadConfig', () => {
       TAINT_NODE: 'false',
       EXCLUDE_FROM_LOAD_BALANCERS: 'false',
       DRAIN_TIMEOUT_SECONDS: '300',
+      HOOK_COMPLETION_DELAY_SECONDS: '20',
       WEBHOOK_URL_SECRET_NAME: 'ssm:/eks-spot-drainer/webhook',
       OUTCOME_EVENTS: 'true',
       OUTCOME_EVENT_BUS: 'drains',
@@ -97,6 +98,7 @@ describe('loadConfig', () => {
         taintNode: false,
         excludeFromLoadBalancers: false,
         noDeadlineBudgetMs: 300_000,
+        hookCompletionDelayMs: 20_000,
       },
       webhookSecret: { store: 'ssm', name: '/eks-spot-drainer/webhook' },
       outcomeEventBus: 'drains',
@@ -266,7 +268,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(34);
+    expect(names).toHaveLength(35);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 
