@@ -90,6 +90,14 @@ export interface InstanceInfo {
    * or `on-demand` when EC2 names none. A Spot warning about an instance that is not `spot` is forged.
    */
   lifecycle: string;
+  /**
+   * The Capacity Reservation the instance runs in (EC2's `CapacityReservationId`, else the one its
+   * `CapacityReservationSpecification` targets); a capacity-reservation warning about an instance in
+   * none is forged.
+   */
+  capacityReservationId?: string;
+  /** `Placement.Tenancy`: `default`, `dedicated` or `host` (a Dedicated Host's Health events are about `host` only). */
+  tenancy?: string;
   tags: Record<string, string>;
 }
 

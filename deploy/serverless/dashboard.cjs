@@ -33,6 +33,10 @@ const REJECTION_REASONS = [
   'from-the-future',
   'too-many-instances',
   'ec2-disagrees',
+  'not-in-capacity-reservation',
+  'state-left',
+  'auto-scaling-disagrees',
+  'no-scheduled-event',
 ];
 const PERIOD = 300;
 // Filled in by Fn::Sub when the stack is created (the body is one Fn::Sub string).

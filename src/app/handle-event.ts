@@ -8,7 +8,7 @@ import { handleNotice } from './handle-notice.js';
 import { handleRunning, type RunningReport } from './handle-running.js';
 import { type Actor, noticeOutcomeEvents, putOutcomeEvents, rejectedEvent } from './outcome-events.js';
 import type { ClusterReconcileReport } from './reconcile-all.js';
-import { capNotices, Rejection, verifyEvent } from './verify-notice.js';
+import { capNotices, isRejection, Rejection, verifyEvent } from './verify-notice.js';
 
 export interface EventReport {
   eventId: string | undefined;
@@ -181,12 +181,13 @@ function reportsOrThrow(
     const notice = notices[index]!;
     if (outcome.status === 'fulfilled') {
       reports.push(outcome.value);
-      if (outcome.value.status === 'skipped' && outcome.value.reason === Rejection.Ec2Disagrees) {
-        deps.metrics.rejected(Rejection.Ec2Disagrees, 1);
-        deps.logger.warn('notice dropped: EC2 disagrees with the event', {
+      if (outcome.value.status === 'skipped' && isRejection(outcome.value.reason)) {
+        deps.metrics.rejected(outcome.value.reason, 1);
+        deps.logger.warn(`notice dropped: ${outcome.value.reason}`, {
           eventId: notice.eventId,
           kind: notice.kind,
           instanceId: notice.instanceId,
+          reason: outcome.value.reason,
           detail: outcome.value.detail,
         });
       }

@@ -3,15 +3,17 @@ import { decideAction } from '../policy.js';
 import { Action, type InterruptionNotice } from '../types.js';
 import type { AppDeps, Invocation, NoticeReport } from './app-types.js';
 import { autoScalingHooks, settleLifecycleAction } from './asg-hooks.js';
+import { confirmNotice } from './confirm-notice.js';
 import { drainNode } from './drain-node.js';
 import { drainRequestOf } from './notice-input.js';
 import { logResult, type NoticeResult, recordMetrics, summaryOf } from './notice-result.js';
 import { type Resolution, resolveTarget } from './resolve-target.js';
 
 /**
- * Acts on one notice: policy, cluster and node, then the node's record moves on through its door
- * (src/interruption), then the notice's own lifecycle action. Returns what happened; throws when
- * something failed that a retry of the event may fix.
+ * Acts on one notice: AWS's confirmation, policy, cluster and node, then the node's record moves on
+ * through its door (src/interruption), then the notice's own lifecycle action. A notice AWS does not
+ * confirm touches nothing, its lifecycle action included (completing a forged hook's would end a real
+ * one early). Returns what happened; throws when something failed that a retry of the event may fix.
  */
 export async function handleNotice(
   notice: InterruptionNotice,
@@ -24,6 +26,14 @@ export async function handleNotice(
   const action = decideAction(notice, deps.config.policy);
   const call = { deadline: invocation.deadline, ...(invocation.signal ? { signal: invocation.signal } : {}) };
   const base = { kind: notice.kind, instanceId: notice.instanceId, action };
+  // A notice that touches nothing (off by policy, no hook to settle) needs no confirmation.
+  const confirmed =
+    action !== Action.None || notice.lifecycleAction
+      ? await confirmNotice(notice, deps.source, call)
+      : undefined;
+  if (confirmed?.ok === false) {
+    return { ...base, status: 'skipped', reason: confirmed.reason, detail: confirmed.detail };
+  }
   const settle = (owner: 'ours' | 'not-ours' | 'ask', result?: NoticeResult) =>
     settleLifecycleAction(notice, deps, log, call, owner, result, hooks.completed);
   const hooks = autoScalingHooks(
@@ -39,7 +49,7 @@ export async function handleNotice(
       log.info('notice needs no action by policy', { detail: notice.detail });
       return { ...base, status: 'no-action', ...(await settle('ask')) };
     }
-    const resolution = await resolveTarget(notice, deps.source, deps.access, call);
+    const resolution = await resolveTarget(notice, deps.source, deps.access, call, confirmed?.seen);
     if (resolution.status === 'skipped') {
       log.info('nothing to drain', {
         reason: resolution.reason,

@@ -1,11 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import { autoScalingInstances } from '../aws/autoscaling-instances.js';
 import { createAwsClients } from '../aws/clients.js';
 import { ClusterEndpointCache } from '../aws/eks-cluster.js';
 import { EksTokenProvider } from '../aws/eks-token.js';
 import { InstanceCache } from '../aws/instance-lookup.js';
 import { ec2InstanceStates } from '../aws/instance-states.js';
+import { ec2ScheduledEvents } from '../aws/scheduled-events.js';
 import { selfInvoker } from '../aws/self-invoke.js';
 import { loadConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
@@ -82,6 +84,10 @@ export function createLambdaApp(env: Record<string, string | undefined> = proces
     source: {
       kind: 'ec2-tags',
       instances: new InstanceCache(aws.ec2, { ttlMs: config.instanceCacheTtlMs }),
+      witnesses: {
+        autoScalingInstances: autoScalingInstances(aws.autoScaling),
+        scheduledEvents: ec2ScheduledEvents(aws.ec2),
+      },
       managedClusters: config.managedClusters,
     },
     access: new EksClusterAccess(new ClusterEndpointCache(aws.eks), new EksTokenProvider({ region })),

@@ -20,7 +20,7 @@ import type { MetricsSink } from '../observability/metrics.js';
 import { Action, type InterruptionNotice } from '../types.js';
 import type { NoticeReport } from './app-types.js';
 import { countsOf, type NoticeResult, type Outcome, outcomeOf, podsLeftBehind } from './notice-result.js';
-import { Rejection } from './verify-notice.js';
+import { isRejection } from './verify-notice.js';
 
 /**
  * The detail-type of every outcome. Undefined: no event, for these reasons:
@@ -96,10 +96,10 @@ export interface HandledNotice {
   report: NoticeReport;
 }
 
-/** The events of the notices of an event handled here: each done, and each EC2 contradicted. */
+/** The events of the notices of an event handled here: each done, and each AWS contradicted (trust.md). */
 export function noticeOutcomeEvents(handled: HandledNotice[], actor: Actor): OutcomeEvent[] {
   return handled.flatMap(({ notice, report }): OutcomeEvent[] => {
-    if (report.status === 'skipped' && report.reason === Rejection.Ec2Disagrees) {
+    if (report.status === 'skipped' && isRejection(report.reason)) {
       return [rejectedEvent(notice, report.reason, report.detail, actor)];
     }
     if (report.status !== 'done') return [];

@@ -54,10 +54,14 @@ export async function reconcileAll(
           const nodes = await reconcileCluster(ctx, {
             holder: invocation.id,
             ...(deps.instanceStates ? { instanceStates: deps.instanceStates } : {}),
+            ...(deps.source.witnesses?.scheduledEvents
+              ? { scheduledEvents: deps.source.witnesses.scheduledEvents }
+              : {}),
             ...(options.dryRun || deps.config.drain.dryRun ? { dryRun: true } : {}),
             ...(options.selector ? { selector: options.selector } : {}),
           });
           logNodes(log, cluster, nodes);
+          for (const node of nodes) if (node.refused) deps.metrics.rejected(node.refused, 1);
           return { cluster, nodes };
         } catch (error) {
           const described = describeError(error);
@@ -99,6 +103,8 @@ function logNodes(log: Logger, cluster: string, nodes: NodeReconcileReport[]): v
       ...(node.result ? { result: node.result } : {}),
     };
     if (node.error) log.warn('reconcile step failed', { ...fields, error: node.error });
+    else if (node.refused)
+      log.warn(`recorded change not drained: ${node.refused}`, { ...fields, reason: node.refused });
     else if (node.step !== 'wait') log.info('reconcile step', fields);
   }
 }

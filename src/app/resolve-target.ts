@@ -1,14 +1,14 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type * as k8s from '@kubernetes/client-node';
+import type { AutoScalingInstanceSource } from '../aws/autoscaling-instances.js';
 import type { AwsCallOptions } from '../aws/aws-retry.js';
 import type { InstanceCache } from '../aws/instance-lookup.js';
 import { resolveManagedCluster } from '../aws/instance-tags.js';
+import type { ScheduledEventSource } from '../aws/scheduled-events.js';
 import type { ClusterAccess } from '../kube/cluster-access.js';
 import type { KubeApis } from '../kube/connection.js';
 import { findNodeForInstance } from '../kube/node-lookup.js';
 import { retryKube } from '../kube/retry-kube.js';
 import type { DrainTarget, InstanceInfo, InterruptionNotice } from '../types.js';
-import { ec2Contradiction } from './verify-notice.js';
 
 export type Resolution =
   | {
@@ -19,49 +19,61 @@ export type Resolution =
       instance: InstanceInfo | undefined;
       via: string;
     }
-  /**
-   * Nothing of ours to act on; `clusterName` is set when the instance is ours but its node is gone.
-   * `ec2-disagrees`: EC2 contradicts the notice (a Spot warning for an On-Demand instance): forged.
-   */
+  /** Nothing of ours to act on; `clusterName` is set when the instance is ours but its node is gone. */
   | {
       status: 'skipped';
-      reason: 'instance-gone' | 'not-managed' | 'node-not-found' | 'ec2-disagrees';
+      reason: 'instance-gone' | 'not-managed' | 'node-not-found';
       detail: string;
       clusterName?: string;
     };
 
+/** What AWS says beyond DescribeInstances, to confirm a notice (src/app/confirm-notice.ts). */
+export interface Witnesses {
+  /** Auto Scaling's group and lifecycle state of instances: confirms a terminate hook. */
+  autoScalingInstances: AutoScalingInstanceSource;
+  /** EC2's scheduled events of instances: confirms a Health scheduled change. */
+  scheduledEvents: ScheduledEventSource;
+}
+
 /**
  * Where to look: EC2 tags pick the cluster, or one fixed cluster (a kubeconfig context).
- * `recheckDelayMs`: the pause before EC2 is asked again when its answer contradicts a notice.
+ * `instances` and `witnesses` confirm each notice with AWS before anything is touched; without
+ * `instances` (a kubeconfig alone) nothing can be confirmed. `recheckDelayMs`: the pause before AWS
+ * is asked again when its answer may only be late.
  */
 export type ClusterSource =
   | {
       kind: 'ec2-tags';
       instances: InstanceCache;
+      witnesses: Witnesses;
       managedClusters: readonly string[];
       recheckDelayMs?: number;
     }
-  | { kind: 'fixed'; clusterName: string; instances?: InstanceCache; recheckDelayMs?: number };
-
-/** EC2's reads are eventually consistent: one second, then one uncached look, before a contradiction stands. */
-export const defaultRecheckDelayMs = 1_000;
+  | {
+      kind: 'fixed';
+      clusterName: string;
+      instances?: InstanceCache;
+      witnesses?: Partial<Witnesses>;
+      recheckDelayMs?: number;
+    };
 
 /**
  * From an instance id to the node to drain: EC2 says which cluster (only the managed ones count)
  * and gives the private DNS name and zone; the cluster's API says which node has that providerID.
+ * `seen`: the instance as EC2 described it a moment ago (confirmNotice), not asked again.
  */
 export async function resolveTarget(
   notice: InterruptionNotice,
   source: ClusterSource,
   access: ClusterAccess,
   call: AwsCallOptions,
+  seen?: { instance: InstanceInfo | undefined },
 ): Promise<Resolution> {
-  let instance = source.instances ? await source.instances.get(notice.instanceId, call) : undefined;
-  if (instance && source.instances) {
-    const checked = await checkWithEc2(notice, instance, source.instances, source.recheckDelayMs, call);
-    if (typeof checked === 'string') return { status: 'skipped', reason: 'ec2-disagrees', detail: checked };
-    instance = checked;
-  }
+  const instance = seen
+    ? seen.instance
+    : source.instances
+      ? await source.instances.get(notice.instanceId, call)
+      : undefined;
   if (source.kind === 'ec2-tags' && !instance) {
     return {
       status: 'skipped',
@@ -116,23 +128,4 @@ export async function resolveTarget(
     instance,
     via: lookup.via,
   };
-}
-
-/**
- * The instance as EC2 describes it once it agrees with the notice, or the contradiction when it still
- * does not after one uncached look (a stale cache entry or EC2's eventual consistency must not drop a
- * real warning; a contradiction that survives the second look is not a matter of timing).
- */
-async function checkWithEc2(
-  notice: InterruptionNotice,
-  instance: InstanceInfo,
-  instances: InstanceCache,
-  recheckDelayMs: number | undefined,
-  call: AwsCallOptions,
-): Promise<InstanceInfo | undefined | string> {
-  if (ec2Contradiction(notice, instance) === undefined) return instance;
-  await sleep(recheckDelayMs ?? defaultRecheckDelayMs, undefined, call.signal ? { signal: call.signal } : {});
-  const fresh = await instances.refresh(notice.instanceId, call);
-  if (!fresh) return undefined;
-  return ec2Contradiction(notice, fresh) ?? fresh;
 }

@@ -1,7 +1,7 @@
 /**
  * What an event must be before anything is touched: from this function's own account and region,
- * no older than its own meaning, naming no more instances than one event may act on, and, where EC2
- * can say, agreeing with EC2. EventBridge refuses `PutEvents` with an `aws.` source, but the function
+ * no older than its own meaning, naming no more instances than one event may act on, and, where AWS
+ * can say, agreeing with AWS (EC2, Auto Scaling: see confirm-notice.ts). EventBridge refuses `PutEvents` with an `aws.` source, but the function
  * also runs for a direct `lambda:InvokeFunction`, a rule target with a constant input and events
  * forwarded from other accounts or regions: none of them may make it drain a node.
  *
@@ -16,7 +16,16 @@ export const Rejection = {
   Stale: 'stale',
   FromTheFuture: 'from-the-future',
   TooManyInstances: 'too-many-instances',
+  /** EC2 describes the instance as not Spot: a Spot warning or rebalance recommendation is forged. */
   Ec2Disagrees: 'ec2-disagrees',
+  /** EC2 says the instance runs in no Capacity Reservation: a capacity-reservation warning is forged. */
+  NotInCapacityReservation: 'not-in-capacity-reservation',
+  /** EC2 says the instance has left the announced state for good (started again since). */
+  StateLeft: 'state-left',
+  /** Auto Scaling lists the instance in another group, or not terminating: the hook is forged. */
+  AutoScalingDisagrees: 'auto-scaling-disagrees',
+  /** EC2 lists no scheduled event that matches the Health change (or no Dedicated Host for a host's). */
+  NoScheduledEvent: 'no-scheduled-event',
 } as const;
 export type Rejection = (typeof Rejection)[keyof typeof Rejection];
 
@@ -74,6 +83,11 @@ const hardDeadlineKinds: ReadonlySet<NoticeKind> = new Set([
   NoticeKind.SpotInterruption,
   NoticeKind.CapacityReservationInterruption,
 ]);
+
+/** Whether a notice's skip reason is a refusal (counted in the `rejected` metric). */
+export function isRejection(reason: string): reason is Rejection {
+  return (Object.values(Rejection) as string[]).includes(reason);
+}
 
 /** Kinds EC2 only sends about Spot instances. */
 const spotOnlyKinds: ReadonlySet<NoticeKind> = new Set([
@@ -160,16 +174,59 @@ export function capNotices<T>(notices: readonly T[], max: number): { acted: T[];
   return { acted: notices.slice(0, max), leftAlone: notices.slice(max) };
 }
 
+/** A refusal: why, in the words of the `rejected` metric, and how, in a sentence. */
+export interface Refusal {
+  reason: Rejection;
+  detail: string;
+}
+
+/** EC2 states of an instance that is starting or runs: the state a state change announced is over. */
+const startedStates: ReadonlySet<string> = new Set(['pending', 'running']);
+
 /**
- * Where EC2 contradicts the notice, a sentence saying how; undefined when EC2 agrees or cannot say.
- * A Spot interruption warning or a rebalance recommendation is only ever sent for a Spot instance.
+ * Where EC2's description of the instance contradicts the notice, how; undefined when it agrees or
+ * cannot say. Pure; table-tested.
+ * - A Spot interruption warning or a rebalance recommendation is only ever sent for a Spot instance.
+ * - A capacity-reservation warning is only sent for an instance in a Capacity Reservation (an
+ *   interruptible one; a Capacity Block's instance runs in one too).
+ * - A state change (stopping, shutting-down, stopped, terminated) is over for good once EC2 started
+ *   the instance again after it: pending or running, launched after the event. The node's record
+ *   treats such a notice as changing nothing (src/interruption/on-notice.ts); here it is dropped
+ *   before anything is asked of the cluster. Running since before the event is not a contradiction:
+ *   EC2's reads may lag a state change by a moment.
  */
 export function ec2Contradiction(
-  notice: Pick<InterruptionNotice, 'kind' | 'instanceId'>,
-  instance: Pick<InstanceInfo, 'lifecycle'>,
-): string | undefined {
+  notice: Pick<InterruptionNotice, 'kind' | 'instanceId' | 'eventTime' | 'detail'>,
+  instance: Pick<InstanceInfo, 'lifecycle'> &
+    Partial<Pick<InstanceInfo, 'capacityReservationId' | 'state' | 'launchTime'>>,
+): Refusal | undefined {
   if (spotOnlyKinds.has(notice.kind) && instance.lifecycle !== 'spot') {
-    return `EC2 describes ${notice.instanceId} as ${instance.lifecycle}, not spot; a ${notice.kind} is only sent for Spot instances`;
+    return {
+      reason: Rejection.Ec2Disagrees,
+      detail: `EC2 describes ${notice.instanceId} as ${instance.lifecycle}, not spot; a ${notice.kind} is only sent for Spot instances`,
+    };
+  }
+  if (
+    notice.kind === NoticeKind.CapacityReservationInterruption &&
+    !instance.capacityReservationId &&
+    instance.lifecycle !== 'capacity-block'
+  ) {
+    return {
+      reason: Rejection.NotInCapacityReservation,
+      detail: `EC2 says ${notice.instanceId} runs in no Capacity Reservation`,
+    };
+  }
+  if (
+    notice.kind === NoticeKind.StateChange &&
+    instance.state !== undefined &&
+    startedStates.has(instance.state) &&
+    instance.launchTime !== undefined &&
+    instance.launchTime.getTime() > notice.eventTime.getTime()
+  ) {
+    return {
+      reason: Rejection.StateLeft,
+      detail: `EC2 says ${notice.instanceId} is ${instance.state}, launched ${instance.launchTime.toISOString()}, after this ${notice.detail ?? 'state'} notice`,
+    };
   }
   return undefined;
 }

@@ -91,8 +91,17 @@ function toInstanceInfo(instanceId: string, instance: Instance): InstanceInfo {
     ...(instance.LaunchTime ? { launchTime: new Date(instance.LaunchTime) } : {}),
     ...(instance.StateReason?.Code ? { stateReason: instance.StateReason.Code } : {}),
     lifecycle: instance.InstanceLifecycle ?? 'on-demand',
+    ...capacityReservationOf(instance),
+    ...(instance.Placement?.Tenancy ? { tenancy: instance.Placement.Tenancy } : {}),
     tags,
   };
+}
+
+function capacityReservationOf(instance: Instance): { capacityReservationId?: string } {
+  const id =
+    instance.CapacityReservationId ||
+    instance.CapacityReservationSpecification?.CapacityReservationTarget?.CapacityReservationId;
+  return id ? { capacityReservationId: id } : {};
 }
 
 export interface InstanceCacheOptions {

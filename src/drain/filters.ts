@@ -48,6 +48,19 @@ const skipMirror: PodFilter = (pod) =>
 const finished: PodFilter = (pod) =>
   isFinished(pod) ? { evict: `finished (${pod.status?.phase}): deleted` } : undefined;
 
+/** Annotations by which a pod asks not to be disrupted: Karpenter's, and this project's own. */
+export const doNotDisruptAnnotations = ['karpenter.sh/do-not-disrupt', 'eks-spot-drainer/do-not-disrupt'];
+
+// Karpenter honours do-not-disrupt for voluntary disruption only: a Spot reclaim takes the pod anyway,
+// so evicting it first, within its grace, is the better end.
+const doNotDisrupt: PodFilter = (pod, options) => {
+  const asked = doNotDisruptAnnotations.find((a) => pod.metadata?.annotations?.[a] === 'true');
+  if (!asked) return undefined;
+  return options.keepDoNotDisrupt
+    ? { skip: `${asked}: kept through a voluntary drain` }
+    : { warning: `${asked} overridden: the instance goes at a set time` };
+};
+
 const daemonSet: PodFilter = (pod, options, facts) => {
   const owner = controllerOf(pod);
   if (owner?.kind !== 'DaemonSet') return undefined;
@@ -85,7 +98,7 @@ const unmanaged: PodFilter = (pod, options) => {
 };
 
 /** kubectl drain's order: the first filter that decides wins; warnings accumulate. */
-const chain: PodFilter[] = [skipMirror, finished, daemonSet, emptyDir, unmanaged];
+const chain: PodFilter[] = [skipMirror, finished, doNotDisrupt, daemonSet, emptyDir, unmanaged];
 
 /** Decides what to do with one pod of the node; pure, so it is tested table-driven. */
 export function decidePod(

@@ -31,6 +31,12 @@ export interface DrainOptions {
    * long (volumes no CSI driver tracks), both bounded by the drain's deadline.
    */
   hookCompletionDelayMs: number;
+  /**
+   * Leave pods annotated `karpenter.sh/do-not-disrupt` (or `eks-spot-drainer/do-not-disrupt`) alone:
+   * set for a voluntary drain (a rebalance, a Health change not yet near); otherwise they are evicted
+   * like the rest, and the report says so.
+   */
+  keepDoNotDisrupt?: boolean;
 }
 
 export const defaultDrainOptions: DrainOptions = {

@@ -7,8 +7,8 @@
  * the door under a lock so that two invocations cannot both take the last place. Pure.
  */
 import { NodeEventReason } from '../kube/node-events.js';
-import { NoticeKind } from '../types.js';
 import type { Step, Transition } from './inputs.js';
+import { isVoluntary } from './reasons.js';
 import { type InterruptionRecord, type Reason, RecordState } from './record.js';
 import { keep, stamp } from './steps.js';
 
@@ -24,12 +24,6 @@ export interface Budget {
   /** Deadlines (epoch ms) of the other nodes waiting for a place: an earlier one goes first. */
   waiting: number[];
 }
-
-/** Kinds whose drains may wait: nothing of EC2's takes the machine at a set time. */
-const voluntaryKinds: ReadonlySet<NoticeKind> = new Set([
-  NoticeKind.RebalanceRecommendation,
-  NoticeKind.ScheduledChange,
-]);
 
 /**
  * States of a node that take it from the cluster's capacity: all but a recorded plan and a wait (a
@@ -56,17 +50,6 @@ export function budgetLimit(spec: BudgetSpec, nodes: number): number {
   return Math.max(1, limit);
 }
 
-/**
- * A Health change waits for the budget until its start is one drain away (DRAIN_TIMEOUT before it):
- * after that, waiting longer would leave pods on a machine whose maintenance has begun.
- */
-function mustGoNow(reason: Reason, step: Step): boolean {
-  return (
-    reason.scheduled !== undefined &&
-    step.now >= Date.parse(reason.scheduled.start) - step.rules.noDeadlineBudgetMs
-  );
-}
-
 /** Whether starting `admit` for `reasons` takes a place in the budget that is not the node's already. */
 export function needsPlace(
   record: InterruptionRecord | undefined,
@@ -76,7 +59,7 @@ export function needsPlace(
   if (!step.rules.disruptionBudget) return false;
   // Counted already: by its state, or (a Health change cordoned at its notice) by its cordon.
   if (record && (countedStates.includes(record.state) || record.marks.cordoned)) return false;
-  return reasons.length > 0 && reasons.every((o) => voluntaryKinds.has(o.kind) && !mustGoNow(o, step));
+  return isVoluntary(reasons, step);
 }
 
 /**

@@ -183,7 +183,7 @@ async function runDrain(
   try {
     pods = await drainPods(nodeName, clock, {
       apis: ctx.apis,
-      options: ctx.drain,
+      options: { ...ctx.drain, keepDoNotDisrupt: effect.voluntary },
       now: ctx.now,
       halt: halt.signal,
       onProgress: progress,

@@ -72,7 +72,14 @@ export type Effect =
   /** Remove this project's out-of-service taint only: the machine is back, other marks stay (same write). */
   | { type: 'lift-out-of-service' }
   /** After the write: drain as the record's holder until `deadline`. */
-  | { type: 'drain'; holder: string; deadline: number; stopWhenNotReady: boolean }
+  | {
+      type: 'drain';
+      holder: string;
+      deadline: number;
+      stopWhenNotReady: boolean;
+      /** Only voluntary reasons drain (no deadline of EC2's is near): pods that ask not to be disrupted stay. */
+      voluntary: boolean;
+    }
   /** After the write: complete these hooks (CONTINUE), then take them off the record. */
   | { type: 'complete-hooks'; hooks: HookRecord[] }
   | { type: 'event'; reason: NodeEventReason; message: string; warning?: boolean };

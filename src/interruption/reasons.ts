@@ -3,7 +3,7 @@
  * what the open ones ask of the node now. Pure functions of the record, the world and the clock.
  */
 import { NoticeKind } from '../types.js';
-import type { NoticeInput, Rules } from './inputs.js';
+import type { NoticeInput, Rules, Step } from './inputs.js';
 import type { InterruptionRecord, Reason } from './record.js';
 import { isRunning, type World } from './world.js';
 
@@ -172,4 +172,26 @@ export function drainUntil(reasons: readonly Reason[], now: number, budgetMs: nu
   );
   const earliest = deadlines.length > 0 ? Math.min(...deadlines) : now + budgetMs;
   return Math.max(earliest, now + minimumDrainWindowMs);
+}
+
+/** Kinds whose drains may wait: nothing of EC2's takes the machine at a set time. */
+const voluntaryKinds: ReadonlySet<NoticeKind> = new Set([
+  NoticeKind.RebalanceRecommendation,
+  NoticeKind.ScheduledChange,
+]);
+
+/**
+ * A Health change waits for the budget until its start is one drain away (DRAIN_TIMEOUT before it):
+ * after that, waiting longer would leave pods on a machine whose maintenance has begun.
+ */
+function mustGoNow(reason: Reason, step: Step): boolean {
+  return (
+    reason.scheduled !== undefined &&
+    step.now >= Date.parse(reason.scheduled.start) - step.rules.noDeadlineBudgetMs
+  );
+}
+
+/** Whether a drain for `reasons` is voluntary: all of them may wait, none is one drain from its start. */
+export function isVoluntary(reasons: readonly Reason[], step: Step): boolean {
+  return reasons.length > 0 && reasons.every((o) => voluntaryKinds.has(o.kind) && !mustGoNow(o, step));
 }

@@ -1,11 +1,13 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { AwsCallOptions } from '../aws/aws-retry.js';
 import type { InstanceState, InstanceStateSource } from '../aws/instance-states.js';
+import type { ScheduledEventSource } from '../aws/scheduled-events.js';
 import { retryKube } from '../kube/retry-kube.js';
 import type { Budget } from './budget.js';
 import { type CarryOutContext, moveOn, type NodeReport } from './carry-out.js';
 import { preview, recordStateOf, type View } from './door.js';
 import type { Transition } from './inputs.js';
+import { heldBackDueChange } from './recheck-scheduled.js';
 import { holdingReason, type Reason, RecordState, recordOn, stateLabel } from './record.js';
 import { type InstanceFacts, instanceIdOf } from './world.js';
 
@@ -15,6 +17,8 @@ const listedViewMs = 10_000;
 export interface ReconcileOptions {
   /** EC2's view of many instances at once; without it (a kubeconfig-only CLI run) nothing that needs EC2 is done. */
   instanceStates?: InstanceStateSource;
+  /** EC2's scheduled events: a recorded Health change is drained only while EC2 still lists it. */
+  scheduledEvents?: ScheduledEventSource;
   /** Who acts (the invocation id): it becomes the holder of drains the reconcile starts. */
   holder: string;
   /** Decide and report only. */
@@ -40,6 +44,8 @@ export interface NodeReconcileReport {
   result?: string;
   report?: NodeReport;
   error?: string;
+  /** Why a due drain was held back (the `rejected` metric's reason): EC2 no longer lists the change. */
+  refused?: string;
 }
 
 /**
@@ -107,6 +113,12 @@ async function reconcileNode(
   // A node nothing happens to costs no request: most marked nodes wait, most of the time.
   if (options.dryRun || (!writes && decided.effects.length === 0)) return report;
   try {
+    // Issue 21: a recorded Health change is asked of EC2 again before its drain (recheck-scheduled.ts).
+    if (report.step === 'drain' && options.scheduledEvents) {
+      const call = { deadline: ctx.deadline, ...(ctx.signal ? { signal: ctx.signal } : {}) };
+      const held = await heldBackDueChange(node, options.scheduledEvents, ctx.now(), call);
+      if (held) return { ...report, step: 'wait', why: held.detail, refused: held.reason };
+    }
     const moved = await moveOn(
       report.node,
       look,

@@ -6,7 +6,7 @@ import { NodeEventReason } from '../kube/node-events.js';
 import { NoticeKind } from '../types.js';
 import type { Effect, NodeOutcome, Step, Transition } from './inputs.js';
 import { withMarks } from './marks.js';
-import { drainUntil } from './reasons.js';
+import { drainUntil, isVoluntary } from './reasons.js';
 import { type HookRecord, type InterruptionRecord, type Reason, RecordState } from './record.js';
 import { isShutDown, outOfServiceKey, stoppedByHibernation, type World } from './world.js';
 
@@ -68,6 +68,7 @@ export function startDrain(
         deadline,
         // The instance is going away for good: once its kubelet stops, evictions cannot finish.
         stopWhenNotReady: record.reasons.some((r) => r.kind === NoticeKind.StateChange),
+        voluntary: isVoluntary(reasons, step),
       },
     ],
     outcome,

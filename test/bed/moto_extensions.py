@@ -22,6 +22,18 @@ CloudFormationModel.__subclasses__() when moto's stack parser first lists them.
   a cluster has before it is interrupted, so an event dated a while back (a late Spot warning) is
   still dated after the launch, as every genuine event about that instance is.
 
+- Auto Scaling TerminateInstanceInAutoScalingGroup ignores lifecycle hooks: moto detaches and
+  terminates the instance at once. Behind a terminate hook Auto Scaling holds it, still running and
+  still in its group, in `Terminating:Wait` until the hook is completed or times out; that is the
+  state DescribeAutoScalingInstances confirms a terminate hook's event with.
+- Auto Scaling CreateAutoScalingGroup replaces a group of the same name, dropping its instances;
+  Auto Scaling answers AlreadyExists, which test files sharing a group rely on.
+- EC2 scheduled events (DescribeInstanceStatus's Events) and an instance's Capacity Reservation
+  (CapacityReservationId), and a Dedicated Host's placement (moto says every instance has default
+  tenancy), have no API to create them in AWS either (EC2 schedules the one; the other
+  needs CreateCapacityReservation, which moto lacks): moto serializes both from the instance's
+  attributes, which the bed's control API (moto_server.py) sets.
+
 Still not modelled, and not added: AWS::EKS::AccessEntry (moto has no access-entry API) and
 AWS::S3::BucketPolicy (osls's own deployment bucket policy).
 """
@@ -32,6 +44,10 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import threading
+
+from moto.autoscaling.exceptions import AutoscalingClientError
+from moto.autoscaling.models import AutoScalingBackend, TerminateInstanceActivity
 from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
@@ -100,6 +116,45 @@ def _start_and_move_launch_time(self: Instance) -> InstanceState:
 
 
 Instance.start = _start_and_move_launch_time  # type: ignore[method-assign]
+
+TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
+_terminate_in_group = AutoScalingBackend.terminate_instance
+
+
+def _terminate_behind_hooks(
+    self: AutoScalingBackend, instance_id: str, should_decrement: bool
+) -> TerminateInstanceActivity:
+    state = next(
+        (s for g in self.autoscaling_groups.values() for s in g.instance_states if s.instance.id == instance_id),
+        None,
+    )
+    group = state.auto_scaling_group if state is not None else None
+    hooked = group is not None and any(
+        hook.auto_scaling_group_name == group.name and hook.lifecycle_transition == TERMINATING
+        for hook in self.lifecycle_hooks.values()
+    )
+    if state is None or not hooked:
+        return _terminate_in_group(self, instance_id, should_decrement)
+    state.lifecycle_state = "Terminating:Wait"
+    return TerminateInstanceActivity(state.instance, group.desired_capacity)
+
+
+AutoScalingBackend.terminate_instance = _terminate_behind_hooks  # type: ignore[method-assign]
+
+_create_group = AutoScalingBackend.create_auto_scaling_group
+_create_group_lock = threading.Lock()  # moto's server answers requests on several threads
+
+
+def _create_group_once(self: AutoScalingBackend, name: str, *args: Any, **kwargs: Any) -> Any:
+    with _create_group_lock:
+        if name in self.autoscaling_groups:
+            raise AutoscalingClientError(
+                "AlreadyExists", f"AutoScalingGroup by this name already exists - A group with the name {name} already exists"
+            )
+        return _create_group(self, name, *args, **kwargs)
+
+
+AutoScalingBackend.create_auto_scaling_group = _create_group_once  # type: ignore[method-assign]
 
 _create_function = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 

@@ -16,6 +16,16 @@ Control API (JSON bodies, any process may call it):
                                  TerminateInstances go straight to stopped and terminated, while
                                  EC2 holds an instance in stopping or shutting-down for a while, and
                                  a hibernated instance stops with reason Client.UserInitiatedHibernate
+  POST /ec2/scheduled-event      {"instanceId", "code", "notBefore", "notAfter"?, "description"?}
+                                 lists a scheduled event for the instance in DescribeInstanceStatus,
+                                 as EC2 does once it schedules one (no API creates one)
+  POST /ec2/scheduled-event/cancel {"instanceId"}
+                                 EC2 cancelled the instance's scheduled events: still described for a
+                                 while, as EC2 does, their description starting "[Canceled]"
+  POST /ec2/capacity-reservation {"instanceId", "capacityReservationId"}
+                                 the instance runs in that Capacity Reservation (moto has none)
+  POST /ec2/dedicated-host       {"instanceId", "hostId"}
+                                 the instance runs on that Dedicated Host (moto says default tenancy)
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import argparse
 import json
 import sys
 import threading
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -141,6 +152,44 @@ def set_instance_state(body: dict[str, Any], default_region: str) -> None:
     instance.state_reason = StateReason(f"{code}: set by the test bed" if code else "", code)
 
 
+def instance_of(body: dict[str, Any], default_region: str) -> Any:
+    account = body.get("accountId") or DEFAULT_ACCOUNT_ID
+    region = body.get("region") or default_region
+    return ec2_backends[account][region].get_instance(body["instanceId"])
+
+
+def add_scheduled_event(body: dict[str, Any], default_region: str) -> None:
+    instance = instance_of(body, default_region)
+    event = {"Code": body["code"], "NotBefore": parse_time(body["notBefore"])}
+    if body.get("notAfter"):
+        event["NotAfter"] = parse_time(body["notAfter"])
+    if body.get("description"):
+        event["Description"] = body["description"]
+    # moto serializes InstanceStatus.Events from this attribute, as it does every shape member.
+    instance.events = [*getattr(instance, "events", []), event]
+
+
+def cancel_scheduled_events(body: dict[str, Any], default_region: str) -> None:
+    instance = instance_of(body, default_region)
+    for event in getattr(instance, "events", []):
+        if not str(event.get("Description", "")).startswith("["):
+            event["Description"] = f"[Canceled] {event.get('Description', '')}".strip()
+
+
+def set_capacity_reservation(body: dict[str, Any], default_region: str) -> None:
+    instance_of(body, default_region).capacity_reservation_id = body["capacityReservationId"]
+
+
+def set_dedicated_host(body: dict[str, Any], default_region: str) -> None:
+    placement = instance_of(body, default_region)._placement
+    placement.tenancy = "host"
+    placement.host_id = body["hostId"]
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def make_control_handler(default_region: str) -> type[BaseHTTPRequestHandler]:
     class ControlHandler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
@@ -168,6 +217,14 @@ def make_control_handler(default_region: str) -> type[BaseHTTPRequestHandler]:
                     set_cluster_endpoint(body, default_region)
                 elif self.path == "/ec2/instance-state":
                     set_instance_state(body, default_region)
+                elif self.path == "/ec2/scheduled-event":
+                    add_scheduled_event(body, default_region)
+                elif self.path == "/ec2/scheduled-event/cancel":
+                    cancel_scheduled_events(body, default_region)
+                elif self.path == "/ec2/capacity-reservation":
+                    set_capacity_reservation(body, default_region)
+                elif self.path == "/ec2/dedicated-host":
+                    set_dedicated_host(body, default_region)
                 elif self.path == "/reset":
                     moto_api_backend.reset()
                 else:

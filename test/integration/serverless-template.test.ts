@@ -283,13 +283,23 @@ describe('serverless package', () => {
     ]);
   });
 
-  it('grants Resource "*" to ec2:DescribeInstances only', () => {
+  it('grants Resource "*" only to the reads that support nothing narrower', () => {
     // Act
     const statements = roleStatements(main.template);
     const wildcard = statements.filter((statement) => asList(statement.Resource).includes('*'));
 
     // Assess
-    expect(wildcard).toEqual([{ Effect: 'Allow', Action: ['ec2:DescribeInstances'], Resource: '*' }]);
+    expect(wildcard).toEqual([
+      {
+        Effect: 'Allow',
+        Action: [
+          'ec2:DescribeInstances',
+          'ec2:DescribeInstanceStatus',
+          'autoscaling:DescribeAutoScalingInstances',
+        ],
+        Resource: '*',
+      },
+    ]);
     const actions = statements.flatMap((statement) => asList(statement.Action));
     expect(actions).not.toContain('cloudwatch:PutMetricData');
     const sendToQueue = statements.filter((statement) =>
@@ -325,7 +335,7 @@ describe('serverless package', () => {
   it('lets the role complete lifecycle actions only on groups tagged for a managed cluster', () => {
     // Act
     const lifecycle = roleStatements(main.template).filter((statement) =>
-      asList(statement.Action).some((action: string) => action.startsWith('autoscaling:')),
+      asList(statement.Action).some((action: string) => /^autoscaling:.*LifecycleAction/.test(action)),
     );
 
     // Assess: one statement for EKS managed node groups, one per cluster for self-managed groups.

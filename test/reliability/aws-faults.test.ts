@@ -6,6 +6,7 @@ import { TransientError } from '../../src/errors.js';
 import { sampleEvent } from '../../src/events/samples.js';
 import { recordOn } from '../../src/interruption/record.js';
 import { type AwsFaultPlan, type AwsFaultProxy, startAwsFaultProxy } from '../bed/aws-fault-proxy.js';
+import { terminatingInGroup } from '../bed/aws-witnesses.js';
 import { adminClients, createNamespace, uniqueSuffix, waitFor } from '../bed/kube.js';
 import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../bed/lambda.js';
 import { createDeployment } from '../bed/workloads.js';
@@ -175,6 +176,7 @@ describe('Auto Scaling lifecycle actions', () => {
   it('retries a throttled CompleteLifecycleAction (and survives a failed heartbeat) until the hook is completed', async () => {
     // Prepare: the drain takes ~2.5 s, heartbeats every second.
     const { instance, node } = await target('asg-throttled', 2, '2500ms');
+    await terminatingInGroup(bed, instance.instanceId);
     const completes = failFirst('CompleteLifecycleAction', 2, 'throttle');
     const heartbeats = failFirst('RecordLifecycleActionHeartbeat', 1, 'unavailable');
     proxy.setPlan((call) => completes(call) ?? heartbeats(call));
@@ -213,6 +215,7 @@ describe('Auto Scaling lifecycle actions', () => {
   it('fails the invocation when the hook cannot be completed, and the retry completes it without draining again', async () => {
     // Prepare
     const { instance, node } = await target('asg-down');
+    await terminatingInGroup(bed, instance.instanceId);
     const event = sampleEvent('asg-terminate', { instanceId: instance.instanceId });
     proxy.setPlan((call) => (call.operation === 'CompleteLifecycleAction' ? 'server-error' : undefined));
 
@@ -245,6 +248,7 @@ describe('Auto Scaling lifecycle actions', () => {
   it('counts an action that ended meanwhile as done', async () => {
     // Prepare
     const { instance } = await target('asg-ended', 1);
+    await terminatingInGroup(bed, instance.instanceId);
     proxy.setPlan((call) =>
       call.operation === 'CompleteLifecycleAction' ? 'no-active-lifecycle-action' : undefined,
     );

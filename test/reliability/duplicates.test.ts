@@ -5,6 +5,7 @@ import type { EventReport } from '../../src/app/handle-event.js';
 import { createLambdaApp } from '../../src/app/lambda-app.js';
 import { sampleEvent } from '../../src/events/samples.js';
 import { recordOn } from '../../src/interruption/record.js';
+import { scheduleEvent } from '../bed/aws-witnesses.js';
 import { adminClients, createNamespace, uniqueSuffix, waitFor, waitForReadyPods } from '../bed/kube.js';
 import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../bed/lambda.js';
 import { createDeployment } from '../bed/workloads.js';
@@ -181,13 +182,15 @@ describe('duplicate and overlapping deliveries through the Lambda app', () => {
     const a = await nodeWithPods('health-a', 2);
     const b = await nodeWithPods('health-b', 2);
     const app = createLambdaApp(lambdaEnv(bed));
+    // Ten minutes ahead: within the lead (30 min), so drained now rather than recorded; EC2 lists it.
+    const startTime = new Date(Math.floor((Date.now() + 10 * 60_000) / 1000) * 1000);
+    for (const { instance } of [a, b]) await scheduleEvent(bed, instance.instanceId, startTime);
 
     // Act
     const report = await app.handle(
-      // Ten minutes ahead: within the lead (30 min), so drained now rather than recorded.
       sampleEvent('scheduled-change', {
         instanceIds: [a.instance.instanceId, b.instance.instanceId],
-        startTime: new Date(Date.now() + 10 * 60_000),
+        startTime,
       }),
       lambdaContext(`health-${randomUUID()}`),
     );

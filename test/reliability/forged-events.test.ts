@@ -4,18 +4,15 @@
  * and more instances than one event may act on. What must not be acted on leaves the cluster as it
  * was: no cordon, no taint, no lease annotation, no Event, not even a new resourceVersion.
  */
-import { randomUUID } from 'node:crypto';
-import type * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { EventReport } from '../../src/app/handle-event.js';
-import { createLambdaApp } from '../../src/app/lambda-app.js';
 import { type SampleEvent, sampleEvent } from '../../src/events/samples.js';
-import { recordAnnotation, recordOn } from '../../src/interruption/record.js';
-import { taintPrefix } from '../../src/interruption/world.js';
-import { adminClients, uniqueSuffix, waitFor } from '../bed/kube.js';
-import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../bed/lambda.js';
-import { captureOutput } from './capture-output.js';
+import { recordOn } from '../../src/interruption/record.js';
+import { scheduleEvent } from '../bed/aws-witnesses.js';
+import { adminClients, uniqueSuffix } from '../bed/kube.js';
+import { lambdaEnv } from '../bed/lambda.js';
 import { measured, unexplainedMarks } from './invariants.js';
+import * as forged from './untouched.js';
+import { marks, untouched } from './untouched.js';
 
 const bed = inject('testbed');
 const admin = adminClients(bed.cluster);
@@ -31,48 +28,9 @@ afterAll(async () => {
   expect(await unexplainedMarks(admin.core, pool)).toEqual([]);
 });
 
-/** A node with its instance, once the node controller is done with it: any later change is ours. */
-async function settledNode(options: { onDemand?: boolean } = {}) {
-  const made = await spotNodeWithInstance(bed, admin, pool, options);
-  await waitFor(`node ${made.node.name} settled`, async () => {
-    const node = await admin.core.readNode({ name: made.node.name });
-    return (
-      !node.spec?.taints?.some((t) => t.key === 'node.kubernetes.io/not-ready') &&
-      node.metadata?.labels?.['beta.kubernetes.io/arch'] !== undefined
-    );
-  });
-  const node = await admin.core.readNode({ name: made.node.name });
-  return { ...made, resourceVersion: node.metadata?.resourceVersion };
-}
-
-/** Runs one event through a fresh container, its output kept from the terminal. */
-async function invoke(event: SampleEvent, requestId = `forged-${randomUUID()}`) {
-  const app = createLambdaApp(env);
-  const output = captureOutput({ passThrough: false });
-  let report: EventReport;
-  try {
-    report = await app.handle(event, lambdaContext(requestId));
-  } finally {
-    output.stop();
-  }
-  return { report, logs: output.jsonLines, requestId };
-}
-
-/** What a drain would have left on the node: each is undefined or false on an untouched node. */
-function marks(node: k8s.V1Node) {
-  return {
-    unschedulable: node.spec?.unschedulable ?? false,
-    ourTaints: (node.spec?.taints ?? []).filter((t) => t.key.startsWith(taintPrefix)).map((t) => t.key),
-    lease: node.metadata?.annotations?.[recordAnnotation],
-  };
-}
-
-async function eventsBy(requestId: string): Promise<number> {
-  const events = await admin.core.listNamespacedEvent({ namespace: 'default' });
-  return events.items.filter((e) => e.reportingInstance === requestId).length;
-}
-
-const untouched = { unschedulable: false, ourTaints: [], lease: undefined };
+const settledNode = (options: { onDemand?: boolean } = {}) => forged.settledNode(bed, admin, pool, options);
+const invoke = (event: SampleEvent) => forged.invoke(env, event);
+const eventsBy = (requestId: string) => forged.eventsBy(admin.core, requestId);
 
 describe('forged events', () => {
   it.each([
@@ -122,7 +80,8 @@ describe('forged events', () => {
     expect(await eventsBy(requestId)).toBe(0);
     expect(logs).toContainEqual(
       expect.objectContaining({
-        message: 'notice dropped: EC2 disagrees with the event',
+        message: 'notice dropped: ec2-disagrees',
+        reason: 'ec2-disagrees',
         eventId: event.id,
         instanceId: instance.instanceId,
       }),
@@ -150,10 +109,14 @@ describe('forged events', () => {
     const nodes = [await settledNode(), await settledNode(), await settledNode()];
     const ids = nodes.map((n) => n.instance.instanceId);
 
-    // Act
     // Starting in ten minutes: within the lead, so drained now rather than recorded for later.
+    // EC2 lists the retirement for the two acted on, as it does for a genuine Health event.
+    const startTime = new Date(Math.floor((Date.now() + 10 * 60_000) / 1000) * 1000);
+    for (const id of ids.slice(0, 2)) await scheduleEvent(bed, id, startTime);
+
+    // Act
     const { report, logs, requestId } = await invoke(
-      sampleEvent('scheduled-change', { instanceIds: ids, startTime: new Date(Date.now() + 10 * 60_000) }),
+      sampleEvent('scheduled-change', { instanceIds: ids, startTime }),
     );
 
     // Assess

@@ -4,14 +4,22 @@
  * notifier and outcome publisher, and a silent Powertools logger. Nothing leaves the process.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { AutoScalingClient, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  DescribeInstanceStatusCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  type Instance,
+  type InstanceStatusEvent,
+} from '@aws-sdk/client-ec2';
 import * as k8s from '@kubernetes/client-node';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import { type Mock, vi } from 'vitest';
 import type { AppDeps } from '../../src/app/app-types.js';
+import { autoScalingInstances } from '../../src/aws/autoscaling-instances.js';
 import { InstanceCache } from '../../src/aws/instance-lookup.js';
 import { lazyClient } from '../../src/aws/lazy-client.js';
+import { ec2ScheduledEvents } from '../../src/aws/scheduled-events.js';
 import { defaultInterruptionConfig } from '../../src/config.js';
 import { defaultDrainOptions } from '../../src/drain/options.js';
 import type { KubeApis } from '../../src/kube/connection.js';
@@ -51,6 +59,37 @@ export function knowInstances(ec2Mock: AwsStub<any, any, any>, instances: Instan
     }
     return { Reservations: [{ Instances: found }] };
   });
+}
+
+/**
+ * Makes the mocked Auto Scaling list these instances (group, lifecycle state), as
+ * DescribeAutoScalingInstances does; any other id is in no group.
+ */
+export function knowAutoScaling(
+  // biome-ignore lint/suspicious/noExplicitAny: aws-sdk-client-mock's stub types are generic over the client.
+  asgMock: AwsStub<any, any, any>,
+  instances: Record<string, { group: string; state: string }>,
+): void {
+  asgMock.on(DescribeAutoScalingInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => ({
+    AutoScalingInstances: (input.InstanceIds ?? [])
+      .filter((id) => Object.hasOwn(instances, id))
+      .map((id) => ({
+        InstanceId: id,
+        AutoScalingGroupName: instances[id]!.group,
+        LifecycleState: instances[id]!.state,
+      })),
+  }));
+}
+
+/** Makes the mocked EC2 list these scheduled events (DescribeInstanceStatus); other ids have none. */
+export function knowScheduledEvents(
+  // biome-ignore lint/suspicious/noExplicitAny: aws-sdk-client-mock's stub types are generic over the client.
+  ec2Mock: AwsStub<any, any, any>,
+  events: Record<string, InstanceStatusEvent[]>,
+): void {
+  ec2Mock.on(DescribeInstanceStatusCommand).callsFake((input: { InstanceIds?: string[] }) => ({
+    InstanceStatuses: (input.InstanceIds ?? []).map((id) => ({ InstanceId: id, Events: events[id] ?? [] })),
+  }));
 }
 
 export interface TestDeps {
@@ -107,6 +146,8 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     }),
   };
   const logger = new Logger({ serviceName: 'eks-spot-drainer-test', logLevel: 'SILENT' });
+  const ec2 = new EC2Client({ region: 'us-east-1' });
+  const asg = lazyClient(async () => new AutoScalingClient({ region: 'us-east-1' }));
   const deps: AppDeps = {
     config: {
       policy: { ...defaultPolicyConfig },
@@ -117,13 +158,17 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     },
     source: {
       kind: 'ec2-tags',
-      instances: new InstanceCache(new EC2Client({ region: 'us-east-1' }), { ttlMs: 0 }),
+      instances: new InstanceCache(ec2, { ttlMs: 0 }),
+      witnesses: {
+        autoScalingInstances: autoScalingInstances(asg),
+        scheduledEvents: ec2ScheduledEvents(ec2),
+      },
       managedClusters: [managedCluster],
       // EC2's second look comes at once: nothing here is eventually consistent but what a test makes so.
       recheckDelayMs: 0,
     },
     access: { connect },
-    autoScaling: lazyClient(async () => new AutoScalingClient({ region: 'us-east-1' })),
+    autoScaling: asg,
     notifier,
     outcomes,
     logger,

@@ -2,12 +2,16 @@
  * A stand-in for the Auto Scaling API where moto falls short: moto 5.2 answers CompleteLifecycleAction
  * with HTTP 500. It speaks the Query protocol the SDK uses (form-encoded POST, XML answer), answers
  * CompleteLifecycleAction and RecordLifecycleActionHeartbeat, and records every call for assertions.
+ * With `forwardTo` (moto), every other action (DescribeAutoScalingInstances, which confirms a hook's
+ * event) is passed on to it as it came, signature included.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 const xmlns = 'http://autoscaling.amazonaws.com/doc/2011-01-01/';
 const answered = new Set(['CompleteLifecycleAction', 'RecordLifecycleActionHeartbeat']);
+/** Headers of this hop, not the request's: fetch sets its own. */
+const hopByHop = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive']);
 
 export interface AutoScalingCall {
   action: string;
@@ -24,7 +28,7 @@ export interface AutoScalingStub {
   stop(): Promise<void>;
 }
 
-export async function startAutoScalingStub(): Promise<AutoScalingStub> {
+export async function startAutoScalingStub(options: { forwardTo?: string } = {}): Promise<AutoScalingStub> {
   const calls: AutoScalingCall[] = [];
   let requests = 0;
   const server: Server = createServer(async (req, res) => {
@@ -38,6 +42,19 @@ export async function startAutoScalingStub(): Promise<AutoScalingStub> {
     calls.push({ action, params, signedFor, at: Date.now() });
     const requestId = `00000000-0000-4000-8000-${String(++requests).padStart(12, '0')}`;
     res.setHeader('content-type', 'text/xml');
+    if (!answered.has(action) && options.forwardTo) {
+      const body = Buffer.concat(chunks);
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(
+          (entry): entry is [string, string] => typeof entry[1] === 'string' && !hopByHop.has(entry[0]),
+        ),
+      );
+      const answer = await fetch(`${options.forwardTo}${req.url ?? '/'}`, { method: 'POST', headers, body });
+      res.statusCode = answer.status;
+      res.setHeader('content-type', answer.headers.get('content-type') ?? 'text/xml');
+      res.end(Buffer.from(await answer.arrayBuffer()));
+      return;
+    }
     if (!answered.has(action)) {
       res.statusCode = 400;
       res.end(

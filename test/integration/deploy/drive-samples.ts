@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DescribeRuleCommand, TestEventPatternCommand } from '@aws-sdk/client-eventbridge';
+import { awsSaysSo } from '../../bed/aws-witnesses.js';
 import type { AdminClients } from '../../bed/kube.js';
 import { createNamespace, type SpotNode, uniqueSuffix, waitForReadyPods } from '../../bed/kube.js';
 import { spotNodeWithInstance } from '../../bed/lambda.js';
@@ -86,7 +87,8 @@ async function route(aws: AwsClients, ruleNames: string[], event: Record<string,
 
 export async function driveSamples(options: Options): Promise<SampleRun[]> {
   const { bed, admin, aws } = options;
-  const stub = await startAutoScalingStub();
+  // DescribeAutoScalingInstances (which confirms a hook's event) goes on to moto.
+  const stub = await startAutoScalingStub({ forwardTo: bed.awsEndpoint });
   try {
     const namespace = await createNamespace(admin.core, 'deploy');
     const prepared = await Promise.all(
@@ -121,6 +123,8 @@ export async function driveSamples(options: Options): Promise<SampleRun[]> {
           instanceIds: [node.instanceId],
           now: new Date(),
         });
+        // What AWS says of the instances of a genuine event (a hook's group, a listed Health event).
+        if (sample.outcome !== 'untouched') await awsSaysSo(bed, event);
         const own = String(published.account);
         const foreign = /^\d{12}$/.test(own) && own !== options.account ? own : FOREIGN_ACCOUNT;
         const routing = await route(aws, options.ruleNames, event, foreign);

@@ -19,6 +19,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { SampleKind } from '../../../src/events/samples.js';
 import { recordOn } from '../../../src/interruption/record.js';
+import { awsSaysSo } from '../../bed/aws-witnesses.js';
 import {
   adminClients,
   createNamespace,
@@ -162,7 +163,8 @@ describe('the bundled handler, run as Lambda runs it', () => {
     workDirs.push(dir);
     spec = await readServerlessBuild(root);
     built = await buildHandler(root, join(dir, 'task'), spec);
-    stub = await startAutoScalingStub();
+    // DescribeAutoScalingInstances (which confirms a hook's event) goes on to moto.
+    stub = await startAutoScalingStub({ forwardTo: bed.awsEndpoint });
     lambdaStub = await startLambdaStub();
     const namespace = await createNamespace(admin.core, 'bundle');
     await Promise.all(
@@ -191,14 +193,12 @@ describe('the bundled handler, run as Lambda runs it', () => {
             return node;
           }),
         );
-        worlds.set(kind, {
-          event: liveEvent(
-            kind,
-            nodes.map((n) => n.instanceId),
-          ),
-          nodes,
-          namespace,
-        });
+        const event = liveEvent(
+          kind,
+          nodes.map((n) => n.instanceId),
+        );
+        await awsSaysSo(bed, event);
+        worlds.set(kind, { event, nodes, namespace });
       }),
     );
   }, 300_000);

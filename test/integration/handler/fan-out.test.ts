@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLambdaApp, type LambdaApp } from '../../../src/app/lambda-app.js';
 import { parseEvent } from '../../../src/events/parse-event.js';
 import { sampleEvent } from '../../../src/events/samples.js';
+import { scheduleEvent } from '../../bed/aws-witnesses.js';
 import { adminClients, createNamespace, uniqueSuffix, waitForReadyPods } from '../../bed/kube.js';
 import { lambdaContext, lambdaEnv, spotNodeWithInstance, testFunctionArn } from '../../bed/lambda.js';
 import { createDeployment } from '../../bed/workloads.js';
@@ -46,6 +47,13 @@ async function nodeWithPods() {
   return target;
 }
 
+/** A maintenance start ten minutes ahead (within the lead), which EC2 lists for each instance. */
+async function listedSoon(ids: string[]): Promise<Date> {
+  const start = new Date(Math.floor((Date.now() + 10 * 60_000) / 1000) * 1000);
+  for (const id of ids) await scheduleEvent(bed, id, start);
+  return start;
+}
+
 async function podsOn(nodeName: string) {
   const list = await admin.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` });
   return list.items.filter((p) => p.metadata?.namespace === namespace);
@@ -56,10 +64,7 @@ describe('a Health event naming several instances', () => {
     // Prepare: three nodes; the maintenance starts in ten minutes (within the lead: drained now).
     const targets = [await nodeWithPods(), await nodeWithPods(), await nodeWithPods()];
     const ids = targets.map((t) => t.instance.instanceId);
-    const event = sampleEvent('scheduled-change', {
-      instanceIds: ids,
-      startTime: new Date(Date.now() + 10 * 60_000),
-    });
+    const event = sampleEvent('scheduled-change', { instanceIds: ids, startTime: await listedSoon(ids) });
     const before = stub.invocations.length;
 
     // Act 1: the invocation EventBridge made
@@ -135,7 +140,7 @@ describe('a Health event naming several instances', () => {
 
     // Act
     await app.handle(
-      sampleEvent('scheduled-change', { instanceIds: ids, startTime: new Date(Date.now() + 10 * 60_000) }),
+      sampleEvent('scheduled-change', { instanceIds: ids, startTime: await listedSoon(ids) }),
       lambdaContext(`health-${randomUUID()}`, 150_000, `${testFunctionArn}:provisioned`),
     );
 
@@ -159,7 +164,7 @@ describe('a Health event naming several instances', () => {
 
     // Act
     const report = await app.handle(
-      sampleEvent('scheduled-change', { instanceIds: ids, startTime: new Date(Date.now() + 10 * 60_000) }),
+      sampleEvent('scheduled-change', { instanceIds: ids, startTime: await listedSoon(ids) }),
       lambdaContext(`health-${randomUUID()}`, 30_000),
     );
     stub.failNext(0, 429);

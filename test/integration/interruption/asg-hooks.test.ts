@@ -10,6 +10,7 @@ import type { NoticeReport } from '../../../src/app/app-types.js';
 import { createLambdaApp, type LambdaApp } from '../../../src/app/lambda-app.js';
 import { sampleEvent } from '../../../src/events/samples.js';
 import { recordOn } from '../../../src/interruption/record.js';
+import { terminatingInGroup } from '../../bed/aws-witnesses.js';
 import { adminClients, createNamespace, uniqueSuffix, waitFor, waitForReadyPods } from '../../bed/kube.js';
 import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../../bed/lambda.js';
 import { createDeployment, createPdb } from '../../bed/workloads.js';
@@ -23,7 +24,8 @@ let app: LambdaApp;
 let namespace: string;
 
 beforeAll(async () => {
-  stub = await startAutoScalingStub();
+  // DescribeAutoScalingInstances (which confirms a hook's event) goes on to moto.
+  stub = await startAutoScalingStub({ forwardTo: bed.awsEndpoint });
   const env = lambdaEnv(bed, {
     AWS_ENDPOINT_URL_AUTO_SCALING: stub.endpoint,
     LIFECYCLE_HEARTBEAT_SECONDS: '1',
@@ -46,6 +48,7 @@ describe('a terminate lifecycle hook that arrives while another notice drains th
     // Prepare: a Spot drain held by a budget that allows nothing, until the hook is on the node.
     const pool = `hooks-${uniqueSuffix()}`;
     const { instance, node } = await spotNodeWithInstance(bed, admin, pool);
+    await terminatingInGroup(bed, instance.instanceId);
     await createDeployment(admin, namespace, 'web', 2, { pool, gracePeriodSeconds: 10, exitAfter: '1s' });
     await createPdb(admin, namespace, 'web', { app: 'web' }, { maxUnavailable: 0 });
     await waitForReadyPods(admin.core, namespace, 'app=web', 2);
@@ -101,6 +104,7 @@ describe('a terminate lifecycle hook that arrives while another notice drains th
     // Prepare
     const pool = `hooks-${uniqueSuffix()}`;
     const { instance, node } = await spotNodeWithInstance(bed, admin, pool);
+    await terminatingInGroup(bed, instance.instanceId);
     const first = await app.handle(
       sampleEvent('spot-interruption', { instanceId: instance.instanceId }),
       lambdaContext(`spot-${randomUUID()}`),

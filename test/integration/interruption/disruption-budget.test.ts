@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLambdaApp, type LambdaApp } from '../../../src/app/lambda-app.js';
 import { sampleEvent } from '../../../src/events/samples.js';
 import { stateLabel } from '../../../src/interruption/record.js';
+import { scheduleEvent } from '../../bed/aws-witnesses.js';
 import { type AdminClients, adminClients, uniqueSuffix } from '../../bed/kube.js';
 import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../../bed/lambda.js';
 import { type PrivateBed, startPrivateBed } from '../../bed/private-bed.js';
@@ -40,6 +41,8 @@ beforeAll(async () => {
     );
     // Distinct starts, a second apart, all due (within the 30 min lead) and more than a drain away.
     nodes.set(node.name, { instanceId: instance.instanceId, start: firstStart + i * 1_000 });
+    // EC2 lists each change, as it does for a genuine Health event (docs/trust.md).
+    await scheduleEvent(shared, instance.instanceId, new Date(firstStart + i * 1_000));
     started.set(node.name, firstStart + i * 1_000);
   }
   const env = lambdaEnv(bed.info, { MAX_VOLUNTARY_DISRUPTIONS: String(budget) });

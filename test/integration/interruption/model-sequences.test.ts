@@ -13,6 +13,7 @@ import { createLambdaApp, type LambdaApp } from '../../../src/app/lambda-app.js'
 import { reconcileAll } from '../../../src/app/reconcile-all.js';
 import { sampleEvent } from '../../../src/events/samples.js';
 import { recordAnnotation, stateLabel } from '../../../src/interruption/record.js';
+import { terminatingInGroup } from '../../bed/aws-witnesses.js';
 import { instances, setBootId, startKubelet, stopKubelet } from '../../bed/instance-life.js';
 import { adminClients, uniqueSuffix } from '../../bed/kube.js';
 import { lambdaEnv, spotNodeWithInstance } from '../../bed/lambda.js';
@@ -27,7 +28,8 @@ let stub: AutoScalingStub;
 let app: LambdaApp;
 
 beforeAll(async () => {
-  stub = await startAutoScalingStub();
+  // DescribeAutoScalingInstances (which confirms a hook's event) goes on to moto.
+  stub = await startAutoScalingStub({ forwardTo: bed.awsEndpoint });
   const env = lambdaEnv(bed, { AWS_ENDPOINT_URL_AUTO_SCALING: stub.endpoint });
   Object.assign(process.env, env);
   app = createLambdaApp(env);
@@ -198,6 +200,7 @@ describe('sequences the model found, on the real control plane', () => {
   it('an Auto Scaling event delivered again after its drain ended does not complete the hook again', async () => {
     // Prepare
     const w = await world('hook');
+    await terminatingInGroup(bed, w.instanceId);
     const hook = sampleEvent('asg-terminate', { instanceId: w.instanceId });
     const before = stub.calls.length;
 

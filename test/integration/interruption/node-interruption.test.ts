@@ -12,6 +12,7 @@ import { reconcileAll } from '../../../src/app/reconcile-all.js';
 import { sampleEvent } from '../../../src/events/samples.js';
 import { recordAnnotation, recordOn, stateLabel } from '../../../src/interruption/record.js';
 import { excludeFromLoadBalancersLabel } from '../../../src/interruption/world.js';
+import { scheduleEvent } from '../../bed/aws-witnesses.js';
 import { instances, setBootId, startKubelet, stopKubelet } from '../../bed/instance-life.js';
 import {
   adminClients,
@@ -183,6 +184,7 @@ describe('an AWS Health scheduled change two weeks ahead', () => {
     // Prepare
     const { instance, node } = await nodeWithPods('health', 2);
     const start = new Date(Math.floor((Date.now() + 14 * day) / 1000) * 1000);
+    await scheduleEvent(bed, instance.instanceId, start);
     const eventArn = `arn:aws:health:us-east-1::event/EC2/AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED/test-${uniqueSuffix()}`;
     // Health publishes each update as a new event, dated when it is sent.
     const health = (statusCode: string, time = new Date()) =>

@@ -12,6 +12,7 @@ import type { NoticeReport } from '../../../src/app/app-types.js';
 import { createLambdaApp, type LambdaApp } from '../../../src/app/lambda-app.js';
 import { sampleEvent } from '../../../src/events/samples.js';
 import { recordOn } from '../../../src/interruption/record.js';
+import { terminatingInGroup } from '../../bed/aws-witnesses.js';
 import { adminClients, uniqueSuffix, waitFor } from '../../bed/kube.js';
 import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../../bed/lambda.js';
 import { type AutoScalingStub, startAutoScalingStub } from '../../support/autoscaling-stub.js';
@@ -26,7 +27,8 @@ let app: LambdaApp;
 let delayed: LambdaApp;
 
 beforeAll(async () => {
-  stub = await startAutoScalingStub();
+  // DescribeAutoScalingInstances (which confirms a hook's event) goes on to moto.
+  stub = await startAutoScalingStub({ forwardTo: bed.awsEndpoint });
   const env = lambdaEnv(bed, {
     AWS_ENDPOINT_URL_AUTO_SCALING: stub.endpoint,
     LIFECYCLE_HEARTBEAT_SECONDS: '1',
@@ -83,6 +85,7 @@ describe('a drained node whose volumes are still attached', () => {
   it('gets its terminate hook completed only once its VolumeAttachments are gone', async () => {
     // Prepare: two volumes on the node, one on another node (not the drained node's to wait for).
     const { instance, node } = await spotNodeWithInstance(bed, admin, `volumes-${uniqueSuffix()}`);
+    await terminatingInGroup(bed, instance.instanceId);
     const { node: other } = await spotNodeWithInstance(bed, admin, `volumes-${uniqueSuffix()}`);
     const volumes = [await attach(node.name), await attach(node.name)];
     const elsewhere = await attach(other.name);
@@ -122,6 +125,7 @@ describe('a drained node whose volumes are still attached', () => {
   it('gets it completed anyway at the bound, with a Warning Event naming the volumes left', async () => {
     // Prepare: an invocation with 12 s left (5 s kept back by the app, 2 s for the completion).
     const { instance, node } = await spotNodeWithInstance(bed, admin, `volumes-${uniqueSuffix()}`);
+    await terminatingInGroup(bed, instance.instanceId);
     const volume = await attach(node.name);
     const started = Date.now();
 
@@ -145,6 +149,7 @@ describe('a drained node whose volumes are still attached', () => {
   it('waits HOOK_COMPLETION_DELAY_SECONDS too, for volumes no VolumeAttachment tracks', async () => {
     // Prepare: no VolumeAttachment at all
     const { instance, node } = await spotNodeWithInstance(bed, admin, `volumes-${uniqueSuffix()}`);
+    await terminatingInGroup(bed, instance.instanceId);
 
     // Act
     const handled = delayed.handle(

@@ -7,7 +7,14 @@ import { type EventDeps, handleEvent } from '../../../src/app/handle-event.js';
 import { TransientError } from '../../../src/errors.js';
 import { sampleEvent } from '../../../src/events/samples.js';
 import { powertoolsMetrics } from '../../../src/observability/metrics.js';
-import { ec2Instance, knowInstances, managedCluster, testDeps } from '../../support/app-deps.js';
+import {
+  ec2Instance,
+  knowAutoScaling,
+  knowInstances,
+  knowScheduledEvents,
+  managedCluster,
+  testDeps,
+} from '../../support/app-deps.js';
 import { eksNode } from '../../support/fake-kube.js';
 import { liveEvent } from '../../support/live-event.js';
 import { loadFixture, withDetail } from '../events/fixtures.js';
@@ -99,6 +106,7 @@ describe('handleEvent', () => {
   it('tries every notice, then throws a TransientError naming the instance that failed', async () => {
     // Prepare: the second instance is ours, and its cluster cannot be reached.
     knowInstances(ec2Mock, [ec2Instance(first.InstanceId!, 'other'), second]);
+    knowScheduledEvents(ec2Mock, { [second.InstanceId!]: [{ Code: 'instance-retirement' }] });
     const t = testDeps();
     t.connect.mockRejectedValue(new Error('connect ETIMEDOUT 10.0.0.1:443'));
     const logged = vi.spyOn(t.logger, 'error');
@@ -142,6 +150,9 @@ describe('handleEvent', () => {
   it('completes the lifecycle action of a managed instance when policy says none', async () => {
     // Prepare
     knowInstances(ec2Mock, [first]);
+    knowAutoScaling(asgMock, {
+      [first.InstanceId!]: { group: 'eks-spot-workers', state: 'Terminating:Wait' },
+    });
     asgMock.on(CompleteLifecycleActionCommand).resolves({});
     const t = testDeps();
     t.deps.config.policy.asgLifecycle = false;
@@ -306,8 +317,9 @@ describe('handleEvent: checks before anything is touched', () => {
     expect(t.connect).not.toHaveBeenCalled();
     expect(t.metrics.rejected).toHaveBeenCalledWith('ec2-disagrees', 1);
     expect(warned).toHaveBeenCalledWith(
-      'notice dropped: EC2 disagrees with the event',
+      'notice dropped: ec2-disagrees',
       expect.objectContaining({
+        reason: 'ec2-disagrees',
         eventId: event.id,
         instanceId: first.InstanceId,
         detail: expect.stringMatching(/on-demand/),
@@ -448,6 +460,8 @@ describe('handleEvent: outcome events', () => {
     // Prepare: a Health change due now, cordon only; the second instance's cluster cannot be reached.
     const elsewhere = ec2Instance(second.InstanceId!, 'prod-b');
     knowInstances(ec2Mock, [first, elsewhere]);
+    const retiring = [{ Code: 'instance-retirement' as const }];
+    knowScheduledEvents(ec2Mock, { [first.InstanceId!]: retiring, [second.InstanceId!]: retiring });
     const t = testDeps([nodeOfInstance(first)]);
     t.deps.config.policy.cordonOnly = true;
     t.deps.config.interruption.scheduledDrainLeadMs = 7 * 86_400_000;

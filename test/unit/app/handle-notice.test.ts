@@ -1,16 +1,23 @@
 import {
   AutoScalingClient,
   CompleteLifecycleActionCommand,
+  DescribeAutoScalingInstancesCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstanceStatusCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Invocation } from '../../../src/app/app-types.js';
 import { handleNotice } from '../../../src/app/handle-notice.js';
 import { recordAnnotation, recordOn } from '../../../src/interruption/record.js';
 import { type InterruptionNotice, NoticeKind } from '../../../src/types.js';
-import { ec2Instance, knowInstances, managedCluster, testDeps } from '../../support/app-deps.js';
+import {
+  ec2Instance,
+  knowAutoScaling,
+  knowInstances,
+  managedCluster,
+  testDeps,
+} from '../../support/app-deps.js';
 import { eksNode } from '../../support/fake-kube.js';
 
 const ec2Mock = mockClient(EC2Client);
@@ -47,6 +54,15 @@ function notice(
 
 const invocation = (): Invocation => ({ id: 'request-1', deadline: Date.now() + 30_000 });
 
+/** Auto Scaling holds both instances in the hook's group, terminating: their hooks are genuine. */
+function terminating(state = 'Terminating:Wait', group = lifecycle.autoScalingGroupName): void {
+  knowAutoScaling(asgMock, {
+    [ours.InstanceId!]: { group, state },
+    [foreign.InstanceId!]: { group, state },
+  });
+}
+
+beforeEach(() => terminating());
 afterEach(() => {
   ec2Mock.reset();
   asgMock.reset();
@@ -189,6 +205,107 @@ describe('handleNotice', () => {
     expect(report).toMatchObject({ status: 'skipped', reason: 'instance-gone' });
     expect(report).not.toHaveProperty('lifecycleAction');
     expect(t.connect).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['in service', 'Terminating:Wait', 'InService', 1],
+    ['in another group', 'another-group', 'Terminating:Wait', 1],
+    ['in no group, on a second look too', undefined, undefined, 2],
+  ])(
+    'refuses a terminate hook for an instance %s: no lifecycle call, nothing touched',
+    async (_, group, state, looks) => {
+      // Prepare
+      knowInstances(ec2Mock, [ours]);
+      asgMock.reset();
+      if (group === undefined) knowAutoScaling(asgMock, {});
+      else if (group === 'another-group') terminating(state, group);
+      else terminating(state);
+      const node = nodeOf(ours);
+      const t = testDeps([node]);
+      t.deps.config.policy.asgLifecycle = false;
+
+      // Act
+      const report = await handleNotice(
+        notice(NoticeKind.AsgTerminate, ours.InstanceId!),
+        t.deps,
+        invocation(),
+      );
+
+      // Assess
+      expect(report).toMatchObject({ status: 'skipped', reason: 'auto-scaling-disagrees' });
+      expect(report.lifecycleAction).toBeUndefined();
+      expect(asgMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
+      expect(asgMock.commandCalls(DescribeAutoScalingInstancesCommand)).toHaveLength(looks);
+      expect(t.connect).not.toHaveBeenCalled();
+      expect(t.kube.calls).toEqual([]);
+    },
+  );
+
+  it.each([
+    ['an instance on default tenancy', 'default', 'no-scheduled-event'],
+    // Believed: it goes on to look for the node (there is none here).
+    ['an instance on a Dedicated Host', 'host', 'node-not-found'],
+  ] as const)(
+    "believes a Dedicated Host's Health change without EC2's list only for %s",
+    async (_, tenancy, reason) => {
+      // Prepare: EC2 lists no event for the instances of a host (nor is it asked).
+      knowInstances(ec2Mock, [{ ...ours, Placement: { ...ours.Placement, Tenancy: tenancy } }]);
+      const t = testDeps([]);
+      const change = notice(NoticeKind.ScheduledChange, ours.InstanceId!, {
+        detail: 'AWS_EC2_DEDICATED_HOST_RETIREMENT_SCHEDULED',
+        deadline: new Date(Date.now() + 10 * 60_000),
+      });
+
+      // Act
+      const report = await handleNotice(change, t.deps, invocation());
+
+      // Assess
+      expect(report).toMatchObject({ status: 'skipped', reason });
+      expect(ec2Mock.commandCalls(DescribeInstanceStatusCommand)).toHaveLength(0);
+    },
+  );
+
+  it('acts on a terminate hook once Auto Scaling, first behind, lists the instance on the second look', async () => {
+    // Prepare: the first answer lists the instance as only entering the wait state.
+    knowInstances(ec2Mock, [ours]);
+    asgMock.reset();
+    asgMock
+      .on(DescribeAutoScalingInstancesCommand)
+      .resolvesOnce({
+        AutoScalingInstances: [
+          {
+            InstanceId: ours.InstanceId!,
+            AutoScalingGroupName: 'eks-spot-workers',
+            LifecycleState: 'Terminating',
+          },
+        ],
+      } as never)
+      .resolves({
+        AutoScalingInstances: [
+          {
+            InstanceId: ours.InstanceId!,
+            AutoScalingGroupName: 'eks-spot-workers',
+            LifecycleState: 'Terminating:Wait',
+          },
+        ],
+      } as never);
+    asgMock.on(CompleteLifecycleActionCommand).resolves({});
+    const t = testDeps([]);
+
+    // Act
+    const report = await handleNotice(
+      notice(NoticeKind.AsgTerminate, ours.InstanceId!),
+      t.deps,
+      invocation(),
+    );
+
+    // Assess
+    expect(report).toMatchObject({
+      status: 'skipped',
+      reason: 'node-not-found',
+      lifecycleAction: 'completed',
+    });
+    expect(asgMock.commandCalls(DescribeAutoScalingInstancesCommand)).toHaveLength(2);
   });
 
   it('completes the lifecycle action of a managed instance whose node is already gone', async () => {

@@ -264,6 +264,23 @@ describe('noticeOutcomeEvents', () => {
       detail: { outcome: 'rejected', reason: 'ec2-disagrees', cluster: null, node: null, eventId: 'event-1' },
     });
   });
+
+  it.each(['auto-scaling-disagrees', 'no-scheduled-event', 'not-in-capacity-reservation', 'state-left'])(
+    'reports a notice refused as %s as rejected, like any AWS contradicts',
+    (reason) => {
+      const report: NoticeReport = {
+        kind: notice.kind,
+        instanceId: notice.instanceId,
+        action: 'drain',
+        status: 'skipped',
+        reason,
+        detail: 'AWS says no',
+      };
+      expect(noticeOutcomeEvents([{ notice, report }], actor)).toEqual([
+        rejectedEvent(notice, reason as never, 'AWS says no', actor),
+      ]);
+    },
+  );
 });
 
 describe('reconcileOutcomeEvents', () => {

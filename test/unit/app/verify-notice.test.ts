@@ -6,8 +6,10 @@ import {
   clockSkewAllowanceMs,
   deliveryWindowMs,
   ec2Contradiction,
+  isRejection,
   lateDeliveryAllowanceMs,
   maxEventAgeMs,
+  Rejection,
   staleAfter,
   verifyEvent,
 } from '../../../src/app/verify-notice.js';
@@ -222,27 +224,61 @@ describe('capNotices', () => {
 });
 
 describe('ec2Contradiction', () => {
+  const before = new Date(now - 3_600_000);
+  const after = new Date(now + 1_000);
+  const spot = { lifecycle: 'spot' };
+  const onDemand = { lifecycle: 'on-demand' };
   it.each([
-    [NoticeKind.SpotInterruption, 'spot', undefined],
-    [NoticeKind.SpotInterruption, 'on-demand', 'contradiction'],
-    [NoticeKind.SpotInterruption, 'capacity-block', 'contradiction'],
-    [NoticeKind.RebalanceRecommendation, 'spot', undefined],
-    [NoticeKind.RebalanceRecommendation, 'on-demand', 'contradiction'],
-    [NoticeKind.StateChange, 'on-demand', undefined],
-    [NoticeKind.ScheduledChange, 'on-demand', undefined],
-    [NoticeKind.AsgTerminate, 'on-demand', undefined],
-    [NoticeKind.CapacityReservationInterruption, 'on-demand', undefined],
-  ] as const)('%s about a %s instance: %s', (kind, lifecycle, expected) => {
+    [NoticeKind.SpotInterruption, spot, undefined],
+    [NoticeKind.SpotInterruption, onDemand, 'ec2-disagrees'],
+    [NoticeKind.SpotInterruption, { lifecycle: 'capacity-block' }, 'ec2-disagrees'],
+    [NoticeKind.RebalanceRecommendation, spot, undefined],
+    [NoticeKind.RebalanceRecommendation, onDemand, 'ec2-disagrees'],
+    [NoticeKind.ScheduledChange, onDemand, undefined],
+    [NoticeKind.AsgTerminate, onDemand, undefined],
+    [NoticeKind.CapacityReservationInterruption, onDemand, 'not-in-capacity-reservation'],
+    [NoticeKind.CapacityReservationInterruption, spot, 'not-in-capacity-reservation'],
+    [NoticeKind.CapacityReservationInterruption, { ...onDemand, capacityReservationId: 'cr-1' }, undefined],
+    [NoticeKind.CapacityReservationInterruption, { lifecycle: 'capacity-block' }, undefined],
+    [NoticeKind.StateChange, onDemand, undefined],
+    [NoticeKind.StateChange, { ...onDemand, state: 'stopping', launchTime: before }, undefined],
+    [NoticeKind.StateChange, { ...onDemand, state: 'stopped', launchTime: before }, undefined],
+    // EC2's reads may lag the state change: running since before the event is not a contradiction.
+    [NoticeKind.StateChange, { ...onDemand, state: 'running', launchTime: before }, undefined],
+    [NoticeKind.StateChange, { ...onDemand, state: 'pending', launchTime: before }, undefined],
+    [NoticeKind.StateChange, { ...onDemand, state: 'running', launchTime: after }, 'state-left'],
+    [NoticeKind.StateChange, { ...onDemand, state: 'pending', launchTime: after }, 'state-left'],
+    [NoticeKind.StateChange, { ...onDemand, state: 'running' }, undefined],
+    [NoticeKind.StateChange, { ...onDemand, state: 'terminated', launchTime: after }, undefined],
+  ] as const)('%s about %o: %s', (kind, instance, expected) => {
     // Act
-    const contradiction = ec2Contradiction(notice(kind), { lifecycle });
+    const contradiction = ec2Contradiction(notice(kind), instance);
 
     // Assess
-    expect(contradiction === undefined ? undefined : 'contradiction').toBe(expected);
+    expect(contradiction?.reason).toBe(expected);
   });
 
   it('says what EC2 said', () => {
-    expect(ec2Contradiction(notice(NoticeKind.SpotInterruption), { lifecycle: 'on-demand' })).toBe(
-      'EC2 describes i-0123456789abcdef0 as on-demand, not spot; a spot-interruption is only sent for Spot instances',
+    expect(ec2Contradiction(notice(NoticeKind.SpotInterruption), { lifecycle: 'on-demand' })).toEqual({
+      reason: 'ec2-disagrees',
+      detail:
+        'EC2 describes i-0123456789abcdef0 as on-demand, not spot; a spot-interruption is only sent for Spot instances',
+    });
+    expect(
+      ec2Contradiction(notice(NoticeKind.StateChange, 0, { detail: 'stopping' }), {
+        lifecycle: 'on-demand',
+        state: 'running',
+        launchTime: after,
+      })?.detail,
+    ).toBe(
+      `EC2 says i-0123456789abcdef0 is running, launched ${after.toISOString()}, after this stopping notice`,
     );
+  });
+});
+
+describe('isRejection', () => {
+  it('knows every reason of Rejection and nothing else', () => {
+    for (const reason of Object.values(Rejection)) expect(isRejection(reason)).toBe(true);
+    expect(isRejection('node-not-found')).toBe(false);
   });
 });

@@ -66,6 +66,29 @@ describe('decidePod', () => {
       expected: { action: 'evict', tier: 'ordinary' },
     },
     {
+      name: 'keeps a pod that asks not to be disrupted through a voluntary drain',
+      pod: pod((p) => {
+        p.metadata!.annotations = { 'karpenter.sh/do-not-disrupt': 'true' };
+      }),
+      options: { keepDoNotDisrupt: true },
+      expected: {
+        action: 'skip',
+        tier: 'ordinary',
+        reason: 'karpenter.sh/do-not-disrupt: kept through a voluntary drain',
+      },
+    },
+    {
+      name: 'evicts it, saying so, when the instance goes at a set time',
+      pod: pod((p) => {
+        p.metadata!.annotations = { 'eks-spot-drainer/do-not-disrupt': 'true' };
+      }),
+      expected: {
+        action: 'evict',
+        tier: 'ordinary',
+        warning: 'eks-spot-drainer/do-not-disrupt overridden: the instance goes at a set time',
+      },
+    },
+    {
       name: 'skips a DaemonSet pod by default',
       pod: pod((p) => {
         p.metadata!.ownerReferences = [daemonSet];

@@ -181,6 +181,15 @@ describe('the disruption budget in the transition', () => {
     expect(drained.record?.state).toBe('draining');
   });
 
+  it('tells the drain whether it is voluntary: pods that ask not to be disrupted stay only then', () => {
+    const drainOf = (n: NoticeInput, now = t) =>
+      next(undefined, notice(n), step(room, now)).effects.find((e) => e.type === 'drain');
+
+    expect(drainOf(health(20 * minute))).toMatchObject({ voluntary: true });
+    expect(drainOf(health(9 * minute))).toMatchObject({ voluntary: false });
+    expect(drainOf(spot)).toMatchObject({ voluntary: false });
+  });
+
   it('counts nothing without a budget', () => {
     const unbounded = { ...step(), rules: { ...rules, disruptionBudget: undefined } };
 
