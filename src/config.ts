@@ -28,6 +28,8 @@ export interface Config {
   lifecycleActionHeartbeatMs: number;
   /** How a node's interruption is carried on beyond one drain (src/interruption). */
   interruption: InterruptionConfig;
+  /** MANAGED_TAG: only instances carrying this EC2 tag key are acted on; undefined: all of a managed cluster. */
+  managedTag: string | undefined;
   /** Instances one event may act on; the rest are logged and left alone. */
   maxInstancesPerEvent: number;
   /** Each instance of a multi-instance Health event gets an invocation of its own. */
@@ -155,6 +157,26 @@ const gracePeriod = z.pipe(
   ),
 );
 
+// An EC2 tag key: 1 to 128 characters, not starting with aws: (AWS's own).
+const optionalTagKey = fromRaw((value, ctx) => {
+  if (value === undefined) return undefined;
+  if (value.length > 128 || value.toLowerCase().startsWith('aws:')) {
+    return invalid(ctx, `expected an EC2 tag key (at most 128 characters, not aws:...), got ${quote(value)}`);
+  }
+  return value;
+});
+
+const taintEffect = fromRaw((value, ctx) => {
+  if (value === undefined || value === 'NoSchedule' || value === 'PreferNoSchedule')
+    return value ?? 'NoSchedule';
+  return invalid(
+    ctx,
+    value === 'NoExecute'
+      ? 'NoExecute would evict every pod at once, without PodDisruptionBudgets: use NoSchedule or PreferNoSchedule'
+      : `expected NoSchedule or PreferNoSchedule, got ${quote(value)}`,
+  );
+});
+
 const budgetSpec = fromRaw((value, ctx) => {
   const parsed = parseBudgetSpec(value ?? '10%');
   if (parsed === 'invalid') {
@@ -247,6 +269,11 @@ const variables = {
     bool(false),
   ),
   TAINT_NODE: spec('true', 'Add the eks-spot-drainer/<kind> NoSchedule taint besides cordoning.', bool(true)),
+  TAINT_EFFECT: spec(
+    'NoSchedule',
+    'The effect of that taint: NoSchedule, or PreferNoSchedule (NoExecute is refused: it evicts without budgets).',
+    taintEffect,
+  ),
   EXCLUDE_FROM_LOAD_BALANCERS: spec(
     'true',
     'Label the node node.kubernetes.io/exclude-from-external-load-balancers.',
@@ -317,6 +344,11 @@ const variables = {
     'How long a running event waits for the kubelet of a marked node to be Ready again; later, the reconcile releases it.',
     int(90, 0, 600),
   ),
+  MANAGED_TAG: spec(
+    undefined,
+    "Act only on instances that carry this EC2 tag key (NTH's managedTag, e.g. aws-node-termination-handler/managed); empty: every instance of a managed cluster.",
+    optionalTagKey,
+  ),
   MAX_VOLUNTARY_DISRUPTIONS: spec(
     '10%',
     "Nodes of a cluster that voluntary drains (rebalance, Health changes) may hold at once: a count or a percentage of the cluster's nodes; the rest wait. Spot and other hard deadlines never wait but count. none: no bound.",
@@ -384,6 +416,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       safetyMarginMs: read('DEADLINE_SAFETY_MARGIN_SECONDS') * 1000,
       forceAtDeadline: read('FORCE_AT_DEADLINE'),
       taintNode: read('TAINT_NODE'),
+      taintEffect: read('TAINT_EFFECT'),
       excludeFromLoadBalancers: read('EXCLUDE_FROM_LOAD_BALANCERS'),
       noDeadlineBudgetMs: read('DRAIN_TIMEOUT_SECONDS') * 1000,
       hookCompletionDelayMs: read('HOOK_COMPLETION_DELAY_SECONDS') * 1000,
@@ -401,6 +434,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       runningWaitMs: read('RUNNING_WAIT_SECONDS') * 1000,
       disruptionBudget: read('MAX_VOLUNTARY_DISRUPTIONS'),
     },
+    managedTag: read('MANAGED_TAG'),
     maxInstancesPerEvent: read('MAX_INSTANCES_PER_EVENT'),
     fanOutEvents: read('FAN_OUT_EVENTS'),
   };

@@ -111,7 +111,7 @@ async function managedOnly(
         detail,
       });
     if (!info) skipped('instance-gone', 'EC2 no longer knows the instance (or it is terminated)');
-    else if (!resolveManagedCluster(info, source.managedClusters)) {
+    else if (!resolveManagedCluster(info, source.managedClusters, source.managedTag)) {
       const tagged = info.clusterNames.length > 0 ? info.clusterNames.join(', ') : 'no cluster tag';
       skipped('not-managed', `instance belongs to ${tagged}`);
     } else ours.push(notice);

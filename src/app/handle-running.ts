@@ -87,7 +87,9 @@ async function nodeBack(instanceId: string, deps: AppDeps, invocation: Invocatio
   if (!info) return done('instance-gone', 'EC2 no longer knows the instance');
   if (info.state !== 'running') return done('not-running', `EC2 says it is ${info.state} now`);
   const cluster =
-    source.kind === 'fixed' ? source.clusterName : resolveManagedCluster(info, source.managedClusters);
+    source.kind === 'fixed'
+      ? source.clusterName
+      : resolveManagedCluster(info, source.managedClusters, source.managedTag);
   if (!cluster) return done('not-managed', 'the instance is not in a managed cluster');
   const apis = await deps.access.connect(cluster, call);
   // One GET by the name EKS, Karpenter and most AMIs give the node; a node named otherwise is the

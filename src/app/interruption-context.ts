@@ -26,6 +26,7 @@ export interface Timing {
 export function rulesOf(config: Pick<Config, 'drain' | 'interruption'>, timing: Timing = {}): Rules {
   return {
     taintNode: config.drain.taintNode,
+    ...(config.drain.taintEffect ? { taintEffect: config.drain.taintEffect } : {}),
     excludeFromLoadBalancers: config.drain.excludeFromLoadBalancers,
     outOfServiceTaint: config.interruption.outOfServiceTaint,
     rebalanceCordonTtlMs: config.interruption.rebalanceCordonTtlMs,

@@ -89,6 +89,7 @@ export function createLambdaApp(env: Record<string, string | undefined> = proces
         scheduledEvents: ec2ScheduledEvents(aws.ec2),
       },
       managedClusters: config.managedClusters,
+      ...(config.managedTag ? { managedTag: config.managedTag } : {}),
     },
     access: new EksClusterAccess(new ClusterEndpointCache(aws.eks), new EksTokenProvider({ region })),
     autoScaling: aws.autoScaling,

@@ -10,6 +10,9 @@ import { findNodeForInstance } from '../kube/node-lookup.js';
 import { retryKube } from '../kube/retry-kube.js';
 import type { DrainTarget, InstanceInfo, InterruptionNotice } from '../types.js';
 
+/** A node labelled so (`kubectl label node <name> eks-spot-drainer/exclude=true`) is left alone by every notice. */
+export const optOutLabel = 'eks-spot-drainer/exclude';
+
 export type Resolution =
   | {
       status: 'resolved';
@@ -22,7 +25,7 @@ export type Resolution =
   /** Nothing of ours to act on; `clusterName` is set when the instance is ours but its node is gone. */
   | {
       status: 'skipped';
-      reason: 'instance-gone' | 'not-managed' | 'node-not-found';
+      reason: 'instance-gone' | 'not-managed' | 'node-not-found' | 'opted-out';
       detail: string;
       clusterName?: string;
     };
@@ -47,6 +50,8 @@ export type ClusterSource =
       instances: InstanceCache;
       witnesses: Witnesses;
       managedClusters: readonly string[];
+      /** MANAGED_TAG: only instances carrying this tag key are acted on. */
+      managedTag?: string;
       recheckDelayMs?: number;
     }
   | {
@@ -85,10 +90,14 @@ export async function resolveTarget(
   if (source.kind === 'fixed') {
     clusterName = source.clusterName;
   } else {
-    const managed = resolveManagedCluster(instance!, source.managedClusters);
+    const managed = resolveManagedCluster(instance!, source.managedClusters, source.managedTag);
     if (!managed) {
       const tagged = instance!.clusterNames.length > 0 ? instance!.clusterNames.join(', ') : 'no cluster tag';
-      return { status: 'skipped', reason: 'not-managed', detail: `instance belongs to ${tagged}` };
+      const untagged = source.managedTag && resolveManagedCluster(instance!, source.managedClusters);
+      const detail = untagged
+        ? `instance lacks the tag ${source.managedTag} (MANAGED_TAG)`
+        : `instance belongs to ${tagged}`;
+      return { status: 'skipped', reason: 'not-managed', detail };
     }
     clusterName = managed;
   }
@@ -112,6 +121,14 @@ export async function resolveTarget(
       status: 'skipped',
       reason: 'node-not-found',
       detail: `no node after ${lookup.via}`,
+      clusterName,
+    };
+  }
+  if (lookup.node.metadata.labels?.[optOutLabel] === 'true') {
+    return {
+      status: 'skipped',
+      reason: 'opted-out',
+      detail: `the node is labelled ${optOutLabel}=true`,
       clusterName,
     };
   }

@@ -41,10 +41,13 @@ export function clusterNamesFromTags(tags: Record<string, string>): string[] {
 /**
  * The first of the instance's cluster names that this deployment manages, or undefined when the
  * instance belongs to no managed cluster (someone else's node: leave it alone). Names are exact.
+ * With `managedTag` (MANAGED_TAG, NTH's opt-in), only an instance carrying that tag key is managed.
  */
 export function resolveManagedCluster(
-  info: Pick<InstanceInfo, 'clusterNames'>,
+  info: Pick<InstanceInfo, 'clusterNames'> & { tags?: Record<string, string> },
   managedClusters: readonly string[],
+  managedTag?: string,
 ): string | undefined {
+  if (managedTag && !Object.hasOwn(info.tags ?? {}, managedTag)) return undefined;
   return info.clusterNames.find((name) => managedClusters.includes(name));
 }

@@ -20,8 +20,10 @@ export interface DrainOptions {
   safetyMarginMs: number;
   /** At the deadline, delete the pods a PodDisruptionBudget still protects (needs rbac-force-delete.yaml). */
   forceAtDeadline: boolean;
-  /** Add the eks-spot-drainer/<kind> NoSchedule taint besides cordoning. */
+  /** Add the eks-spot-drainer/<kind> taint besides cordoning. */
   taintNode: boolean;
+  /** The effect of that taint: NoSchedule (default) or PreferNoSchedule. */
+  taintEffect?: 'NoSchedule' | 'PreferNoSchedule';
   /** Label the node node.kubernetes.io/exclude-from-external-load-balancers. */
   excludeFromLoadBalancers: boolean;
   /** How long a drain may run when the notice sets no hard deadline (rebalance, ASG hook, state change). */
@@ -50,6 +52,7 @@ export const defaultDrainOptions: DrainOptions = {
   safetyMarginMs: 5_000,
   forceAtDeadline: false,
   taintNode: true,
+  taintEffect: 'NoSchedule',
   excludeFromLoadBalancers: true,
   noDeadlineBudgetMs: 600_000,
   hookCompletionDelayMs: 0,

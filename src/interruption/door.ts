@@ -219,5 +219,5 @@ function patchFor(
     outOfService: has('out-of-service'),
     liftOutOfService: has('lift-out-of-service'),
   };
-  return writePatch(node, transition.record, effects, new Date());
+  return writePatch(node, transition.record, effects, new Date(), rules.taintEffect);
 }

@@ -7,6 +7,7 @@
 import type { NodeEventReason } from '../kube/node-events.js';
 import type { NoticeKind } from '../types.js';
 import type { BudgetSpec } from './budget.js';
+import type { TaintEffect } from './marks.js';
 import type { HookRecord, InterruptionRecord } from './record.js';
 import type { World } from './world.js';
 
@@ -41,6 +42,8 @@ export type DrainEnd = 'drained' | 'deadline-reached' | 'incomplete' | 'halted' 
 /** The configuration the transition follows (from src/config.ts). */
 export interface Rules {
   taintNode: boolean;
+  /** The effect of this project's taints (TAINT_EFFECT); NoSchedule when absent. */
+  taintEffect?: TaintEffect;
   excludeFromLoadBalancers: boolean;
   outOfServiceTaint: boolean;
   /** A rebalance reason closes after this long; 0 keeps it. */

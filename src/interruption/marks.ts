@@ -30,6 +30,13 @@ import { excludeFromLoadBalancersLabel, type NodeFacts, outOfServiceKey, taintPr
 export const cordonVouchLabel = 'eks-spot-drainer/cordoned';
 export const lbVouchLabel = 'eks-spot-drainer/lb-excluded';
 
+/**
+ * The effect of this project's taints (TAINT_EFFECT): NoSchedule, or PreferNoSchedule where pods
+ * may still land on a marked node when nothing else is free. Never NoExecute: it evicts every pod
+ * that does not tolerate it at once, without PodDisruptionBudgets (deploy/node-fence.yaml refuses it).
+ */
+export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule';
+
 /** Kubernetes' non-graceful node shutdown taint (GA in 1.28), with this project's value. */
 export const outOfServiceTaint: k8s.V1Taint = {
   key: outOfServiceKey,
@@ -111,6 +118,7 @@ export function writePatch(
   record: InterruptionRecord,
   effects: { mark: boolean; outOfService: boolean; liftOutOfService?: boolean },
   now: Date,
+  taintEffect: TaintEffect = 'NoSchedule',
 ): NodePatch {
   const labels: Record<string, string | null> = { [stateLabel]: record.state };
   const patch: NodePatch = {
@@ -137,7 +145,7 @@ export function writePatch(
       if (t.key.startsWith(taintPrefix) && t.value !== value) taints[i] = { ...t, value };
     }
     for (const key of record.marks.taints.filter((k) => k.startsWith(taintPrefix))) {
-      add({ key, value, effect: 'NoSchedule', timeAdded: now });
+      add({ key, value, effect: taintEffect, timeAdded: now });
     }
     if (record.marks.lbLabel && node.metadata?.labels?.[excludeFromLoadBalancersLabel] === undefined) {
       labels[excludeFromLoadBalancersLabel] = 'true';

@@ -46,12 +46,18 @@ export async function spotNodeWithInstance(
   bed: Pick<TestBedInfo, 'awsEndpoint' | 'clusterName'>,
   admin: AdminClients,
   pool: string,
-  options: { clusterTagStyle?: ClusterTagStyle; clusterName?: string; onDemand?: boolean } = {},
+  options: {
+    clusterTagStyle?: ClusterTagStyle;
+    clusterName?: string;
+    onDemand?: boolean;
+    extraTags?: Record<string, string>;
+  } = {},
 ): Promise<{ instance: InstanceFixture; node: SpotNode }> {
   const instance = await createInstance(bed.awsEndpoint, {
     clusterTagStyle: options.clusterTagStyle ?? 'aws:eks:cluster-name',
     clusterName: options.clusterName ?? bed.clusterName,
     ...(options.onDemand ? { onDemand: true } : {}),
+    ...(options.extraTags ? { extraTags: options.extraTags } : {}),
   });
   const node = await createSpotNode(admin.core, {
     instanceId: instance.instanceId,

@@ -55,6 +55,7 @@ describe('loadConfig', () => {
       DEADLINE_SAFETY_MARGIN_SECONDS: '10',
       FORCE_AT_DEADLINE: 'true',
       TAINT_NODE: 'false',
+      TAINT_EFFECT: 'PreferNoSchedule',
       EXCLUDE_FROM_LOAD_BALANCERS: 'false',
       DRAIN_TIMEOUT_SECONDS: '300',
       HOOK_COMPLETION_DELAY_SECONDS: '20',
@@ -71,6 +72,7 @@ describe('loadConfig', () => {
       RUNNING_WAIT_SECONDS: '30',
       MAX_VOLUNTARY_DISRUPTIONS: '3',
       MAX_INSTANCES_PER_EVENT: '5',
+      MANAGED_TAG: 'aws-node-termination-handler/managed',
       FAN_OUT_EVENTS: 'false',
     });
 
@@ -96,6 +98,7 @@ describe('loadConfig', () => {
         safetyMarginMs: 10_000,
         forceAtDeadline: true,
         taintNode: false,
+        taintEffect: 'PreferNoSchedule',
         excludeFromLoadBalancers: false,
         noDeadlineBudgetMs: 300_000,
         hookCompletionDelayMs: 20_000,
@@ -113,6 +116,7 @@ describe('loadConfig', () => {
         runningWaitMs: 30_000,
         disruptionBudget: { count: 3 },
       },
+      managedTag: 'aws-node-termination-handler/managed',
       maxInstancesPerEvent: 5,
       fanOutEvents: false,
     });
@@ -268,7 +272,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(35);
+    expect(names).toHaveLength(37);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 

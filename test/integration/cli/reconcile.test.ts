@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { cordonVouchLabel } from '../../../src/interruption/marks.js';
 import { recordOn, stateLabel } from '../../../src/interruption/record.js';
 import { setBootId } from '../../bed/instance-life.js';
 import { adminClients, createSpotNode, type SpotNode, uniqueSuffix } from '../../bed/kube.js';
@@ -27,6 +28,8 @@ async function mark(node: SpotNode, lease: Record<string, unknown>): Promise<voi
         value: JSON.stringify({ ...lease, marks: { ...base.marks, taints: [taint.key] } }),
       },
       { op: 'add', path: `/metadata/labels/${stateLabel.replace('/', '~1')}`, value: lease.state },
+      // The cordon's own label, which the fence (deploy/node-fence.yaml) needs to let the drainer lift it.
+      { op: 'add', path: `/metadata/labels/${cordonVouchLabel.replace('/', '~1')}`, value: 'true' },
     ],
   });
 }

@@ -240,6 +240,38 @@ describe('the node fence (deploy/node-fence.yaml) for the drainer', () => {
     expect(taintKeys(node)).toEqual(['dedicated', 'eks-spot-drainer/spot-interruption']);
   });
 
+  it('lets the door taint PreferNoSchedule (TAINT_EFFECT) through, and release it', async () => {
+    // Prepare
+    const name = await readyNode();
+    const preferring = { ...door(), rules: { ...rules, taintEffect: 'PreferNoSchedule' as const } };
+
+    // Act
+    await applyInput(
+      name,
+      notice({ kind: 'rebalance-recommendation', action: 'cordon', eventId: 'e-prefer' }),
+      preferring,
+    );
+    const marked = await admin.core.readNode({ name });
+    const released = await applyInput(
+      name,
+      { type: 'look', holder: 'fence-test' },
+      {
+        ...door('running', 120_000),
+        rules: preferring.rules,
+      },
+    );
+
+    // Assess
+    expect(marked.spec?.taints).toContainEqual(
+      expect.objectContaining({
+        key: 'eks-spot-drainer/rebalance-recommendation',
+        effect: 'PreferNoSchedule',
+      }),
+    );
+    expect(released !== 'node-gone' && released.transitions.at(-1)?.outcome).toBe('released');
+    expect(taintKeys(await admin.core.readNode({ name }))).toEqual(['dedicated']);
+  });
+
   it("lets the record's renewal and the release of exactly this project's marks through", async () => {
     // Prepare: a rebalance cordon, whose reason closes after a minute.
     const name = await readyNode();

@@ -51,6 +51,18 @@ describe('resolveManagedCluster', () => {
     expect(resolveManagedCluster({ clusterNames: ['someone-else'] }, ['prod'])).toBeUndefined();
   });
 
+  it('with MANAGED_TAG, manages only an instance carrying that tag key, whatever its value', () => {
+    const tag = 'aws-node-termination-handler/managed';
+
+    expect(resolveManagedCluster({ clusterNames: ['prod'], tags: {} }, ['prod'], tag)).toBeUndefined();
+    expect(resolveManagedCluster({ clusterNames: ['prod'], tags: { [tag]: '' } }, ['prod'], tag)).toBe(
+      'prod',
+    );
+    expect(
+      resolveManagedCluster({ clusterNames: ['other'], tags: { [tag]: 'true' } }, ['prod'], tag),
+    ).toBeUndefined();
+  });
+
   it('returns undefined for an instance without cluster tags', () => {
     expect(resolveManagedCluster({ clusterNames: [] }, ['prod'])).toBeUndefined();
   });

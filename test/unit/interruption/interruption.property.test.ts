@@ -17,6 +17,7 @@ const rules: fc.Arbitrary<Rules> = fc.record({
   // A budget of 1 or 2 nodes, or none; other nodes (othersHold) fill it.
   disruptionBudget: fc.constantFrom({ count: 1 }, { count: 2 }, undefined),
   taintNode: fc.boolean(),
+  taintEffect: fc.constantFrom('NoSchedule' as const, 'PreferNoSchedule' as const),
   excludeFromLoadBalancers: fc.boolean(),
   outOfServiceTaint: fc.boolean(),
   rebalanceCordonTtlMs: fc.constantFrom(0, 30 * 60_000),
