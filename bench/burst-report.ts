@@ -3,9 +3,9 @@ import type { NodeDrain } from './scenarios/burst.js';
 import { formatMs, formatRatio, max, min, percentile, ratio } from './stats.js';
 import { type ResultRow, row } from './types.js';
 
-/** Who drains the burst, and whether deploy/flowcontrol.yaml is applied. */
+/** Who drains the burst (ideal: the floor, ideal-drain.ts), and whether deploy/flowcontrol.yaml is applied. */
 export interface BurstRound {
-  tool: 'ours' | 'kubectl';
+  tool: 'ours' | 'kubectl' | 'ideal';
   lane: boolean;
 }
 
@@ -84,6 +84,7 @@ export function burstRows(runs: readonly BurstRun[], nodes: number, podsPerNode:
       }),
     );
   }
+  rows.push(...floorRows(ours, kubectl, find(runs, 'ideal', true)));
   if (oursBare) {
     const bare = (run: BurstRun | undefined) =>
       run ? `${formatMs(allDone(run))}, ${run.answered429} × 429, ${errors(run).length} errors` : '—';
@@ -111,6 +112,42 @@ export function burstRows(runs: readonly BurstRun[], nodes: number, podsPerNode:
   return rows;
 }
 
+/** CPU seconds the API server and etcd spent during a run (from /proc, cpu.ts). */
+function serverCpu(run: BurstRun): { apiserver: number; etcd: number } {
+  const of = (name: string) => run.cpu.find(([n]) => n === name)?.[1] ?? Number.NaN;
+  return { apiserver: of('kube-apiserver'), etcd: of('etcd') };
+}
+
+/** Ours and kubectl as multiples of the floor, in time and in what the cluster spent serving them. */
+function floorRows(
+  ours: BurstRun | undefined,
+  kubectl: BurstRun | undefined,
+  ideal: BurstRun | undefined,
+): ResultRow[] {
+  if (!ideal) return [];
+  const floorMs = allDone(ideal);
+  const floorCpu = serverCpu(ideal);
+  const cpu = (run: BurstRun | undefined) => {
+    if (!run) return '—';
+    const { apiserver, etcd } = serverCpu(run);
+    return `${apiserver.toFixed(1)} + ${etcd.toFixed(1)} s (${formatRatio(ratio(apiserver + etcd, floorCpu.apiserver + floorCpu.etcd))})`;
+  };
+  const times = (run: BurstRun | undefined) =>
+    run
+      ? `${formatRatio(ratio(allDone(run), floorMs))} (p99 ${formatRatio(ratio(p(run, 99), p(ideal, 99)))})`
+      : '—';
+  return [
+    row(
+      `6f. Burst ÷ floor (ideal client, same run: ${formatMs(floorMs)}, ${errors(ideal).length} errors, ${ideal.podsLeft} left): all drained (p99)`,
+      { ours: times(ours), kubectl: times(kubectl) },
+    ),
+    row(
+      `6g. Burst: kube-apiserver + etcd CPU seconds (÷ floor's ${(floorCpu.apiserver + floorCpu.etcd).toFixed(1)} s)`,
+      { ours: cpu(ours), kubectl: cpu(kubectl) },
+    ),
+  ];
+}
+
 /** The RESULTS.md section: every round side by side. */
 export function burstDetails(runs: readonly BurstRun[], nodes: number, podsPerNode: number): string[] {
   const label = (run: BurstRun) => `${run.round.tool}, ${run.round.lane ? 'lane' : 'no lane'}`;
@@ -134,7 +171,10 @@ export function burstDetails(runs: readonly BurstRun[], nodes: number, podsPerNo
     'of the columns, each on a fresh world, after 5 s of settling. Per-node times count from the start',
     "of the burst to that node's drain ending (the invocation returning, the kubectl process exiting).",
     'One process on the same 2 cores as the control plane is harsher than Lambda, where each container',
-    'has its own CPU; 100 kubectl processes pay their start-up on the same 2 cores too.',
+    'has its own CPU; 100 kubectl processes pay their start-up on the same 2 cores too. **ideal**: the',
+    'floor, not a product (bench/ideal-drain.ts): as the drainer, every node cordoned and every pod',
+    'evicted at once, no pacing, no wait (a 429 or 5xx asked again at once), its pods known before the',
+    'clock starts; a node is drained when a watch sees its last pod deleted.',
     '',
     `| measure | ${runs.map(label).join(' | ')} |`,
     `|---|${runs.map(() => '---').join('|')}|`,

@@ -1,7 +1,7 @@
 /**
- * `npm run bench [-- --quick] [-- --only bundle,drain,cordon,cold-start,burst] [-- --nodes 100] [-- --out file]`: our
+ * `npm run bench [-- --quick] [-- --only bundle,drain,cordon,cold-start,reconcile,burst] [-- --nodes 100] [-- --out file]`: our
  * drain side by side with `kubectl drain` on one local control plane (the test bed's), plus the Lambda
- * path's latency, cold start and a burst. Prints the table; a full run writes bench/RESULTS.md.
+ * path's latency, cold start, a reconcile pass over many marked nodes and a burst. Prints the table; a full run writes bench/RESULTS.md.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -20,6 +20,7 @@ import { burstScenario } from './scenarios/burst.js';
 import { coldStartScenario } from './scenarios/cold-start.js';
 import { cordonScenario } from './scenarios/cordon.js';
 import { drainScenario } from './scenarios/drain.js';
+import { reconcileScenario } from './scenarios/reconcile.js';
 import {
   type BenchContext,
   type ResultRow,
@@ -38,6 +39,7 @@ const scenarios: (Scenario | StandaloneScenario)[] = [
   drainScenario,
   cordonScenario,
   coldStartScenario,
+  reconcileScenario,
   burstScenario,
 ];
 

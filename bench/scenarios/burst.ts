@@ -8,6 +8,7 @@ import { countByCode, selectRequests } from '../audit.js';
 import { type BurstRound, type BurstRun, burstDetails, burstRows } from '../burst-report.js';
 import { podsLeftOn, prepareBurstWorld, removeBurstWorld } from '../burst-world.js';
 import { cpuTimes, cpuUsed } from '../cpu.js';
+import { drainIdeal } from '../ideal-drain.js';
 import { kubectlDrain } from '../kubectl.js';
 import { isLambdaUser, useLambdaEnvironment } from '../lambda.js';
 import { flowControlDelta, laneName, removeLane, restoreLane } from '../lane.js';
@@ -34,6 +35,8 @@ export interface NodeDrain {
 const rounds: BurstRound[] = [
   { tool: 'ours', lane: true },
   { tool: 'kubectl', lane: true },
+  // The floor the two are measured against, in the same run (a noisy machine moves all three alike).
+  { tool: 'ideal', lane: true },
   { tool: 'ours', lane: false },
   { tool: 'kubectl', lane: false },
 ];
@@ -48,7 +51,8 @@ const burstSettleMs = 5_000;
  * Scenario 6: N nodes of P pods each interrupted at once. Ours: N concurrent handle() calls in this
  * one process, each on its own app (createLambdaApp), as N fresh Lambda containers would be (own
  * caches, own token, own connection pool). The anchor: N `kubectl drain` processes at once, what a
- * per-node handler runs. Both as the drainer group, with and without deploy/flowcontrol.yaml.
+ * per-node handler runs. Both as the drainer group, with and without deploy/flowcontrol.yaml. The
+ * floor: an ideal client (ideal-drain.ts) with the lane, in the same run.
  */
 export const burstScenario: Scenario = {
   name: 'burst',
@@ -98,7 +102,9 @@ async function runRound(
     const drains =
       round.tool === 'ours'
         ? await drainWithFunction(context, world.nodes)
-        : await drainWithKubectl(context, world.nodes);
+        : round.tool === 'kubectl'
+          ? await drainWithKubectl(context, world.nodes)
+          : await drainIdeal(context, world);
     const to = Date.now();
     const cpu = cpuUsed(cpuBefore, await cpuTimes(context.bed.controlPlane.dataDir));
     if (round.tool === 'kubectl')

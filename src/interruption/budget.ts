@@ -57,8 +57,10 @@ export function needsPlace(
   step: Step,
 ): boolean {
   if (!step.rules.disruptionBudget) return false;
-  // Counted already: by its state, or (a Health change cordoned at its notice) by its cordon.
-  if (record && (countedStates.includes(record.state) || record.marks.cordoned)) return false;
+  // Counted already: by its state, or (a recorded change cordoned at its notice) by the node's
+  // cordon, as countBudget counts it: a cordon someone lifted since counts no more.
+  if (record && countedStates.includes(record.state)) return false;
+  if (record?.state === RecordState.Scheduled && step.world.node.unschedulable) return false;
   return isVoluntary(reasons, step);
 }
 

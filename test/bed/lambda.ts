@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import type { AdminClients } from './kube.js';
 import { createSpotNode, type SpotNode } from './kube.js';
@@ -66,4 +67,22 @@ export async function spotNodeWithInstance(
     extraLabels: { pool },
   });
   return { instance, node };
+}
+
+/** The reconcile schedule's event, as EventBridge delivers it from the rule `rule` in `region`. */
+export function reconcileEvent(
+  region: string,
+  rule = 'eks-spot-drainer-test-reconcile',
+): Record<string, unknown> {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: '123456789012',
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region,
+    resources: [`arn:aws:events:${region}:123456789012:rule/${rule}`],
+    detail: {},
+  };
 }

@@ -12,7 +12,7 @@ import { sampleEvent } from '../../../src/events/samples.js';
 import { stateLabel } from '../../../src/interruption/record.js';
 import { scheduleEvent } from '../../bed/aws-witnesses.js';
 import { type AdminClients, adminClients, uniqueSuffix } from '../../bed/kube.js';
-import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../../bed/lambda.js';
+import { lambdaContext, lambdaEnv, reconcileEvent, spotNodeWithInstance } from '../../bed/lambda.js';
 import { type PrivateBed, startPrivateBed } from '../../bed/private-bed.js';
 
 const shared = inject('testbed');
@@ -100,20 +100,6 @@ function healthChange(name: string) {
   });
 }
 
-function reconcileEvent(): Record<string, unknown> {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Scheduled Event',
-    source: 'aws.events',
-    account: '123456789012',
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: bed.info.region,
-    resources: [`arn:aws:events:${bed.info.region}:123456789012:rule/eks-spot-drainer-test-reconcile`],
-    detail: {},
-  };
-}
-
 /** The maintenance happened to the drained nodes: their instances retired, their nodes deleted. */
 async function retire(names: string[]): Promise<void> {
   await Promise.all(names.map((name) => admin.core.deleteNode({ name })));
@@ -157,7 +143,10 @@ describe('the disruption budget', () => {
     await retire([...(await states())].filter(([, s]) => s === 'drained').map(([n]) => n));
     const turns = cordonWatch();
     for (let pass = 0; pass < nodeCount && nodes.size > 0; pass++) {
-      const report = await app.handle(reconcileEvent(), lambdaContext(`reconcile-${randomUUID()}`));
+      const report = await app.handle(
+        reconcileEvent(bed.info.region),
+        lambdaContext(`reconcile-${randomUUID()}`),
+      );
       expect(report.status).toBe('reconciled');
       const drained = [...(await states())].filter(([, s]) => s === 'drained').map(([n]) => n);
       order.push(drained);

@@ -22,7 +22,7 @@ import {
   waitFor,
   waitForReadyPods,
 } from '../../bed/kube.js';
-import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../../bed/lambda.js';
+import { lambdaContext, lambdaEnv, reconcileEvent, spotNodeWithInstance } from '../../bed/lambda.js';
 import { createDeployment, createStatefulSet } from '../../bed/workloads.js';
 
 const bed = inject('testbed');
@@ -109,20 +109,6 @@ async function leaveDrainingLease(
   });
 }
 
-function scheduledEvent(): Record<string, unknown> {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'Scheduled Event',
-    source: 'aws.events',
-    account: '123456789012',
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: bed.region,
-    resources: [`arn:aws:events:${bed.region}:123456789012:rule/eks-spot-drainer-test-reconcile`],
-    detail: {},
-  };
-}
-
 describe('a Spot stop, then the instance runs again', () => {
   it('lifts the cordon once the kubelet is Ready again, and never one someone else set', async () => {
     // Prepare: two nodes; the second was cordoned by an operator before the notice.
@@ -144,7 +130,10 @@ describe('a Spot stop, then the instance runs again', () => {
       await instances.stop(bed.awsEndpoint, target.instance.instanceId);
       await stopKubelet(admin.core, target.node.name);
     }
-    const whileStopped = await app.handle(scheduledEvent(), lambdaContext(`reconcile-${randomUUID()}`));
+    const whileStopped = await app.handle(
+      reconcileEvent(bed.region),
+      lambdaContext(`reconcile-${randomUUID()}`),
+    );
 
     // Act: EC2 starts them again (EC2 dates it to the second: a later second than the warning's), and
     // their kubelets come back with a new boot id; the schedule fires.
@@ -153,7 +142,7 @@ describe('a Spot stop, then the instance runs again', () => {
       await instances.start(bed.awsEndpoint, target.instance.instanceId);
       await startKubelet(admin.core, target.node.name, `boot-${uniqueSuffix()}`);
     }
-    const report = await app.handle(scheduledEvent(), lambdaContext(`reconcile-${randomUUID()}`));
+    const report = await app.handle(reconcileEvent(bed.region), lambdaContext(`reconcile-${randomUUID()}`));
 
     // Assess
     const stepOf = (r: typeof report, node: string) =>

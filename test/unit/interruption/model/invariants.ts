@@ -110,7 +110,11 @@ export function checkPatch(sim: Sim, patch: NodePatch): Violation[] {
   const marks =
     (node.spec?.unschedulable !== true && patch.spec?.unschedulable === true) ||
     after.some((t) => t.key.startsWith(taintPrefix) && !before.some((b) => b.key === t.key));
-  const counted = countedStates.includes(recordOn(node)?.state ?? RecordState.Scheduled);
+  // Counted as countBudget counts: by the record's state, or a recorded change on a cordoned node.
+  const state = recordOn(node)?.state;
+  const counted =
+    countedStates.includes(state ?? RecordState.Scheduled) ||
+    (state === RecordState.Scheduled && node.spec?.unschedulable === true);
   // Out of service marks a machine that is gone already: no disruption of ours, whatever the budget.
   const outOfService = after.some((t) => t.key === outOfServiceKey);
   if (marks && !counted && !outOfService && sim.budgetOthers >= sim.budgetLimit()) {
