@@ -34,7 +34,29 @@ export interface Config {
   maxInstancesPerEvent: number;
   /** Each instance of a multi-instance Health event gets an invocation of its own. */
   fanOutEvents: boolean;
+  /** Auto Scaling launch hooks of managed clusters' instances (src/app/handle-launch.ts). */
+  launchHooks: LaunchHookConfig;
 }
+
+/** What becomes of a launch hook whose node is not Ready in time. */
+export const LaunchTimeoutAction = { Abandon: 'abandon', Leave: 'leave' } as const;
+export type LaunchTimeoutAction = (typeof LaunchTimeoutAction)[keyof typeof LaunchTimeoutAction];
+
+/** How launch lifecycle actions are completed once the new node is Ready. */
+export interface LaunchHookConfig {
+  /** Complete launch hooks at all; off leaves them to the hook's own timeout (or another tool). */
+  enabled: boolean;
+  /** How long after the launch event the node may take to be Ready, across retries. */
+  readyWaitMs: number;
+  /** After that: ABANDON the action (Auto Scaling terminates the instance), or leave it to time out. */
+  onTimeout: LaunchTimeoutAction;
+}
+
+export const defaultLaunchHookConfig: LaunchHookConfig = {
+  enabled: true,
+  readyWaitMs: 600_000,
+  onTimeout: LaunchTimeoutAction.Leave,
+};
 
 /** What the reconcile and the notices do across a node's whole interruption. */
 export interface InterruptionConfig {
@@ -156,6 +178,13 @@ const gracePeriod = z.pipe(
         : n,
   ),
 );
+
+const launchTimeoutAction = fromRaw((value, ctx): LaunchTimeoutAction => {
+  if (value === undefined) return LaunchTimeoutAction.Leave;
+  const v = value.toLowerCase();
+  if (v === LaunchTimeoutAction.Abandon || v === LaunchTimeoutAction.Leave) return v;
+  return invalid(ctx, `expected abandon or leave, got ${quote(value)}`);
+});
 
 // An EC2 tag key: 1 to 128 characters, not starting with aws: (AWS's own).
 const optionalTagKey = fromRaw((value, ctx) => {
@@ -364,6 +393,21 @@ const variables = {
     'Instances one event may act on (a Health event can name many); the rest are logged and left alone.',
     int(50, 1, 10_000),
   ),
+  ENABLE_ASG_LAUNCH_HOOKS: spec(
+    'true',
+    "Complete an Auto Scaling launch lifecycle action (CONTINUE) once the instance's node has joined a managed cluster and is Ready.",
+    bool(true),
+  ),
+  LAUNCH_READY_WAIT_SECONDS: spec(
+    '600',
+    'How long after the launch event the node may take to be Ready (heartbeats meanwhile, retries included); then LAUNCH_HOOK_ON_TIMEOUT.',
+    int(600, 1, 3_600),
+  ),
+  LAUNCH_HOOK_ON_TIMEOUT: spec(
+    'leave',
+    'A launch hook whose node is not Ready in time: leave (the hook times out with its own default result) or abandon (ABANDON: Auto Scaling terminates the instance).',
+    launchTimeoutAction,
+  ),
 };
 
 type VariableName = keyof typeof variables;
@@ -437,5 +481,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     managedTag: read('MANAGED_TAG'),
     maxInstancesPerEvent: read('MAX_INSTANCES_PER_EVENT'),
     fanOutEvents: read('FAN_OUT_EVENTS'),
+    launchHooks: {
+      enabled: read('ENABLE_ASG_LAUNCH_HOOKS'),
+      readyWaitMs: read('LAUNCH_READY_WAIT_SECONDS') * 1000,
+      onTimeout: read('LAUNCH_HOOK_ON_TIMEOUT'),
+    },
   };
 }

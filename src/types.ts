@@ -22,7 +22,7 @@ export const Action = {
 } as const;
 export type Action = (typeof Action)[keyof typeof Action];
 
-/** An Auto Scaling terminate lifecycle action that must be completed once the node is drained. */
+/** An Auto Scaling lifecycle action: a terminate one is completed once the node is drained, a launch one once it is Ready. */
 export interface LifecycleAction {
   autoScalingGroupName: string;
   lifecycleHookName: string;
@@ -71,7 +71,20 @@ export type ParseOutcome =
    */
   | { status: 'running'; eventId: string; instanceId: string; account: string; region: string }
   /** The stack's schedule: reconcile every managed cluster's marked nodes (src/interruption). */
-  | { status: 'reconcile'; eventId: string; account: string; region: string; time: Date };
+  | { status: 'reconcile'; eventId: string; account: string; region: string; time: Date }
+  /**
+   * Auto Scaling holds a new instance behind a launch hook: completed once its node is Ready
+   * (src/app/handle-launch.ts). No notice: nothing is going away, and the node needs no record.
+   */
+  | {
+      status: 'launch';
+      eventId: string;
+      instanceId: string;
+      account: string;
+      region: string;
+      eventTime: Date;
+      lifecycleAction: LifecycleAction;
+    };
 
 /** What EC2 says about an instance, enough to find its cluster and its node. */
 export interface InstanceInfo {

@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Who may complete (or extend) terminate lifecycle actions: the role, on the Auto Scaling groups
+ * Who may complete (or extend) lifecycle actions, terminate and launch alike: the role, on the Auto Scaling groups
  * named by `--param lifecycleAsgNames` (default: all of this account and region), and of those only
  * the groups that carry the tag of a managed cluster. The lifecycle action token in the event already
  * limits each call to one instance's transition; the tag keeps the role off the groups of clusters

@@ -162,6 +162,12 @@ function widgets(settings) {
       ours(settings, 'ReconcileFailures', sum('failures')),
       ours(settings, 'InstancesFannedOut', sum('instances handed on')),
     ]),
+    graph('Launch hooks', [
+      ours(settings, 'LaunchHooks', sum('launch hooks of managed instances')),
+      ours(settings, 'LaunchHooksContinued', sum('completed CONTINUE (node Ready)')),
+      ours(settings, 'LaunchHooksNotReady', sum('node not Ready in time')),
+      ours(settings, 'LaunchHooksRetried', sum('left for a retry')),
+    ]),
     graph('Outcome events', [
       ours(settings, 'OutcomeEventsSent', sum('put on the bus')),
       ours(settings, 'OutcomeEventsFailed', sum('failed')),

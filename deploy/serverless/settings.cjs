@@ -34,6 +34,8 @@ async function rulesEnabled(resolveVariable) {
     // hook emit no events, so the rule costs nothing where it is not needed.
     asgTerminate: await flag('asgLifecycleRule'),
     capacityReservationInterruption: await flag('enableCapacityReservationDraining'),
+    // Launch hooks are completed once the new node is Ready; off, they are left to their timeout.
+    asgLaunch: await flag('enableAsgLaunchHooks'),
   };
 }
 

@@ -1,9 +1,11 @@
+import type { LaunchHookConfig } from '../config.js';
 import { TransientError } from '../errors.js';
 import { parseEvent } from '../events/parse-event.js';
 import { describeError } from '../observability/redact.js';
 import type { InterruptionNotice, ParseOutcome } from '../types.js';
 import type { AppDeps, Invocation, NoticeReport } from './app-types.js';
 import { fanOut } from './fan-out.js';
+import { handleLaunch, type LaunchEvent, type LaunchReport } from './handle-launch.js';
 import { handleNotice } from './handle-notice.js';
 import { handleRunning, type RunningReport } from './handle-running.js';
 import { type Actor, noticeOutcomeEvents, putOutcomeEvents, rejectedEvent } from './outcome-events.js';
@@ -22,6 +24,8 @@ export interface EventReport {
   reconcile?: ClusterReconcileReport[];
   /** An instance running again: what became of its node. */
   running?: RunningReport;
+  /** An Auto Scaling launch hook: what became of it. */
+  launch?: LaunchReport;
 }
 
 /** What one event may do, besides the app's dependencies. */
@@ -35,6 +39,8 @@ export const defaultEventChecks: EventChecks = { maxInstancesPerEvent: 50 };
 
 export interface EventDeps extends AppDeps {
   checks?: EventChecks;
+  /** Launch lifecycle hooks (ENABLE_ASG_LAUNCH_HOOKS and the rest); unset: the defaults. */
+  launchHooks?: LaunchHookConfig;
   /**
    * Hands a one-instance copy of an event to another invocation of the function (in Lambda: an
    * asynchronous self-invoke), so that each instance of a Health event gets its own invocation,
@@ -65,6 +71,7 @@ export async function handleEvent(
   const parsed = parseEvent(raw);
   if (parsed.status === 'reconcile') return reconcileOnSchedule(parsed, deps, invocation);
   if (parsed.status === 'running') return instanceRunning(parsed, deps, invocation);
+  if (parsed.status === 'launch') return instanceLaunching(parsed, deps, invocation);
   if (parsed.status !== 'notices') return dropped(parsed, deps);
 
   const eventId = parsed.notices[0]?.eventId;
@@ -135,6 +142,33 @@ async function instanceRunning(
     return { eventId: parsed.eventId, status: 'ignored', reason: running.why, notices: [] };
   }
   return { eventId: parsed.eventId, status: 'handled', notices: [], running };
+}
+
+/**
+ * A new instance behind a launch hook: completed once its node is Ready. Only this account's and
+ * region's; a failure (the node not Ready before this invocation must return, an API down) is thrown,
+ * so Lambda's retry waits on.
+ */
+async function instanceLaunching(
+  parsed: LaunchEvent,
+  deps: EventDeps,
+  invocation: Invocation,
+): Promise<EventReport> {
+  if (isForeign(parsed, invocation)) return foreign(parsed.eventId, 'a launch lifecycle action', deps);
+  let launch: LaunchReport;
+  try {
+    launch = await handleLaunch(parsed, deps, invocation);
+  } catch (error) {
+    deps.metrics.launchHook('retried');
+    throw error;
+  }
+  const continued = launch.status === 'continued' || launch.status === 'already-ended';
+  if (!continued && launch.status !== 'abandoned' && launch.status !== 'left') {
+    deps.metrics.ignoredEvent();
+    return { eventId: parsed.eventId, status: 'ignored', reason: launch.why, notices: [], launch };
+  }
+  deps.metrics.launchHook(continued ? 'continued' : 'not-ready');
+  return { eventId: parsed.eventId, status: 'handled', notices: [], launch };
 }
 
 function isForeign(origin: { account: string; region: string }, invocation: Invocation): boolean {

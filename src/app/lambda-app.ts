@@ -102,6 +102,7 @@ export function createLambdaApp(env: Record<string, string | undefined> = proces
     logger,
     metrics: powertoolsMetrics(metrics),
     checks: { maxInstancesPerEvent: config.maxInstancesPerEvent },
+    launchHooks: config.launchHooks,
     // Only in Lambda, which names the function: the role may invoke this function and no other.
     ...(config.fanOutEvents && env.AWS_LAMBDA_FUNCTION_NAME
       ? {
@@ -161,6 +162,15 @@ export function summarize(report: EventReport) {
             status: report.running.status,
             ...(report.running.node ? { node: report.running.node } : {}),
             ...(report.running.outcome ? { outcome: report.running.outcome } : {}),
+          },
+        }
+      : {}),
+    ...(report.launch
+      ? {
+          launch: {
+            instanceId: report.launch.instanceId,
+            status: report.launch.status,
+            ...(report.launch.node ? { node: report.launch.node } : {}),
           },
         }
       : {}),

@@ -49,6 +49,10 @@ export function renderReport(report: EventReport): string[] {
   if (report.status !== 'handled') return [`event ${id}: ${report.status}: ${report.reason ?? ''}`];
   const lines = [`event ${id}: handled`];
   if (report.running) lines.push('', renderRunning(report.running));
+  if (report.launch) {
+    const { instanceId, node, status, why } = report.launch;
+    lines.push('', `instance ${instanceId} launch hook:${node ? ` node ${node}` : ''} ${status}: ${why}`);
+  }
   for (const notice of report.notices) lines.push('', ...renderNotice(notice));
   if (report.leftAlone?.length) {
     lines.push(

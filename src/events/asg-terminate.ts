@@ -9,37 +9,13 @@
  * carries no instance and is ignored.
  */
 import { NoticeKind } from '../types.js';
-import * as z from '../zod.js';
-import { instanceIdSchema } from './envelope.js';
+import { isTestNotification, lifecycleDetailSchema } from './lifecycle-detail.js';
 import { type EventParser, ignored, invalidDetail, noticeBase, notices } from './parser.js';
 
-/** The transition Auto Scaling sends to check that a notification target works. */
-export const TEST_NOTIFICATION = 'autoscaling:TEST_NOTIFICATION';
+export { TEST_NOTIFICATION } from './lifecycle-detail.js';
+
 const TERMINATING = 'autoscaling:EC2_INSTANCE_TERMINATING';
-
-// Names go back to the Auto Scaling API verbatim: printable, no control characters, API length limits.
-const nameSchema = z
-  .string({ error: 'expected a string' })
-  .check(
-    z.minLength(1, { error: 'is empty' }),
-    z.maxLength(255, { error: 'is longer than 255 characters' }),
-    z.regex(/^\P{Cc}+$/u, { error: 'contains control characters' }),
-  );
-
-const detailSchema = z.object({
-  EC2InstanceId: instanceIdSchema,
-  LifecycleHookName: nameSchema,
-  AutoScalingGroupName: nameSchema,
-  LifecycleActionToken: z
-    .string({ error: 'expected a string' })
-    .check(z.regex(/^[0-9A-Za-z-]{36}$/, { error: 'is not a lifecycle action token (36 characters)' })),
-  LifecycleTransition: z.literal(TERMINATING, { error: `expected ${TERMINATING}` }),
-});
-
-function isTestNotification(detail: Record<string, unknown>): boolean {
-  const own = (key: string) => (Object.hasOwn(detail, key) ? detail[key] : undefined);
-  return own('Event') === TEST_NOTIFICATION || own('LifecycleTransition') === TEST_NOTIFICATION;
-}
+const detailSchema = lifecycleDetailSchema(TERMINATING);
 
 /** Parses terminate lifecycle actions into a notice that carries the lifecycle action to complete. */
 export const asgTerminateParser: EventParser = {

@@ -2,6 +2,7 @@
  * The one registry of event parsers, keyed by (source, detail-type). Adding a kind of event means
  * writing a parser and listing it here; nothing else chooses between parsers.
  */
+import { asgLaunchParser } from './asg-launch.js';
 import { asgTerminateParser } from './asg-terminate.js';
 import { capacityReservationInterruptionParser } from './capacity-reservation-interruption.js';
 import type { EventParser } from './parser.js';
@@ -19,6 +20,7 @@ export const eventParsers: readonly EventParser[] = [
   scheduledChangeParser,
   asgTerminateParser,
   capacityReservationInterruptionParser,
+  asgLaunchParser,
 ];
 
 /** Events that are not notices but triggers: the reconcile schedule. */

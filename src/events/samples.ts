@@ -16,6 +16,7 @@ export const sampleKinds = [
   'asg-terminate',
   'asg-test-notification',
   'capacity-reservation-interruption',
+  'asg-launch',
 ] as const;
 export type SampleKind = (typeof sampleKinds)[number];
 
@@ -51,6 +52,7 @@ export const SECOND_SAMPLE_INSTANCE_ID = 'i-0fedcba9876543210';
 const LIFECYCLE_ACTION_TOKEN = '87654321-4321-4321-4321-210987654321';
 const ASG_NAME = 'eks-spot-workers';
 const HOOK_NAME = 'eks-spot-drainer';
+const LAUNCH_HOOK_NAME = 'eks-spot-drainer-launch';
 
 /** AWS writes event times to the second: 2021-06-05T07:00:00Z. Strings pass through unchanged. */
 function formatTime(time: Date | string): string {
@@ -124,9 +126,13 @@ function scheduledChange(s: Setting): Shape {
   };
 }
 
-const autoScaling = (s: Setting, detail: Record<string, unknown>): Shape => ({
+const autoScaling = (
+  s: Setting,
+  detail: Record<string, unknown>,
+  detailType = 'EC2 Instance-terminate Lifecycle Action',
+): Shape => ({
   source: 'aws.autoscaling',
-  detailType: 'EC2 Instance-terminate Lifecycle Action',
+  detailType,
   resources: [asgArn(s)],
   detail,
 });
@@ -164,6 +170,18 @@ const shapes: Record<SampleKind, (s: Setting) => Shape> = {
       'instance-termination-time': formatTime(later(s.time, 120_000)),
       azId: 'use1-az1',
     }),
+  'asg-launch': (s) =>
+    autoScaling(
+      s,
+      {
+        LifecycleActionToken: LIFECYCLE_ACTION_TOKEN,
+        AutoScalingGroupName: ASG_NAME,
+        LifecycleHookName: LAUNCH_HOOK_NAME,
+        EC2InstanceId: s.instanceId,
+        LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+      },
+      'EC2 Instance-launch Lifecycle Action',
+    ),
 };
 
 /** Returns a fresh sample EventBridge event of `kind`; throws UsageError for an unknown kind. */

@@ -34,6 +34,8 @@ export interface MetricsSink {
   instanceRunning(summary: { marked: boolean; released: boolean }): void;
   /** A drained node's lifecycle hook completed at the wait's bound, its volumes not all detached. */
   hookWithVolumesAttached(): void;
+  /** A launch hook of a managed cluster's instance: completed, not Ready in time, or left for a retry. */
+  launchHook(outcome: 'continued' | 'not-ready' | 'retried'): void;
 }
 
 export const noMetrics: MetricsSink = {
@@ -48,6 +50,7 @@ export const noMetrics: MetricsSink = {
   reconciled: () => {},
   instanceRunning: () => {},
   hookWithVolumesAttached: () => {},
+  launchHook: () => {},
 };
 
 /** MetricsSink over Powertools Metrics; the handler publishes once per invocation. */
@@ -112,6 +115,15 @@ export function powertoolsMetrics(metrics: Metrics): MetricsSink {
     },
     hookWithVolumesAttached() {
       metrics.addMetric('HooksWithVolumesAttached', MetricUnit.Count, 1);
+    },
+    launchHook(outcome) {
+      metrics.addMetric('LaunchHooks', MetricUnit.Count, 1);
+      const name = {
+        continued: 'LaunchHooksContinued',
+        'not-ready': 'LaunchHooksNotReady',
+        retried: 'LaunchHooksRetried',
+      };
+      metrics.addMetric(name[outcome], MetricUnit.Count, 1);
     },
   };
 }

@@ -170,12 +170,13 @@ export function onDedicatedHost(
  * What AWS says of the instances of a genuine event, set up for `event` (an EventBridge event as
  * delivered): a terminate hook's instance in `Terminating:Wait` in its group, a Health change's
  * event listed by EC2 for each instance, a capacity-reservation warning's instance in a reservation.
- * Other events need nothing beyond DescribeInstances.
+ * Other events (a launch hook's too: Auto Scaling checks its token) need nothing beyond DescribeInstances.
  */
 export async function awsSaysSo(bed: BedAws, event: Record<string, unknown>): Promise<void> {
   const detail = (event.detail ?? {}) as Record<string, unknown>;
   const text = (key: string) => (typeof detail[key] === 'string' ? (detail[key] as string) : undefined);
-  if (event.source === 'aws.autoscaling' && text('EC2InstanceId') && text('AutoScalingGroupName')) {
+  const terminating = event['detail-type'] === 'EC2 Instance-terminate Lifecycle Action';
+  if (terminating && text('EC2InstanceId') && text('AutoScalingGroupName')) {
     await terminatingInGroup(bed, text('EC2InstanceId')!, text('AutoScalingGroupName'));
   } else if (event.source === 'aws.health' && text('startTime')) {
     const type = text('eventTypeCode') ?? '';

@@ -146,6 +146,11 @@ const expectedPatterns: Record<string, Json> = {
     ...here,
     'detail-type': ['EC2 Capacity Reservation Instance Interruption Warning'],
   },
+  'eks-spot-drainer-ci-asg-launch': {
+    source: ['aws.autoscaling'],
+    ...here,
+    'detail-type': ['EC2 Instance-launch Lifecycle Action'],
+  },
 };
 
 const RECONCILE_RULE = 'eks-spot-drainer-ci-reconcile';
@@ -188,6 +193,7 @@ beforeAll(async () => {
     'enableStateChangeDraining=false',
     'enableRebalanceMonitoring=false',
     'releaseOnRunning=false',
+    'enableAsgLaunchHooks=false',
     'createAccessEntries=false',
     'reconcileIntervalMinutes=0',
     'reservedConcurrency=150',
@@ -482,10 +488,12 @@ describe('serverless package', () => {
       'eks-spot-drainer-ci-scheduled-change': 'ENABLED',
       'eks-spot-drainer-ci-asg-terminate': 'ENABLED',
       'eks-spot-drainer-ci-capacity-reservation': 'ENABLED',
+      'eks-spot-drainer-ci-asg-launch': 'DISABLED',
       [RECONCILE_RULE]: 'DISABLED',
     });
     expect(env.ENABLE_STATE_CHANGE_DRAINING).toBe('false');
     expect(env.RELEASE_ON_RUNNING).toBe('false');
+    expect(env.ENABLE_ASG_LAUNCH_HOOKS).toBe('false');
     expect(resourcesOfType(switchedOff.template, 'AWS::EKS::AccessEntry')).toEqual([]);
     expect(resourcesOfType(switchedOff.template, 'AWS::CloudWatch::Dashboard')).toEqual([]);
   });
@@ -519,6 +527,7 @@ describe('serverless package', () => {
     sink.instanceRunning({ marked: true, released: true });
     sink.hookWithVolumesAttached();
     sink.fannedOut(1);
+    for (const outcome of ['continued', 'not-ready', 'retried'] as const) sink.launchHook(outcome);
     metrics.publishStoredMetrics();
     const lines = stdout.mock.calls
       .flatMap(([chunk]) => String(chunk).split('\n'))

@@ -55,7 +55,7 @@ afterAll(async () => {
 /** Whether the parser would act on the event for one of the real instances (then it may drain it, or look at its node). */
 function targetsRealNode(event: unknown): boolean {
   const parsed = parseEvent(event);
-  if (parsed.status === 'running') return realIds.includes(parsed.instanceId);
+  if (parsed.status === 'running' || parsed.status === 'launch') return realIds.includes(parsed.instanceId);
   return parsed.status === 'notices' && parsed.notices.some((n) => realIds.includes(n.instanceId));
 }
 

@@ -132,6 +132,7 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     reconciled: vi.fn(),
     instanceRunning: vi.fn(),
     hookWithVolumesAttached: vi.fn(),
+    launchHook: vi.fn(),
   };
   const notifier: TestDeps['notifier'] = {
     drainStarted: vi.fn(async () => ({ status: 'disabled' as const })),

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { configVariables, defaultInterruptionConfig, loadConfig } from '../../src/config.js';
+import {
+  configVariables,
+  defaultInterruptionConfig,
+  defaultLaunchHookConfig,
+  loadConfig,
+} from '../../src/config.js';
 import { defaultDrainOptions } from '../../src/drain/options.js';
 import { ConfigError } from '../../src/errors.js';
 import { defaultPolicyConfig } from '../../src/policy.js';
@@ -32,6 +37,7 @@ describe('loadConfig', () => {
       interruption: defaultInterruptionConfig,
       maxInstancesPerEvent: 50,
       fanOutEvents: true,
+      launchHooks: defaultLaunchHookConfig,
     });
   });
 
@@ -74,6 +80,9 @@ describe('loadConfig', () => {
       MAX_INSTANCES_PER_EVENT: '5',
       MANAGED_TAG: 'aws-node-termination-handler/managed',
       FAN_OUT_EVENTS: 'false',
+      ENABLE_ASG_LAUNCH_HOOKS: 'false',
+      LAUNCH_READY_WAIT_SECONDS: '120',
+      LAUNCH_HOOK_ON_TIMEOUT: 'Abandon',
     });
 
     expect(config).toEqual({
@@ -119,6 +128,7 @@ describe('loadConfig', () => {
       managedTag: 'aws-node-termination-handler/managed',
       maxInstancesPerEvent: 5,
       fanOutEvents: false,
+      launchHooks: { enabled: false, readyWaitMs: 120_000, onTimeout: 'abandon' },
     });
   });
 
@@ -199,6 +209,8 @@ describe('loadConfig', () => {
     [{ ...base, INSTANCE_CACHE_SECONDS: '-5' }, 'INSTANCE_CACHE_SECONDS', /expected an integer/],
     [{ ...base, LIFECYCLE_HEARTBEAT_SECONDS: '9999' }, 'LIFECYCLE_HEARTBEAT_SECONDS', /from 0 to 7200/],
     [{ ...base, MAX_INSTANCES_PER_EVENT: '0' }, 'MAX_INSTANCES_PER_EVENT', /from 1 to 10000/],
+    [{ ...base, LAUNCH_HOOK_ON_TIMEOUT: 'terminate' }, 'LAUNCH_HOOK_ON_TIMEOUT', /expected abandon or leave/],
+    [{ ...base, LAUNCH_READY_WAIT_SECONDS: '0' }, 'LAUNCH_READY_WAIT_SECONDS', /from 1 to 3600/],
     [{ ...base, OUTCOME_EVENTS: 'sometimes' }, 'OUTCOME_EVENTS', /expected true or false/],
     [
       { ...base, OUTCOME_EVENT_BUS: 'aws.partner/x' },
@@ -272,7 +284,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(37);
+    expect(names).toHaveLength(40);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 

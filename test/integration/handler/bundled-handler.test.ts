@@ -59,6 +59,8 @@ interface Expected {
   notices?: { action: string; status: string; outcome: string; lifecycleAction?: string }[];
   /** An instance running again: what became of its node. */
   running?: string;
+  /** A launch hook: what became of it. */
+  launch?: string;
 }
 const drained = { action: 'drain', status: 'done', outcome: 'drained' };
 
@@ -93,6 +95,8 @@ const expectations: Record<SampleKind, Expected> = {
     status: 'handled',
     notices: [drained],
   },
+  // Its node is Ready: the launch hook is completed, the node left as it is.
+  'asg-launch': { instances: 1, status: 'handled', launch: 'continued' },
 };
 
 // Code a Spot notice never runs, which must come in chunks of its own (inputs, as esbuild names them).
@@ -333,6 +337,7 @@ describe('the bundled handler, run as Lambda runs it', () => {
           ...(n.outcome === 'drained' ? { counts: { evicted: 2 } } : {}),
         })),
         ...(expected.running ? { running: { status: expected.running, node: world.nodes[0]!.name } } : {}),
+        ...(expected.launch ? { launch: { status: expected.launch, node: world.nodes[0]!.name } } : {}),
       });
       for (const [i, node] of world.nodes.entries()) {
         const after = await admin.core.readNode({ name: node.name });
@@ -386,7 +391,11 @@ describe('the bundled handler, run as Lambda runs it', () => {
         const drainLines = story.filter((l) =>
           ['node found', 'drain started', 'drain finished'].includes(l.message),
         );
-        if (expectations[kind].status === 'ignored' || expectations[kind].running) {
+        if (
+          expectations[kind].status === 'ignored' ||
+          expectations[kind].running ||
+          expectations[kind].launch
+        ) {
           expect(drainLines).toEqual([]);
           continue;
         }
@@ -526,9 +535,10 @@ describe('the bundled handler, run as Lambda runs it', () => {
       InstanceId: instanceId,
     };
 
-    // Act
-    const completions = stub.calls.filter((c) => c.action === 'CompleteLifecycleAction');
-    const heartbeats = stub.calls.filter((c) => c.action === 'RecordLifecycleActionHeartbeat');
+    // Act: this instance's calls (the asg-launch fixture's hook is another instance's)
+    const calls = stub.calls.filter((c) => c.params.InstanceId === instanceId);
+    const completions = calls.filter((c) => c.action === 'CompleteLifecycleAction');
+    const heartbeats = calls.filter((c) => c.action === 'RecordLifecycleActionHeartbeat');
 
     // Assess
     expect(completions.map((c) => c.params)).toEqual([
@@ -541,7 +551,30 @@ describe('the bundled handler, run as Lambda runs it', () => {
     ]);
     expect(heartbeats.length).toBeGreaterThan(0);
     for (const beat of heartbeats) expect(beat.params).toMatchObject(lifecycle);
-    expect(stub.calls.at(-1)?.action).toBe('CompleteLifecycleAction');
+    expect(calls.at(-1)?.action).toBe('CompleteLifecycleAction');
     expect(stub.calls.every((c) => c.signedFor === 'autoscaling')).toBe(true);
+  });
+
+  it('completes a launch hook with CONTINUE, its node Ready, through the Auto Scaling endpoint', () => {
+    // Prepare
+    const instanceId = worlds.get('asg-launch')!.nodes[0]!.instanceId;
+
+    // Act
+    const completions = stub.calls.filter(
+      (c) => c.action === 'CompleteLifecycleAction' && c.params.InstanceId === instanceId,
+    );
+
+    // Assess
+    expect(completions.map((c) => c.params)).toEqual([
+      {
+        Action: 'CompleteLifecycleAction',
+        Version: '2011-01-01',
+        AutoScalingGroupName: 'eks-spot-workers',
+        LifecycleHookName: 'eks-spot-drainer-launch',
+        LifecycleActionToken: '87654321-4321-4321-4321-210987654321',
+        LifecycleActionResult: 'CONTINUE',
+        InstanceId: instanceId,
+      },
+    ]);
   });
 });

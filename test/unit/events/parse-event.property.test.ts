@@ -213,6 +213,10 @@ function expectSafeOutcome(outcome: ParseOutcome): void {
     expect(outcome.region).toMatch(REGION_PATTERN);
     expect(outcome.account).toMatch(ACCOUNT_PATTERN);
     expect(outcome.eventId).toMatch(EVENT_ID_PATTERN);
+  } else if (outcome.status === 'launch') {
+    expect(outcome.instanceId).toMatch(INSTANCE_ID_PATTERN);
+    expect(outcome.eventId).toMatch(EVENT_ID_PATTERN);
+    expect(outcome.lifecycleAction.lifecycleTransition).toBe('autoscaling:EC2_INSTANCE_LAUNCHING');
   } else {
     expect(['ignored', 'invalid']).toContain(outcome.status);
     expect(outcome.reason.length).toBeLessThanOrEqual(210);
@@ -251,6 +255,17 @@ describe('parseEvent (properties)', () => {
         }
         if (kind === 'asg-test-notification') {
           expect(outcome.status).toBe('ignored');
+          return;
+        }
+        if (kind === 'asg-launch') {
+          expect(outcome).toMatchObject({
+            status: 'launch',
+            eventId: id,
+            instanceId,
+            account,
+            region,
+            eventTime,
+          });
           return;
         }
         expect(outcome.status).toBe('notices');

@@ -21,7 +21,7 @@ describe('findParser', () => {
 });
 
 describe('registeredEventTypes', () => {
-  it('lists the six event types an EventBridge rule must match', () => {
+  it('lists the seven event types an EventBridge rule must match', () => {
     expect(registeredEventTypes()).toEqual([
       { source: 'aws.ec2', detailType: 'EC2 Spot Instance Interruption Warning' },
       { source: 'aws.ec2', detailType: 'EC2 Instance Rebalance Recommendation' },
@@ -29,6 +29,7 @@ describe('registeredEventTypes', () => {
       { source: 'aws.health', detailType: 'AWS Health Event' },
       { source: 'aws.autoscaling', detailType: 'EC2 Instance-terminate Lifecycle Action' },
       { source: 'aws.ec2', detailType: 'EC2 Capacity Reservation Instance Interruption Warning' },
+      { source: 'aws.autoscaling', detailType: 'EC2 Instance-launch Lifecycle Action' },
     ]);
   });
 });

@@ -13,6 +13,7 @@ const expected: Record<SampleKind, { status: string; kind?: string }> = {
   'asg-terminate': { status: 'notices', kind: 'asg-terminate' },
   'asg-test-notification': { status: 'ignored' },
   'capacity-reservation-interruption': { status: 'notices', kind: 'capacity-reservation-interruption' },
+  'asg-launch': { status: 'launch' },
 };
 
 describe('sampleEvent', () => {
