@@ -338,6 +338,11 @@ const variables = {
     'Seconds between Auto Scaling lifecycle heartbeats while a hooked drain runs; 0 sends none.',
     int(60, 0, 7_200),
   ),
+  HOOK_COMPLETION_DELAY_SECONDS: spec(
+    '0',
+    "Seconds a drained node's lifecycle hooks wait at least before CONTINUE (volumes no CSI driver tracks).",
+    int(0, 0, 900),
+  ),
   REBALANCE_CORDON_TTL_MINUTES: spec(
     '0',
     'Minutes after which the reconcile lifts a rebalance cordon that no interruption followed; 0 keeps it.',
@@ -458,6 +463,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       taintEffect: read('TAINT_EFFECT'),
       excludeFromLoadBalancers: read('EXCLUDE_FROM_LOAD_BALANCERS'),
       noDeadlineBudgetMs: read('DRAIN_TIMEOUT_SECONDS') * 1000,
+      hookCompletionDelayMs: read('HOOK_COMPLETION_DELAY_SECONDS') * 1000,
     },
     webhookSecret: read('WEBHOOK_URL_SECRET_NAME'),
     outcomeEventBus: read('OUTCOME_EVENTS') ? outcomeEventBus : undefined,

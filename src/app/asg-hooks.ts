@@ -7,6 +7,7 @@ import type { LazyClient } from '../aws/lazy-client.js';
 import { TransientError } from '../errors.js';
 import type { HookHandler } from '../interruption/carry-out.js';
 import { type HookRecord, hookKey } from '../interruption/record.js';
+import { type MetricsSink, noMetrics } from '../observability/metrics.js';
 import { describeError } from '../observability/redact.js';
 import { type InterruptionNotice, NoticeKind } from '../types.js';
 import type { AppDeps } from './app-types.js';
@@ -43,6 +44,7 @@ export function autoScalingHooks(
   log: Logger,
   heartbeatMs: number,
   known: InterruptionNotice[] = [],
+  metrics: Pick<MetricsSink, 'hookWithVolumesAttached'> = noMetrics,
 ): AutoScalingHooks {
   const tokens = new Map(
     known.flatMap((n) => {
@@ -64,7 +66,7 @@ export function autoScalingHooks(
   const completed = new Map<string, 'completed' | 'already-ended'>();
   return {
     completed,
-    async complete(hooks) {
+    async complete(hooks, volumesAttached = []) {
       if (!asg) return [];
       const results = await Promise.all(
         hooks.map(async (hook) => {
@@ -85,6 +87,15 @@ export function autoScalingHooks(
               instance: hook.instanceId,
               outcome,
             });
+            if (volumesAttached.length > 0) {
+              // The wait for them reached its bound: EC2 may force-detach, and the next pod wait for it.
+              log.warn('lifecycle action completed with volumes still attached', {
+                hook: hook.lifecycleHookName,
+                instance: hook.instanceId,
+                volumeAttachments: volumesAttached,
+              });
+              metrics.hookWithVolumesAttached();
+            }
             return hook;
           } catch (error) {
             log.warn('lifecycle action not completed; it stays on the node for a retry or the reconcile', {

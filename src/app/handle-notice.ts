@@ -36,9 +36,14 @@ export async function handleNotice(
   }
   const settle = (owner: 'ours' | 'not-ours' | 'ask', result?: NoticeResult) =>
     settleLifecycleAction(notice, deps, log, call, owner, result, hooks.completed);
-  const hooks = autoScalingHooks(deps.autoScaling, call, log, deps.config.lifecycleActionHeartbeatMs, [
-    notice,
-  ]);
+  const hooks = autoScalingHooks(
+    deps.autoScaling,
+    call,
+    log,
+    deps.config.lifecycleActionHeartbeatMs,
+    [notice],
+    deps.metrics,
+  );
   try {
     if (action === Action.None) {
       log.info('notice needs no action by policy', { detail: notice.detail });

@@ -29,7 +29,14 @@ export async function reconcileAll(
     deps.source.kind === 'fixed' ? [deps.source.clusterName] : [...deps.source.managedClusters];
   const call = { deadline: invocation.deadline, ...(invocation.signal ? { signal: invocation.signal } : {}) };
   const log = deps.logger.createChild();
-  const hooks = autoScalingHooks(deps.autoScaling, call, log, deps.config.lifecycleActionHeartbeatMs);
+  const hooks = autoScalingHooks(
+    deps.autoScaling,
+    call,
+    log,
+    deps.config.lifecycleActionHeartbeatMs,
+    [],
+    deps.metrics,
+  );
   try {
     const reports = await Promise.all(
       clusters.map(async (cluster): Promise<ClusterReconcileReport> => {

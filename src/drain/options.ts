@@ -29,6 +29,11 @@ export interface DrainOptions {
   /** How long a drain may run when the notice sets no hard deadline (rebalance, ASG hook, state change). */
   noDeadlineBudgetMs: number;
   /**
+   * After a drain, its node's lifecycle hooks wait for its VolumeAttachments to go, and at least this
+   * long (volumes no CSI driver tracks), both bounded by the drain's deadline.
+   */
+  hookCompletionDelayMs: number;
+  /**
    * Leave pods annotated `karpenter.sh/do-not-disrupt` (or `eks-spot-drainer/do-not-disrupt`) alone:
    * set for a voluntary drain (a rebalance, a Health change not yet near); otherwise they are evicted
    * like the rest, and the report says so.
@@ -50,4 +55,5 @@ export const defaultDrainOptions: DrainOptions = {
   taintEffect: 'NoSchedule',
   excludeFromLoadBalancers: true,
   noDeadlineBudgetMs: 600_000,
+  hookCompletionDelayMs: 0,
 };

@@ -11,6 +11,7 @@ import type { PodsResult } from '../drain/result.js';
 import type { KubeApis } from '../kube/connection.js';
 import { NodeEventRecorder } from '../kube/node-events.js';
 import { retryKube } from '../kube/retry-kube.js';
+import { volumesBeforeHooks } from './before-hooks.js';
 import { type Applied, applyInput, type DoorContext, type View } from './door.js';
 import { Holder } from './holder.js';
 import type { Effect, Input, NodeOutcome } from './inputs.js';
@@ -27,8 +28,11 @@ import { isNodeReady } from './world.js';
 
 /** Completes Auto Scaling lifecycle hooks (src/interruption knows no AWS client). */
 export interface HookHandler {
-  /** Completes the hooks (CONTINUE); returns those it completed or found ended. */
-  complete(hooks: HookRecord[]): Promise<HookRecord[]>;
+  /**
+   * Completes the hooks (CONTINUE); returns those it completed or found ended. `volumesAttached`:
+   * the node's VolumeAttachments still there when the wait for them reached its bound.
+   */
+  complete(hooks: HookRecord[], volumesAttached?: string[]): Promise<HookRecord[]>;
   /** The node's hooks while its drain runs: keep them alive with heartbeats. */
   onHooks?(hooks: HookRecord[]): void;
 }
@@ -39,6 +43,8 @@ export interface CarryOutContext extends DoorContext {
   hooks?: HookHandler;
   /** When the invocation must have returned (epoch ms): no drain runs past it. */
   deadline: number;
+  /** The invocation's own end, where `deadline` was stretched for the write of a drain's end. */
+  invocationDeadline?: number;
   signal?: AbortSignal;
   onProgress?: (progress: DrainProgress) => void;
   renewIntervalMs: number;
@@ -122,7 +128,8 @@ async function carryOut(
       events.record(effect.reason, effect.message, effect.warning ? 'Warning' : 'Normal');
     }
     if (effect.type === 'complete-hooks') {
-      const done = await completeHooks(nodeName, effect.hooks, ctx);
+      const attached = ctx.hooks ? await volumesBeforeHooks(nodeName, last.record, ctx, events) : [];
+      const done = await completeHooks(nodeName, effect.hooks, ctx, attached);
       report.hooksCompleted.push(...done);
       const completed = new Set(done.map(hookKey));
       report.hooksFailed.push(...effect.hooks.filter((h) => !completed.has(hookKey(h))));
@@ -209,6 +216,7 @@ async function runDrain(
   const after = await moveOn(nodeName, end, {
     ...ctx,
     deadline: Math.max(clock.deadline, ctx.now() + 10_000),
+    invocationDeadline: ctx.invocationDeadline ?? ctx.deadline,
   });
   const node: NodeOutcome = after.node === 'lost' ? 'taken-over' : after.node;
   // The kubelet stopped mid-drain: what it was evicting can no longer go. A fresh look decides.
@@ -225,9 +233,10 @@ async function completeHooks(
   nodeName: string,
   hooks: HookRecord[],
   ctx: CarryOutContext,
+  volumesAttached: string[],
 ): Promise<HookRecord[]> {
   if (!ctx.hooks || hooks.length === 0) return [];
-  const done = await ctx.hooks.complete(hooks);
+  const done = await ctx.hooks.complete(hooks, volumesAttached);
   if (done.length > 0) {
     await retryKube(
       () => applyInput(nodeName, { type: 'hooks-completed', hooks: done }, ctx),

@@ -15,6 +15,8 @@ export interface KubeApis {
   apps: k8s.AppsV1Api;
   /** Only for the disruption budget's lock (one named Lease). */
   coordination: k8s.CoordinationV1Api;
+  /** Only to list the VolumeAttachments of a drained node (src/kube/volume-attachments.ts). */
+  storage: k8s.StorageV1Api;
   /** Closes the pooled connections (a warm Lambda container keeps them between invocations). */
   close(): void;
 }
@@ -118,6 +120,7 @@ export function createKubeApis(kc: k8s.KubeConfig, options: ConnectionOptions = 
     policy: new k8s.PolicyV1Api(configuration),
     apps: new k8s.AppsV1Api(configuration),
     coordination: new k8s.CoordinationV1Api(configuration),
+    storage: new k8s.StorageV1Api(configuration),
     close: () => auth.close(),
   };
 }

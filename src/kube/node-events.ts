@@ -23,6 +23,8 @@ export const NodeEventReason = {
   Uncordon: 'Uncordon',
   /** The instance is gone and its kubelet stopped: the out-of-service taint frees its pods. */
   OutOfService: 'OutOfService',
+  /** A drained node's lifecycle hooks completed at the wait's bound, its VolumeAttachments not all gone. */
+  VolumesStillAttached: 'VolumesStillAttached',
 } as const;
 export type NodeEventReason = (typeof NodeEventReason)[keyof typeof NodeEventReason];
 

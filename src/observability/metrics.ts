@@ -32,6 +32,8 @@ export interface MetricsSink {
   }): void;
   /** A `running` event: whether this project had marked the instance's node, and gave it back. */
   instanceRunning(summary: { marked: boolean; released: boolean }): void;
+  /** A drained node's lifecycle hook completed at the wait's bound, its volumes not all detached. */
+  hookWithVolumesAttached(): void;
   /** A launch hook of a managed cluster's instance: completed, not Ready in time, or left for a retry. */
   launchHook(outcome: 'continued' | 'not-ready' | 'retried'): void;
 }
@@ -47,6 +49,7 @@ export const noMetrics: MetricsSink = {
   outcomeEvents: () => {},
   reconciled: () => {},
   instanceRunning: () => {},
+  hookWithVolumesAttached: () => {},
   launchHook: () => {},
 };
 
@@ -109,6 +112,9 @@ export function powertoolsMetrics(metrics: Metrics): MetricsSink {
       metrics.addMetric('MarkedInstancesRunning', MetricUnit.Count, 1);
       // The same metric as the reconcile's releases: the dashboard counts nodes given back either way.
       metrics.addMetric('NodesReleased', MetricUnit.Count, released ? 1 : 0);
+    },
+    hookWithVolumesAttached() {
+      metrics.addMetric('HooksWithVolumesAttached', MetricUnit.Count, 1);
     },
     launchHook(outcome) {
       metrics.addMetric('LaunchHooks', MetricUnit.Count, 1);

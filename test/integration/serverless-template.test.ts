@@ -525,6 +525,7 @@ describe('serverless package', () => {
     sink.reconciled({ nodes: 1, released: 1, outOfService: 1, drained: 1, failed: 1 });
     sink.outcomeEvents({ sent: 1, failed: 1 });
     sink.instanceRunning({ marked: true, released: true });
+    sink.hookWithVolumesAttached();
     sink.fannedOut(1);
     for (const outcome of ['continued', 'not-ready', 'retried'] as const) sink.launchHook(outcome);
     metrics.publishStoredMetrics();

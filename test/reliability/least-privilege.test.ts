@@ -48,6 +48,7 @@ const expectedClusterRights = [
   'watch policy/poddisruptionbudgets',
   'get apps/daemonsets',
   'create core/events',
+  'list storage.k8s.io/volumeattachments',
 ];
 // The disruption budget's lock: one Lease, by name, that deploy/rbac.yaml creates in `default`.
 const budgetNamespace = 'default';

@@ -112,6 +112,8 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     policy: {} as k8s.PolicyV1Api,
     apps: {} as k8s.AppsV1Api,
     coordination: {} as k8s.CoordinationV1Api,
+    // No VolumeAttachments: a drained node's hooks are completed at once.
+    storage: { listVolumeAttachment: async () => ({ items: [] }) } as unknown as k8s.StorageV1Api,
     close: () => {},
   };
   const connect = vi.fn(async (clusterName: string) => {
@@ -129,6 +131,7 @@ export function testDeps(nodes: k8s.V1Node[] = [], change: Partial<AppDeps> = {}
     outcomeEvents: vi.fn(),
     reconciled: vi.fn(),
     instanceRunning: vi.fn(),
+    hookWithVolumesAttached: vi.fn(),
     launchHook: vi.fn(),
   };
   const notifier: TestDeps['notifier'] = {

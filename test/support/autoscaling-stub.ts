@@ -18,6 +18,8 @@ export interface AutoScalingCall {
   params: Record<string, string>;
   /** Whether the request was SigV4-signed for the autoscaling service. */
   signedFor: string | undefined;
+  /** When the request arrived (epoch ms). */
+  at: number;
 }
 
 export interface AutoScalingStub {
@@ -37,7 +39,7 @@ export async function startAutoScalingStub(options: { forwardTo?: string } = {})
     const signedFor = /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(
       req.headers.authorization ?? '',
     )?.[1];
-    calls.push({ action, params, signedFor });
+    calls.push({ action, params, signedFor, at: Date.now() });
     const requestId = `00000000-0000-4000-8000-${String(++requests).padStart(12, '0')}`;
     res.setHeader('content-type', 'text/xml');
     if (!answered.has(action) && options.forwardTo) {

@@ -64,6 +64,7 @@ describe('loadConfig', () => {
       TAINT_EFFECT: 'PreferNoSchedule',
       EXCLUDE_FROM_LOAD_BALANCERS: 'false',
       DRAIN_TIMEOUT_SECONDS: '300',
+      HOOK_COMPLETION_DELAY_SECONDS: '20',
       WEBHOOK_URL_SECRET_NAME: 'ssm:/eks-spot-drainer/webhook',
       OUTCOME_EVENTS: 'true',
       OUTCOME_EVENT_BUS: 'drains',
@@ -109,6 +110,7 @@ describe('loadConfig', () => {
         taintEffect: 'PreferNoSchedule',
         excludeFromLoadBalancers: false,
         noDeadlineBudgetMs: 300_000,
+        hookCompletionDelayMs: 20_000,
       },
       webhookSecret: { store: 'ssm', name: '/eks-spot-drainer/webhook' },
       outcomeEventBus: 'drains',
@@ -282,7 +284,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(39);
+    expect(names).toHaveLength(40);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 

@@ -1,0 +1,173 @@
+/**
+ * Volumes before the instance: a drained node's terminate hook is completed only once no
+ * VolumeAttachment names the node, or at the bound (the drain's deadline, the invocation's end) with
+ * a Warning Event naming those left. The test plays the CSI driver: the bed's attach-detach
+ * controller attaches nothing to KWOK nodes, so the VolumeAttachments are created and deleted here,
+ * as admin. Through the Lambda app, with the Auto Scaling stand-in recording the calls.
+ */
+import { randomUUID } from 'node:crypto';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { NoticeReport } from '../../../src/app/app-types.js';
+import { createLambdaApp, type LambdaApp } from '../../../src/app/lambda-app.js';
+import { sampleEvent } from '../../../src/events/samples.js';
+import { recordOn } from '../../../src/interruption/record.js';
+import { terminatingInGroup } from '../../bed/aws-witnesses.js';
+import { adminClients, uniqueSuffix, waitFor } from '../../bed/kube.js';
+import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../../bed/lambda.js';
+import { type AutoScalingStub, startAutoScalingStub } from '../../support/autoscaling-stub.js';
+
+const bed = inject('testbed');
+const admin = adminClients(bed.cluster);
+const storage = admin.kc.makeApiClient(k8s.StorageV1Api);
+const saved = { ...process.env };
+const created: string[] = [];
+let stub: AutoScalingStub;
+let app: LambdaApp;
+let delayed: LambdaApp;
+
+beforeAll(async () => {
+  // DescribeAutoScalingInstances (which confirms a hook's event) goes on to moto.
+  stub = await startAutoScalingStub({ forwardTo: bed.awsEndpoint });
+  const env = lambdaEnv(bed, {
+    AWS_ENDPOINT_URL_AUTO_SCALING: stub.endpoint,
+    LIFECYCLE_HEARTBEAT_SECONDS: '1',
+  });
+  Object.assign(process.env, env);
+  app = createLambdaApp(env);
+  delayed = createLambdaApp({ ...env, HOOK_COMPLETION_DELAY_SECONDS: '3' });
+});
+afterAll(async () => {
+  process.env = saved;
+  await stub?.stop();
+  for (const name of created) await storage.deleteVolumeAttachment({ name }).catch(() => {});
+});
+
+/** A VolumeAttachment of `nodeName`, attached, as a CSI driver's external-attacher leaves it. */
+async function attach(nodeName: string): Promise<string> {
+  const name = `csi-${uniqueSuffix()}${uniqueSuffix()}`;
+  await storage.createVolumeAttachment({
+    body: {
+      metadata: { name },
+      spec: { attacher: 'ebs.csi.aws.com', nodeName, source: { persistentVolumeName: `pv-${name}` } },
+    },
+  });
+  created.push(name);
+  return name;
+}
+
+async function exists(name: string): Promise<boolean> {
+  return storage.readVolumeAttachment({ name }).then(
+    () => true,
+    () => false,
+  );
+}
+
+function completionsOf(instanceId: string, from = 0) {
+  return stub.calls
+    .slice(from)
+    .filter((c) => c.action === 'CompleteLifecycleAction' && c.params.InstanceId === instanceId);
+}
+
+async function warningsOn(nodeName: string): Promise<string[]> {
+  const list = await admin.core.listNamespacedEvent({
+    namespace: 'default',
+    fieldSelector: `involvedObject.name=${nodeName},reason=VolumesStillAttached`,
+  });
+  return list.items.map((e) => e.message ?? '');
+}
+
+function outcomeOf(notice: NoticeReport | undefined): string | undefined {
+  return notice?.status === 'done' ? notice.result.outcome : notice?.status;
+}
+
+describe('a drained node whose volumes are still attached', () => {
+  it('gets its terminate hook completed only once its VolumeAttachments are gone', async () => {
+    // Prepare: two volumes on the node, one on another node (not the drained node's to wait for).
+    const { instance, node } = await spotNodeWithInstance(bed, admin, `volumes-${uniqueSuffix()}`);
+    await terminatingInGroup(bed, instance.instanceId);
+    const { node: other } = await spotNodeWithInstance(bed, admin, `volumes-${uniqueSuffix()}`);
+    const volumes = [await attach(node.name), await attach(node.name)];
+    const elsewhere = await attach(other.name);
+
+    // Act: the hook's drain (no pods) ends at once; the volumes go one after the other, later.
+    const handled = app.handle(
+      sampleEvent('asg-terminate', { instanceId: instance.instanceId }),
+      lambdaContext(`asg-${randomUUID()}`),
+    );
+    await waitFor(
+      'the drain ended',
+      async () => recordOn(await admin.core.readNode({ name: node.name }))?.state === 'drained',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const waitingWithTwo = completionsOf(instance.instanceId).length;
+    await storage.deleteVolumeAttachment({ name: volumes[0]! });
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const waitingWithOne = completionsOf(instance.instanceId).length;
+    const lastGone = Date.now();
+    await storage.deleteVolumeAttachment({ name: volumes[1]! });
+    const report = await handled;
+
+    // Assess: no CONTINUE while a volume of the node was attached; one after the last went
+    expect(waitingWithTwo).toBe(0);
+    expect(waitingWithOne).toBe(0);
+    expect(outcomeOf(report.notices[0])).toBe('drained');
+    expect(report.notices[0]).toMatchObject({ lifecycleAction: 'completed' });
+    const completions = completionsOf(instance.instanceId);
+    expect(completions).toHaveLength(1);
+    expect(completions[0]!.at).toBeGreaterThanOrEqual(lastGone);
+    expect(completions[0]!.params.LifecycleActionResult).toBe('CONTINUE');
+    expect(await exists(elsewhere)).toBe(true);
+    expect(recordOn(await admin.core.readNode({ name: node.name }))).toMatchObject({ hooks: [] });
+    expect(await warningsOn(node.name)).toEqual([]);
+  });
+
+  it('gets it completed anyway at the bound, with a Warning Event naming the volumes left', async () => {
+    // Prepare: an invocation with 12 s left (5 s kept back by the app, 2 s for the completion).
+    const { instance, node } = await spotNodeWithInstance(bed, admin, `volumes-${uniqueSuffix()}`);
+    await terminatingInGroup(bed, instance.instanceId);
+    const volume = await attach(node.name);
+    const started = Date.now();
+
+    // Act
+    const report = await app.handle(
+      sampleEvent('asg-terminate', { instanceId: instance.instanceId }),
+      lambdaContext(`asg-${randomUUID()}`, 12_000),
+    );
+
+    // Assess: completed at the bound, the volume still there, the node says so
+    expect(report.notices[0]).toMatchObject({ lifecycleAction: 'completed' });
+    const completions = completionsOf(instance.instanceId);
+    expect(completions).toHaveLength(1);
+    expect(completions[0]!.at - started).toBeGreaterThanOrEqual(4_000);
+    expect(completions[0]!.at - started).toBeLessThan(7_000);
+    expect(await exists(volume)).toBe(true);
+    await waitFor('the Warning Event', async () => (await warningsOn(node.name)).length === 1);
+    expect((await warningsOn(node.name))[0]).toContain(volume);
+  });
+
+  it('waits HOOK_COMPLETION_DELAY_SECONDS too, for volumes no VolumeAttachment tracks', async () => {
+    // Prepare: no VolumeAttachment at all
+    const { instance, node } = await spotNodeWithInstance(bed, admin, `volumes-${uniqueSuffix()}`);
+    await terminatingInGroup(bed, instance.instanceId);
+
+    // Act
+    const handled = delayed.handle(
+      sampleEvent('asg-terminate', { instanceId: instance.instanceId }),
+      lambdaContext(`asg-${randomUUID()}`),
+    );
+    await waitFor(
+      'the drain ended',
+      async () => recordOn(await admin.core.readNode({ name: node.name }))?.state === 'drained',
+    );
+    const ended = Date.now();
+    const report = await handled;
+
+    // Assess
+    expect(report.notices[0]).toMatchObject({ lifecycleAction: 'completed' });
+    const completions = completionsOf(instance.instanceId);
+    expect(completions).toHaveLength(1);
+    expect(completions[0]!.at - ended).toBeGreaterThanOrEqual(2_500);
+    expect(await warningsOn(node.name)).toEqual([]);
+  });
+});

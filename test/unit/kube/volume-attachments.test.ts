@@ -1,0 +1,124 @@
+import type * as k8s from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import type { KubeApis } from '../../../src/kube/connection.js';
+import { attachmentsOf, waitForDetached } from '../../../src/kube/volume-attachments.js';
+
+const attachment = (name: string, nodeName: string): k8s.V1VolumeAttachment => ({
+  metadata: { name },
+  spec: { attacher: 'ebs.csi.aws.com', nodeName, source: { persistentVolumeName: `pv-${name}` } },
+});
+
+/** A storage API whose lists answer `answers` in turn (the last one again once they run out). */
+function storage(
+  ...answers: (k8s.V1VolumeAttachment[] | Error)[]
+): Pick<KubeApis, 'storage'> & { lists: number } {
+  const fake = {
+    lists: 0,
+    storage: {
+      listVolumeAttachment: async () => {
+        const answer = answers[Math.min(fake.lists++, answers.length - 1)]!;
+        if (answer instanceof Error) throw answer;
+        return { items: answer };
+      },
+    } as unknown as k8s.StorageV1Api,
+  };
+  return fake;
+}
+
+describe('attachmentsOf', () => {
+  it("names the node's VolumeAttachments only", async () => {
+    // Prepare
+    const apis = storage([attachment('b', 'node-1'), attachment('c', 'node-2'), attachment('a', 'node-1')]);
+
+    // Act
+    const names = await attachmentsOf(apis, 'node-1');
+
+    // Assess
+    expect(names).toEqual(['a', 'b']);
+  });
+});
+
+describe('waitForDetached', () => {
+  it('returns after one list when none of the node is left', async () => {
+    // Prepare
+    const apis = storage([attachment('other', 'node-2')]);
+
+    // Act
+    const result = await waitForDetached(apis, 'node-1', Date.now() + 10_000, { now: Date.now });
+
+    // Assess
+    expect(result).toEqual({ attached: [] });
+    expect(apis.lists).toBe(1);
+  });
+
+  it('lists again until the last one is gone', async () => {
+    // Prepare
+    const apis = storage(
+      [attachment('a', 'node-1'), attachment('b', 'node-1')],
+      [attachment('b', 'node-1')],
+      [],
+    );
+
+    // Act
+    const result = await waitForDetached(apis, 'node-1', Date.now() + 10_000, { now: Date.now, pollMs: 5 });
+
+    // Assess
+    expect(result).toEqual({ attached: [] });
+    expect(apis.lists).toBe(3);
+  });
+
+  it('returns those left at the bound', async () => {
+    // Prepare
+    const apis = storage([attachment('a', 'node-1')]);
+    const started = Date.now();
+
+    // Act
+    const result = await waitForDetached(apis, 'node-1', started + 50, { now: Date.now, pollMs: 10 });
+
+    // Assess
+    expect(result).toEqual({ attached: ['a'] });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('lists once even when the bound has passed', async () => {
+    // Prepare
+    const apis = storage([attachment('a', 'node-1')]);
+
+    // Act
+    const result = await waitForDetached(apis, 'node-1', Date.now() - 1, { now: Date.now });
+
+    // Assess
+    expect(result).toEqual({ attached: ['a'] });
+    expect(apis.lists).toBe(1);
+  });
+
+  it('ends at once, saying why, when the list fails (no right to list them)', async () => {
+    // Prepare
+    const forbidden = new Error('HTTP-Code: 403 volumeattachments is forbidden');
+    const apis = storage(forbidden);
+
+    // Act
+    const result = await waitForDetached(apis, 'node-1', Date.now() + 10_000, { now: Date.now });
+
+    // Assess
+    expect(result).toEqual({ attached: [], error: forbidden });
+    expect(apis.lists).toBe(1);
+  });
+
+  it('ends when the invocation is aborted', async () => {
+    // Prepare
+    const apis = storage([attachment('a', 'node-1')]);
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 20);
+
+    // Act
+    const result = await waitForDetached(apis, 'node-1', Date.now() + 10_000, {
+      now: Date.now,
+      signal: abort.signal,
+    });
+
+    // Assess
+    expect(result).toEqual({ attached: ['a'] });
+  });
+});
