@@ -2,6 +2,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { AwsCallOptions } from '../aws/aws-retry.js';
 import type { InstanceState, InstanceStateSource } from '../aws/instance-states.js';
 import type { ScheduledEventSource } from '../aws/scheduled-events.js';
+import { listMarkedNodes } from '../kube/marked-nodes.js';
 import { retryKube } from '../kube/retry-kube.js';
 import type { Budget } from './budget.js';
 import { type CarryOutContext, moveOn, type NodeReport } from './carry-out.js';
@@ -170,19 +171,6 @@ async function budgetSnapshot(
 ): Promise<{ budget?: Budget }> {
   const waits = nodes.some((n) => n.metadata?.labels?.[stateLabel] === RecordState.Waiting);
   return ctx.budget && waits ? { budget: await ctx.budget.count() } : {};
-}
-
-/** Every node with this project's state label (and `selector`, if given), paged. */
-export async function listMarkedNodes(core: k8s.CoreV1Api, selector?: string): Promise<k8s.V1Node[]> {
-  const labelSelector = selector ? `${stateLabel},${selector}` : stateLabel;
-  const nodes: k8s.V1Node[] = [];
-  let _continue: string | undefined;
-  do {
-    const page = await core.listNode({ labelSelector, limit: 500, _continue });
-    nodes.push(...page.items);
-    _continue = page.metadata?._continue || undefined;
-  } while (_continue);
-  return nodes;
 }
 
 /** EC2's answer as the transition reads it. */

@@ -14,6 +14,7 @@ import { RecordState, recordOn, stateLabel } from '../interruption/record.js';
 import { sleep } from '../retry.js';
 import { httpStatusOf } from './api-errors.js';
 import { PatchStrategy, setHeaderOptions } from './client-node.js';
+import { listMarkedNodes } from './marked-nodes.js';
 import { retryKube } from './retry-kube.js';
 
 export const budgetLease = { name: 'eks-spot-drainer-budget', namespace: 'default' } as const;
@@ -55,42 +56,22 @@ export async function countBudget(
   call: CallBounds,
   nodeName?: string,
 ): Promise<Budget> {
-  const held = await listMatching(
-    core,
-    { labelSelector: `${stateLabel} in (${countedStates.join(',')})` },
-    call,
-  );
-  // A Health change cordoned at its notice (SCHEDULED_CORDON_AT_NOTICE) holds its node while scheduled.
-  const cordoned = await listMatching(
-    core,
-    { labelSelector: `${stateLabel}=${RecordState.Scheduled}`, fieldSelector: 'spec.unschedulable=true' },
-    call,
-  );
-  const waiting = await listMatching(core, { labelSelector: `${stateLabel}=${RecordState.Waiting}` }, call);
+  // One list of the marked nodes says all: which hold a place, and which wait with what deadline.
+  const marked = await retryKube(() => listMarkedNodes(core), call);
+  const stateOf = (n: k8s.V1Node) => n.metadata?.labels?.[stateLabel] as RecordState;
+  // A recorded change cordoned at its notice (SCHEDULED_CORDON_AT_NOTICE) holds its node while scheduled.
+  const holds = (n: k8s.V1Node) =>
+    countedStates.includes(stateOf(n)) ||
+    (stateOf(n) === RecordState.Scheduled && n.spec?.unschedulable === true);
   const limit = 'count' in spec ? budgetLimit(spec, 0) : budgetLimit(spec, await countNodes(core, call));
   return {
-    inUse: held.length + cordoned.length,
+    inUse: marked.filter(holds).length,
     limit,
-    waiting: waiting
-      .filter((n) => n.metadata?.name !== nodeName)
+    waiting: marked
+      .filter((n) => stateOf(n) === RecordState.Waiting && n.metadata?.name !== nodeName)
       .map((n) => Date.parse(recordOn(n)?.deadline ?? ''))
       .filter((d) => !Number.isNaN(d)),
   };
-}
-
-async function listMatching(
-  core: k8s.CoreV1Api,
-  selectors: { labelSelector: string; fieldSelector?: string },
-  call: CallBounds,
-): Promise<k8s.V1Node[]> {
-  const nodes: k8s.V1Node[] = [];
-  let _continue: string | undefined;
-  do {
-    const page = await retryKube(() => core.listNode({ ...selectors, limit: 500, _continue }), call);
-    nodes.push(...page.items);
-    _continue = page.metadata?._continue || undefined;
-  } while (_continue);
-  return nodes;
 }
 
 /** The cluster's nodes, counted without listing them: one item and the API server's count of the rest. */

@@ -11,6 +11,13 @@ export const testAccount = '123456789012';
 export const testFunctionArn = `arn:aws:lambda:${testRegion}:${testAccount}:function:eks-spot-drainer-test-interruption`;
 
 /**
+ * What every function run on the shared bed is given: the bed is one cluster that every test file
+ * marks nodes of at once, so a disruption budget counted over it would make one file's drains wait
+ * on another's (disruption-budget.test.ts has a control plane of its own).
+ */
+export const sharedBedEnv = { MAX_VOLUNTARY_DISRUPTIONS: 'none' } as const;
+
+/**
  * The environment the Lambda app reads, pointed at the test bed: moto for AWS (or `awsEndpoint`, a
  * fault proxy in front of it), the test credentials, and the bed's cluster as the managed one.
  */
@@ -25,9 +32,7 @@ export function lambdaEnv(
     AWS_SECRET_ACCESS_KEY: testCredentials.secretAccessKey,
     MANAGED_CLUSTERS: bed.clusterName,
     POWERTOOLS_METRICS_NAMESPACE: 'EksSpotDrainerTest',
-    // The shared bed is one cluster that every test file marks nodes of at once: a budget counted
-    // over it would make one file's drains wait on another's. disruption-budget.test.ts has its own.
-    MAX_VOLUNTARY_DISRUPTIONS: 'none',
+    ...sharedBedEnv,
     ...extra,
   };
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sharedBedEnv } from '../../bed/lambda.js';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -51,8 +52,7 @@ export function runCli(args: string[], options: CliRunOptions = {}): Promise<Cli
   const env = {
     PATH: process.env.PATH ?? '',
     HOME: join(tmpdir(), 'eks-spot-drainer-no-home'),
-    // The shared bed is one cluster every test file marks nodes of: no disruption budget over it.
-    MAX_VOLUNTARY_DISRUPTIONS: 'none',
+    ...sharedBedEnv,
     ...options.env,
   };
   return new Promise((resolveRun) => {

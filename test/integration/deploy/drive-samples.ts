@@ -8,7 +8,7 @@ import { DescribeRuleCommand, TestEventPatternCommand } from '@aws-sdk/client-ev
 import { awsSaysSo } from '../../bed/aws-witnesses.js';
 import type { AdminClients } from '../../bed/kube.js';
 import { createNamespace, type SpotNode, uniqueSuffix, waitForReadyPods } from '../../bed/kube.js';
-import { spotNodeWithInstance } from '../../bed/lambda.js';
+import { sharedBedEnv, spotNodeWithInstance } from '../../bed/lambda.js';
 import type { TestBedInfo } from '../../bed/testbed.js';
 import { testCredentials } from '../../bed/testbed.js';
 import { createDeployment } from '../../bed/workloads.js';
@@ -109,8 +109,7 @@ export async function driveSamples(options: Options): Promise<SampleRun[]> {
       AWS_SESSION_TOKEN: 'IQoJb3JpZ2luX2VjEDeployTestSessionToken0123456789',
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_ENDPOINT_URL: bed.awsEndpoint,
-      // The shared bed is one cluster every test file marks nodes of: no disruption budget over it.
-      MAX_VOLUNTARY_DISRUPTIONS: 'none',
+      ...sharedBedEnv,
       // moto answers CompleteLifecycleAction with HTTP 500; the SDK's service-specific endpoint wins.
       AWS_ENDPOINT_URL_AUTO_SCALING: stub.endpoint,
     };

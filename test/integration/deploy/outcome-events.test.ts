@@ -40,7 +40,7 @@ import {
   uniqueSuffix,
   waitForReadyPods,
 } from '../../bed/kube.js';
-import { spotNodeWithInstance } from '../../bed/lambda.js';
+import { sharedBedEnv, spotNodeWithInstance } from '../../bed/lambda.js';
 import { testCredentials } from '../../bed/testbed.js';
 import { createDeployment } from '../../bed/workloads.js';
 import {
@@ -93,8 +93,7 @@ describe('outcome events, from a deployed stack to a rule of the user', () => {
         AWS_SESSION_TOKEN: 'IQoJb3JpZ2luX2VjEOutcomeEventsTestSessionToken0123',
         AWS_EC2_METADATA_DISABLED: 'true',
         AWS_ENDPOINT_URL: bed.awsEndpoint,
-        // The shared bed is one cluster every test file marks nodes of: no disruption budget over it.
-        MAX_VOLUNTARY_DISRUPTIONS: 'none',
+        ...sharedBedEnv,
       },
       event,
       requestId,

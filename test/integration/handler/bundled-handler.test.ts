@@ -28,6 +28,8 @@ import {
   uniqueSuffix,
   waitForReadyPods,
 } from '../../bed/kube.js';
+import { sharedBedEnv } from '../../bed/lambda.js';
+
 import { createInstance } from '../../bed/moto.js';
 import { testCredentials } from '../../bed/testbed.js';
 import { createDeployment } from '../../bed/workloads.js';
@@ -148,8 +150,7 @@ describe('the bundled handler, run as Lambda runs it', () => {
     // moto answers CompleteLifecycleAction with HTTP 500; the SDK's service-specific endpoint wins.
     AWS_ENDPOINT_URL_AUTO_SCALING: stub.endpoint,
     MANAGED_CLUSTERS: bed.clusterName,
-    // The shared bed is one cluster every test file marks nodes of: no disruption budget over it.
-    MAX_VOLUNTARY_DISRUPTIONS: 'none',
+    ...sharedBedEnv,
     // Heartbeats every second, so the asg-terminate drain (pods take 3 s) sends some.
     LIFECYCLE_HEARTBEAT_SECONDS: '1',
     // The sample's maintenance starts in an hour: within this lead it is drained now, not recorded.
