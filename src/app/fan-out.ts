@@ -7,8 +7,16 @@ import { eventForInstance } from '../events/scheduled-change.js';
 import { describeError } from '../observability/redact.js';
 import { decideAction } from '../policy.js';
 import { type InstanceInfo, type InterruptionNotice, NoticeKind } from '../types.js';
-import type { Invocation, NoticeReport } from './app-types.js';
-import type { EventDeps } from './handle-event.js';
+import type { AppDeps, Invocation, NoticeReport } from './app-types.js';
+
+/** Hands a one-instance copy of an event to another invocation of the function (in Lambda: an asynchronous self-invoke). */
+export type HandOn = (
+  event: unknown,
+  call: { deadline: number; signal?: AbortSignal; qualifier?: string },
+) => Promise<void>;
+
+/** What handing instances on needs of the function's dependencies. */
+type FanOutDeps = AppDeps & { fanOut?: HandOn };
 
 /** How long handing the instances of an event to invocations of their own may take. */
 const handOffBudgetMs = 5_000;
@@ -21,7 +29,7 @@ const handOffBudgetMs = 5_000;
 export async function fanOut(
   raw: unknown,
   acted: InterruptionNotice[],
-  deps: EventDeps,
+  deps: FanOutDeps,
   invocation: Invocation,
 ): Promise<{ delegated: NoticeReport[]; local: InterruptionNotice[] }> {
   if (!deps.fanOut || acted.length < 2 || acted[0]?.kind !== NoticeKind.ScheduledChange) {
@@ -79,7 +87,7 @@ export async function fanOut(
  */
 async function managedOnly(
   notices: InterruptionNotice[],
-  deps: EventDeps,
+  deps: FanOutDeps,
   call: { deadline: number; signal?: AbortSignal },
 ): Promise<{ ours: InterruptionNotice[]; notOurs: NoticeReport[] }> {
   const { source } = deps;

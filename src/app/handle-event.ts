@@ -4,7 +4,7 @@ import { parseEvent } from '../events/parse-event.js';
 import { describeError } from '../observability/redact.js';
 import type { InterruptionNotice, ParseOutcome } from '../types.js';
 import type { AppDeps, Invocation, NoticeReport } from './app-types.js';
-import { fanOut } from './fan-out.js';
+import { fanOut, type HandOn } from './fan-out.js';
 import { handleLaunch, type LaunchEvent, type LaunchReport } from './handle-launch.js';
 import { handleNotice } from './handle-notice.js';
 import { handleRunning, type RunningReport } from './handle-running.js';
@@ -46,10 +46,7 @@ export interface EventDeps extends AppDeps {
    * asynchronous self-invoke), so that each instance of a Health event gets its own invocation,
    * timeout and deadline. Undefined: every notice is handled here.
    */
-  fanOut?: (
-    event: unknown,
-    call: { deadline: number; signal?: AbortSignal; qualifier?: string },
-  ) => Promise<void>;
+  fanOut?: HandOn;
 }
 
 /** Ids per log line when an event names more instances than it may act on: lines stay far below CloudWatch's 256 KB. */

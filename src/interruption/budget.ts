@@ -7,23 +7,13 @@
  * the door under a lock so that two invocations cannot both take the last place. Pure.
  */
 import { NodeEventReason } from '../kube/node-events.js';
-import type { Step, Transition } from './inputs.js';
+import type { BudgetSpec, Step, Transition } from './inputs.js';
 import { isVoluntary } from './reasons.js';
 import { type InterruptionRecord, type Reason, RecordState } from './record.js';
 import { keep, stamp } from './steps.js';
+import type { Budget } from './world.js';
 
-/** `count` nodes, or `percent` of the cluster's nodes (rounded up, as Karpenter does). */
-export type BudgetSpec = { count: number } | { percent: number };
-
-/** The cluster as the door counted it under the lock. */
-export interface Budget {
-  /** Nodes whose record holds them (cordoned, draining, drained, out of service...). */
-  inUse: number;
-  /** The most the budget allows. */
-  limit: number;
-  /** Deadlines (epoch ms) of the other nodes waiting for a place: an earlier one goes first. */
-  waiting: number[];
-}
+export type { Budget, BudgetSpec };
 
 /**
  * States of a node that take it from the cluster's capacity: all but a recorded plan and a wait (a

@@ -6,8 +6,6 @@
 
 import type { NodeEventReason } from '../kube/node-events.js';
 import type { NoticeKind } from '../types.js';
-import type { BudgetSpec } from './budget.js';
-import type { TaintEffect } from './marks.js';
 import type { HookRecord, InterruptionRecord } from './record.js';
 import type { World } from './world.js';
 
@@ -38,6 +36,16 @@ export type Input =
 
 /** How a holder's drain ended: its pods' outcome, `halted` (the kubelet stopped) or `failed` (it threw). */
 export type DrainEnd = 'drained' | 'deadline-reached' | 'incomplete' | 'halted' | 'failed';
+
+/** `count` nodes, or `percent` of the cluster's nodes (rounded up, as Karpenter does). */
+export type BudgetSpec = { count: number } | { percent: number };
+
+/**
+ * The effect of this project's taints (TAINT_EFFECT): NoSchedule, or PreferNoSchedule where pods
+ * may still land on a marked node when nothing else is free. Never NoExecute: it evicts every pod
+ * that does not tolerate it at once, without PodDisruptionBudgets (deploy/node-fence.yaml refuses it).
+ */
+export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule';
 
 /** The configuration the transition follows (from src/config.ts). */
 export interface Rules {

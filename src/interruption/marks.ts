@@ -10,7 +10,7 @@
  * taken away. With TAINT_NODE=false nothing vouches for the cordon and the label but the record.
  */
 import type * as k8s from '@kubernetes/client-node';
-import type { Rules } from './inputs.js';
+import type { Rules, TaintEffect } from './inputs.js';
 import {
   type InterruptionRecord,
   type NodeMarks,
@@ -27,15 +27,10 @@ import { excludeFromLoadBalancersLabel, type NodeFacts, outOfServiceKey, taintPr
  * does. They fence the drainer, not the kubelet (which may write labels): the taints above vouch
  * against the kubelet.
  */
+export type { TaintEffect };
+
 export const cordonVouchLabel = 'eks-spot-drainer/cordoned';
 export const lbVouchLabel = 'eks-spot-drainer/lb-excluded';
-
-/**
- * The effect of this project's taints (TAINT_EFFECT): NoSchedule, or PreferNoSchedule where pods
- * may still land on a marked node when nothing else is free. Never NoExecute: it evicts every pod
- * that does not tolerate it at once, without PodDisruptionBudgets (deploy/node-fence.yaml refuses it).
- */
-export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule';
 
 /** Kubernetes' non-graceful node shutdown taint (GA in 1.28), with this project's value. */
 export const outOfServiceTaint: k8s.V1Taint = {

@@ -4,7 +4,6 @@
  * node out of service, releasing it) is only ever decided on a fresh look.
  */
 import type * as k8s from '@kubernetes/client-node';
-import type { Budget } from './budget.js';
 
 export const excludeFromLoadBalancersLabel = 'node.kubernetes.io/exclude-from-external-load-balancers';
 export const taintPrefix = 'eks-spot-drainer/';
@@ -39,6 +38,16 @@ export interface InstanceFacts {
   stateReason?: string;
   /** The Auto Scaling group EC2's tags put it in. */
   autoScalingGroup?: string;
+}
+
+/** The cluster as the door counted it under the lock. */
+export interface Budget {
+  /** Nodes whose record holds them (cordoned, draining, drained, out of service...). */
+  inUse: number;
+  /** The most the budget allows. */
+  limit: number;
+  /** Deadlines (epoch ms) of the other nodes waiting for a place: an earlier one goes first. */
+  waiting: number[];
 }
 
 export interface World {
