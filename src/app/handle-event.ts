@@ -5,6 +5,7 @@ import { describeError } from '../observability/redact.js';
 import type { InterruptionNotice, ParseOutcome } from '../types.js';
 import type { AppDeps, Invocation, NoticeReport } from './app-types.js';
 import { fanOut, type HandOn } from './fan-out.js';
+import { notifyDrainsEnded } from './hand-off.js';
 import { handleLaunch, type LaunchEvent, type LaunchReport } from './handle-launch.js';
 import { handleNotice } from './handle-notice.js';
 import { handleRunning, type RunningReport } from './handle-running.js';
@@ -149,6 +150,7 @@ async function drainHandedOff(
   });
   const { reconcileAll } = await import('./reconcile-all.js');
   const reconcile = await reconcileAll(deps, invocation, { cluster: parsed.cluster, node: parsed.node });
+  await notifyDrainsEnded(reconcile, deps, (deps.now ?? Date.now)());
   return { eventId: parsed.eventId, status: 'reconciled', notices: [], reconcile };
 }
 

@@ -127,7 +127,10 @@ async function actOnNode(
   logResult(log, result);
   recordMetrics(deps.metrics, result);
   if (started.length > 0) {
-    const statuses = await Promise.all([...started, deps.notifier.drainFinished(info, summaryOf(result))]);
+    // A drain handed on has not finished: the invocation that ends it sends that (hand-off.ts).
+    const finished =
+      result.node === 'handed-off' ? [] : [deps.notifier.drainFinished(info, summaryOf(result))];
+    const statuses = await Promise.all([...started, ...finished]);
     for (const status of statuses as { status: string; reason?: string }[]) {
       if (status.status === 'failed') log.warn('notification failed', { reason: status.reason });
     }
