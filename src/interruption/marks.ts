@@ -4,12 +4,13 @@
  *
  * What a release takes away is what the node vouches for, not what the record claims: the record is
  * an annotation the node's own kubelet may write, its taints are not (NodeRestriction). So a release
- * removes every taint of this project and only those (keys under `eks-spot-drainer/`, and
- * out-of-service with this project's value), and with TAINT_NODE the cordon and the label only where
- * one of those taints says this project made them. An operator's cordon, taint or label is never
+ * removes every taint of this project and only those (keys under `eks-spot-drainer/`, NTH's keys
+ * with this project's value, and out-of-service with this project's value), and with TAINT_NODE the
+ * cordon and the label only where one of those taints says this project made them. An operator's cordon, taint or label is never
  * taken away. With TAINT_NODE=false nothing vouches for the cordon and the label but the record.
  */
 import type * as k8s from '@kubernetes/client-node';
+import { isDrainerTaintKey, isNthTaintKey, taintKeyFor } from '../taint-keys.js';
 import type { Rules, TaintEffect } from './inputs.js';
 import {
   type InterruptionRecord,
@@ -18,7 +19,13 @@ import {
   serialiseRecord,
   stateLabel,
 } from './record.js';
-import { excludeFromLoadBalancersLabel, type NodeFacts, outOfServiceKey, taintPrefix } from './world.js';
+import {
+  excludeFromLoadBalancersLabel,
+  type NodeFacts,
+  outOfServiceKey,
+  type TaintFacts,
+  taintPrefix,
+} from './world.js';
 
 /**
  * Labels the drainer sets in the very patch that cordons a schedulable node, or adds the
@@ -55,7 +62,7 @@ export function withMarks(record: InterruptionRecord, node: NodeFacts, rules: Ru
   if (!node.unschedulable) marks.cordoned = true;
   if (rules.taintNode) {
     for (const reason of record.reasons) {
-      const key = `${taintPrefix}${reason.kind}`;
+      const key = taintKeyFor(reason.kind, rules.taintKeys);
       if (!marks.taints.includes(key)) marks.taints.push(key);
     }
   }
@@ -67,6 +74,15 @@ export function withMarks(record: InterruptionRecord, node: NodeFacts, rules: Ru
 const vouchCodes = /^(cordoned|lb-excluded|cordoned\.lb-excluded|marked)$/;
 
 /**
+ * Whether this project made the taint: any under its own prefix (nothing else writes there), an NTH
+ * key only with one of its values (NTH's own carry an event id), whatever TAINT_KEYS says now. So an
+ * NTH still running during a move keeps its taints, and a change of TAINT_KEYS still releases ours.
+ */
+export function isOwnTaint(t: TaintFacts): boolean {
+  return t.key.startsWith(taintPrefix) || (isNthTaintKey(t.key) && vouchCodes.test(t.value ?? ''));
+}
+
+/**
  * The marks the node itself vouches for; a release removes these and nothing else. A record migrated
  * from version 2 is vouched for by a taint that version wrote (its value was the event id).
  */
@@ -76,15 +92,12 @@ export function vouchedMarks(
   rules: Pick<Rules, 'taintNode'>,
 ): NodeMarks {
   // Whatever the record says, a taint only this project can write is this project's to remove.
-  const ours = node.taints.filter(
-    (t) =>
-      t.key.startsWith(taintPrefix) || (t.key === outOfServiceKey && t.value === outOfServiceTaint.value),
-  );
+  const ours = node.taints.filter((t) => isOwnTaint(t) || isOurOutOfService(t));
   const says = (what: string) =>
     !rules.taintNode ||
     ours.some(
       (t) =>
-        t.key.startsWith(taintPrefix) &&
+        isOwnTaint(t) &&
         ((t.value ?? '').split('.').includes(what) || (legacy === true && !vouchCodes.test(t.value ?? ''))),
     );
   return {
@@ -93,6 +106,10 @@ export function vouchedMarks(
     lbLabel: marks.lbLabel && says('lb-excluded'),
     ...(marks.bootId ? { bootId: marks.bootId } : {}),
   };
+}
+
+function isOurOutOfService(t: TaintFacts): boolean {
+  return t.key === outOfServiceKey && t.value === outOfServiceTaint.value;
 }
 
 export type NodePatch = {
@@ -137,9 +154,10 @@ export function writePatch(
     const value = vouchValue(record.marks);
     // Every taint of ours says what this project made now (a cordon made later included).
     for (const [i, t] of taints.entries()) {
-      if (t.key.startsWith(taintPrefix) && t.value !== value) taints[i] = { ...t, value };
+      if (isOwnTaint(t) && t.value !== value) taints[i] = { ...t, value };
     }
-    for (const key of record.marks.taints.filter((k) => k.startsWith(taintPrefix))) {
+    // An NTH taint already on the key with this effect stays NTH's: `add` leaves it, and puts none of ours.
+    for (const key of record.marks.taints.filter(isDrainerTaintKey)) {
       add({ key, value, effect: taintEffect, timeAdded: now });
     }
     if (record.marks.lbLabel && node.metadata?.labels?.[excludeFromLoadBalancersLabel] === undefined) {
@@ -156,8 +174,9 @@ export function writePatch(
 /** The patch that removes the record and exactly the marks `vouched` names. */
 export function releasePatch(node: k8s.V1Node, vouched: NodeMarks): NodePatch {
   const gone = new Set(vouched.taints);
+  // By key and value: NTH's own taint may share a key of ours (with another effect), and stays.
   const taints = (node.spec?.taints ?? []).filter(
-    (t) => !(gone.has(t.key) && (t.key !== outOfServiceKey || t.value === outOfServiceTaint.value)),
+    (t) => !(gone.has(t.key) && (isOwnTaint(t) || isOurOutOfService(t))),
   );
   const labels: Record<string, null> = { [stateLabel]: null, [cordonVouchLabel]: null, [lbVouchLabel]: null };
   if (vouched.lbLabel) labels[excludeFromLoadBalancersLabel] = null;
