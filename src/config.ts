@@ -203,13 +203,6 @@ const taintEffect = fromRaw((value, ctx) => {
   return invalid(ctx, `expected NoSchedule, PreferNoSchedule or NoExecute, got ${quote(value)}`);
 });
 
-const taintKeys = fromRaw((value, ctx): TaintKeys => {
-  if (value === undefined) return TaintKeys.EksSpotDrainer;
-  const keys = Object.values(TaintKeys) as string[];
-  if (keys.includes(value)) return value as TaintKeys;
-  return invalid(ctx, `expected ${keys.join(' or ')}, got ${quote(value)}`);
-});
-
 const budgetSpec = fromRaw((value, ctx) => {
   const parsed = parseBudgetSpec(value ?? '10%');
   if (parsed === 'invalid') {
@@ -307,10 +300,10 @@ const variables = {
     'The effect of that taint: NoSchedule, PreferNoSchedule, or NoExecute (evicts at once, without budgets).',
     taintEffect,
   ),
-  TAINT_KEYS: spec(
-    'eks-spot-drainer',
-    "Whose taint keys: eks-spot-drainer/<kind>, or aws-node-termination-handler's (src/taint-keys.ts).",
-    taintKeys,
+  NTH_TAINT_KEYS: spec(
+    'false',
+    'Key that taint as aws-node-termination-handler does (src/taint-keys.ts), not eks-spot-drainer/<kind>.',
+    bool(false),
   ),
   EXCLUDE_FROM_LOAD_BALANCERS: spec(
     'true',
@@ -470,7 +463,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       forceAtDeadline: read('FORCE_AT_DEADLINE'),
       taintNode: read('TAINT_NODE'),
       taintEffect: read('TAINT_EFFECT'),
-      taintKeys: read('TAINT_KEYS'),
+      taintKeys: read('NTH_TAINT_KEYS') ? TaintKeys.AwsNodeTerminationHandler : TaintKeys.EksSpotDrainer,
       excludeFromLoadBalancers: read('EXCLUDE_FROM_LOAD_BALANCERS'),
       noDeadlineBudgetMs: read('DRAIN_TIMEOUT_SECONDS') * 1000,
       hookCompletionDelayMs: read('HOOK_COMPLETION_DELAY_SECONDS') * 1000,

@@ -1,5 +1,5 @@
 /**
- * Which taint key marks a node for which kind of notice (TAINT_KEYS): this project's own
+ * Which taint key marks a node for which kind of notice (NTH_TAINT_KEYS): this project's own
  * (`eks-spot-drainer/<kind>`), or aws-node-termination-handler's, so that tolerations written for
  * NTH keep matching after a move. Shared by what writes the taints (src/interruption), what reads
  * them during a drain (src/drain) and what fences them (the CLI's `rbac`).
@@ -18,7 +18,7 @@ export type TaintKeys = (typeof TaintKeys)[keyof typeof TaintKeys];
 /**
  * NTH's taint keys (its pkg/node/node.go), by the kind of notice NTH taints for. NTH has none for a
  * state change (it drains without a taint) and does not hear capacity-reservation interruptions:
- * those keep this project's key whatever TAINT_KEYS says, because a release needs a taint of ours to
+ * those keep this project's key whatever NTH_TAINT_KEYS says, because a release needs a taint of ours to
  * vouch for the cordon, and a key NTH never wrote is not for this project to invent under NTH's name.
  */
 export const nthTaintKeys: Readonly<Partial<Record<NoticeKind, string>>> = {

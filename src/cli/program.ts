@@ -174,11 +174,7 @@ function addRbac(program: Command, io: CliIo, setExit: (code: ExitCode) => void)
     .option('--stage <stage>', 'the serverless stage, for the stack name', 'dev')
     .option('--force-delete', 'also print deploy/rbac-force-delete.yaml (FORCE_AT_DEADLINE=true)')
     // The fence lets through exactly the taints the function is configured to write.
-    .addOption(
-      new Option('--taint-keys <keys>', "the function's TAINT_KEYS, for the node fence")
-        .choices(['eks-spot-drainer', 'aws-node-termination-handler'])
-        .default('eks-spot-drainer'),
-    )
+    .option('--nth-taint-keys', "the node fence for NTH_TAINT_KEYS=true: NTH's taint keys")
     .addOption(
       new Option('--taint-effect <effect>', "the function's TAINT_EFFECT, for the node fence")
         .choices(['NoSchedule', 'PreferNoSchedule', 'NoExecute'])
@@ -187,7 +183,7 @@ function addRbac(program: Command, io: CliIo, setExit: (code: ExitCode) => void)
     .addHelpText(
       'after',
       '\nExample:\n  eks-spot-drainer rbac | kubectl --context prod-a apply -f -\n' +
-        '  eks-spot-drainer rbac --taint-keys aws-node-termination-handler | kubectl apply -f -\n\n' +
+        '  eks-spot-drainer rbac --nth-taint-keys --taint-effect PreferNoSchedule | kubectl apply -f -\n\n' +
         'node-fence.yaml (a ValidatingAdmissionPolicy) needs Kubernetes 1.30 or newer; on older clusters\n' +
         'apply deploy/rbac.yaml alone: the drainer works the same, without the fence (see docs/deploy.md).',
     )

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TaintEffect } from '../interruption/inputs.js';
-import { nthTaintKeys, TaintKeys } from '../taint-keys.js';
+import { nthTaintKeys } from '../taint-keys.js';
 import { type CliIo, ExitCode } from './io.js';
 import { packageRoot } from './package-root.js';
 
@@ -10,8 +10,8 @@ export interface RbacOptions {
   cluster?: string | undefined;
   forceDelete?: boolean | undefined;
   stage?: string | undefined;
-  /** The function's TAINT_KEYS: the fence lets the drainer write those keys. */
-  taintKeys?: TaintKeys | undefined;
+  /** The function's NTH_TAINT_KEYS: the fence lets the drainer write NTH's keys too. */
+  nthTaintKeys?: boolean | undefined;
   /** The function's TAINT_EFFECT: the fence lets NoExecute through only when it is that. */
   taintEffect?: TaintEffect | undefined;
 }
@@ -26,7 +26,7 @@ export const nodeFenceManifest = 'node-fence.yaml';
  */
 export function renderNodeFence(
   shipped: string,
-  choice: Pick<RbacOptions, 'taintKeys' | 'taintEffect'>,
+  choice: Pick<RbacOptions, 'nthTaintKeys' | 'taintEffect'>,
 ): string {
   const set = (text: string, name: string, value: string) => {
     const shippedLine = new RegExp(`(\\n {4}- name: ${name}\\n {6}expression: )"[^"\\n]*"\\n`);
@@ -35,7 +35,7 @@ export function renderNodeFence(
     return text.replace(shippedLine, (_, head: string) => `${head}${JSON.stringify(value)}\n`);
   };
   let fence = shipped;
-  if (choice.taintKeys === TaintKeys.AwsNodeTerminationHandler) {
+  if (choice.nthTaintKeys) {
     const keys = Object.values(nthTaintKeys).map((key) => `'${key}'`);
     fence = set(fence, 'nthTaintKeys', `[${keys.join(', ')}]`);
   }

@@ -57,6 +57,7 @@ export const defaultDrainOptions: DrainOptions = {
   forceAtDeadline: false,
   taintNode: true,
   taintEffect: 'NoSchedule',
+  taintKeys: 'eks-spot-drainer',
   excludeFromLoadBalancers: true,
   noDeadlineBudgetMs: 600_000,
   hookCompletionDelayMs: 0,

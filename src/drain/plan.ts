@@ -171,7 +171,7 @@ async function taintsWhileDrained(
   }
   if (!options.taintNode) return taints;
   const ours = taints.filter((t) => isDrainerTaintKey(t.key));
-  // The key and effect the marks write (TAINT_KEYS, TAINT_EFFECT): a toleration of NTH's key counts.
+  // The key and effect the marks write (NTH_TAINT_KEYS, TAINT_EFFECT): a toleration of NTH's key counts.
   const key = noticeKind ? taintKeyFor(noticeKind, options.taintKeys) : `${drainerTaintPrefix}<kind>`;
   if (noticeKind === undefined ? ours.length > 0 : ours.some((t) => t.key === key)) return taints;
   return [...taints, { key, effect: options.taintEffect ?? 'NoSchedule' }];

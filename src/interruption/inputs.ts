@@ -54,7 +54,7 @@ export interface Rules {
   taintNode: boolean;
   /** The effect of this project's taints (TAINT_EFFECT); NoSchedule when absent. */
   taintEffect?: TaintEffect;
-  /** Whose keys those taints carry (TAINT_KEYS, src/taint-keys.ts); this project's when absent. */
+  /** Whose keys those taints carry (NTH_TAINT_KEYS, src/taint-keys.ts); this project's when absent. */
   taintKeys?: TaintKeys;
   excludeFromLoadBalancers: boolean;
   outOfServiceTaint: boolean;

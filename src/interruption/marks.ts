@@ -62,7 +62,7 @@ export function withMarks(record: InterruptionRecord, node: NodeFacts, rules: Ru
   if (!node.unschedulable) marks.cordoned = true;
   if (rules.taintNode) {
     for (const reason of record.reasons) {
-      const key = taintKeyFor(reason.kind, rules.taintKeys);
+      const key = markKey(reason.kind, node, rules);
       if (!marks.taints.includes(key)) marks.taints.push(key);
     }
   }
@@ -71,12 +71,24 @@ export function withMarks(record: InterruptionRecord, node: NodeFacts, rules: Ru
   return marks;
 }
 
+/**
+ * The key of this project's taint for a notice of `kind`: the one NTH_TAINT_KEYS chooses, but where NTH's
+ * own taint holds that key with this effect (NTH still running during a move), this project's own
+ * key: a node takes one taint per key and effect, and a taint of ours must vouch for the cordon.
+ */
+function markKey(kind: string, node: NodeFacts, rules: Rules): string {
+  const key = taintKeyFor(kind, rules.taintKeys);
+  const effect = rules.taintEffect ?? 'NoSchedule';
+  const held = node.taints.some((t) => t.key === key && t.effect === effect && !isOwnTaint(t));
+  return held ? `${taintPrefix}${kind}` : key;
+}
+
 const vouchCodes = /^(cordoned|lb-excluded|cordoned\.lb-excluded|marked)$/;
 
 /**
  * Whether this project made the taint: any under its own prefix (nothing else writes there), an NTH
- * key only with one of its values (NTH's own carry an event id), whatever TAINT_KEYS says now. So an
- * NTH still running during a move keeps its taints, and a change of TAINT_KEYS still releases ours.
+ * key only with one of its values (NTH's own carry an event id), whatever NTH_TAINT_KEYS says now. So an
+ * NTH still running during a move keeps its taints, and a change of NTH_TAINT_KEYS still releases ours.
  */
 export function isOwnTaint(t: TaintFacts): boolean {
   return t.key.startsWith(taintPrefix) || (isNthTaintKey(t.key) && vouchCodes.test(t.value ?? ''));

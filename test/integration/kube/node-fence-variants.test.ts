@@ -1,7 +1,7 @@
 /**
  * The node fence as `eks-spot-drainer rbac` renders it for another configuration (src/cli/rbac.ts),
  * on a control plane of its own (the shared bed's fence is the default one, which every other test
- * file relies on): for TAINT_KEYS=aws-node-termination-handler the door's marks under NTH's keys pass,
+ * file relies on): for NTH_TAINT_KEYS=true the door's marks under NTH's keys pass,
  * as the `drainer` identity, while NTH's own taints stay out of its reach; for TAINT_EFFECT=NoExecute
  * its NoExecute taints pass. Each variant lets through what its configuration writes and no more.
  */
@@ -92,7 +92,7 @@ async function markAndRelease(
   return { marked, released: released !== 'node-gone' && released.transitions.at(-1)?.outcome, after };
 }
 
-describe('the node fence rendered for TAINT_KEYS=aws-node-termination-handler', () => {
+describe('the node fence rendered for NTH_TAINT_KEYS=true', () => {
   const rules: Rules = {
     ...baseRules,
     taintKeys: TaintKeys.AwsNodeTerminationHandler,
@@ -101,7 +101,7 @@ describe('the node fence rendered for TAINT_KEYS=aws-node-termination-handler', 
 
   beforeAll(async () => {
     await applyRenderedFence(
-      { taintKeys: TaintKeys.AwsNodeTerminationHandler },
+      { nthTaintKeys: true },
       withTaint({ key: spotItn, value: 'marked', effect: 'NoSchedule' }),
     );
   }, 60_000);

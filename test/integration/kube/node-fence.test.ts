@@ -240,7 +240,7 @@ describe('the node fence (deploy/node-fence.yaml) for the drainer', () => {
       /only taints under eks-spot-drainer/,
     ],
     [
-      // Only the fence rendered for TAINT_KEYS=aws-node-termination-handler lets those keys through.
+      // Only the fence rendered for NTH_TAINT_KEYS=true lets those keys through.
       "an NTH taint key, even with a value of this project's",
       withTaint({ key: 'aws-node-termination-handler/spot-itn', value: 'marked', effect: 'NoSchedule' }),
       /only taints under eks-spot-drainer/,

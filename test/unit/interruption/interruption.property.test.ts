@@ -17,7 +17,8 @@ const rules: fc.Arbitrary<Rules> = fc.record({
   // A budget of 1 or 2 nodes, or none; other nodes (othersHold) fill it.
   disruptionBudget: fc.constantFrom({ count: 1 }, { count: 2 }, undefined),
   taintNode: fc.boolean(),
-  taintEffect: fc.constantFrom('NoSchedule' as const, 'PreferNoSchedule' as const),
+  taintEffect: fc.constantFrom('NoSchedule' as const, 'PreferNoSchedule' as const, 'NoExecute' as const),
+  taintKeys: fc.constantFrom('eks-spot-drainer' as const, 'aws-node-termination-handler' as const),
   excludeFromLoadBalancers: fc.boolean(),
   outOfServiceTaint: fc.boolean(),
   rebalanceCordonTtlMs: fc.constantFrom(0, 30 * 60_000),
