@@ -170,6 +170,29 @@ describe('the node fence rendered for NTH_TAINT_KEYS=true', () => {
     expect(await fence.guarded(name)).toEqual(before);
   });
 
+  it("marks under this project's key where NTH's own taint holds NTH's key with the same effect", async () => {
+    // Prepare
+    const nths: k8s.V1Taint = { key: spotItn, value: 'spot-itn-4e5f6a7b', effect: 'NoSchedule' };
+    const name = await fence.readyNode([nths]);
+
+    // Act
+    const { marked, released, after } = await markAndRelease(
+      name,
+      { ...rules, taintEffect: 'NoSchedule' },
+      'spot-interruption',
+    );
+
+    // Assess: a taint of ours vouched for the cordon, so the release lifted it; NTH's stayed.
+    expect(taintsOf(marked)).toEqual([
+      foreignTaint,
+      nths,
+      expect.objectContaining({ key: 'eks-spot-drainer/spot-interruption', value: 'cordoned.lb-excluded' }),
+    ]);
+    expect(released).toBe('released');
+    expect(after.spec?.unschedulable).toBeFalsy();
+    expect(taintsOf(after)).toEqual([foreignTaint, nths]);
+  });
+
   it('still refuses NoExecute, and keys NTH never wrote', async () => {
     // Prepare
     const name = await fence.readyNode();
