@@ -6,7 +6,7 @@
  */
 import type { NoticeKind } from './types.js';
 
-/** The key prefix only this project writes (deploy/node-fence.yaml lets the drainer nothing else by default). */
+/** The key prefix only this project writes (the shipped deploy/node-fence.yaml: the drainer's only one). */
 export const taintPrefix = 'eks-spot-drainer/';
 
 export const TaintKeys = {

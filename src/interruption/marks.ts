@@ -6,8 +6,9 @@
  * an annotation the node's own kubelet may write, its taints are not (NodeRestriction). So a release
  * removes every taint of this project and only those (keys under `eks-spot-drainer/`, NTH's keys
  * with this project's value, and out-of-service with this project's value), and with TAINT_NODE the
- * cordon and the label only where one of those taints says this project made them. An operator's cordon, taint or label is never
- * taken away. With TAINT_NODE=false nothing vouches for the cordon and the label but the record.
+ * cordon and the label only where one of those taints says this project made them. An operator's
+ * cordon, taint or label is never taken away. With TAINT_NODE=false nothing vouches for the cordon
+ * and the label but the record.
  */
 import type * as k8s from '@kubernetes/client-node';
 import { isDrainerTaintKey, isNthTaintKey, taintKeyFor } from '../taint-keys.js';
@@ -72,9 +73,9 @@ export function withMarks(record: InterruptionRecord, node: NodeFacts, rules: Ru
 }
 
 /**
- * The key of this project's taint for a notice of `kind`: the one NTH_TAINT_KEYS chooses, but where NTH's
- * own taint holds that key with this effect (NTH still running during a move), this project's own
- * key: a node takes one taint per key and effect, and a taint of ours must vouch for the cordon.
+ * The key of this project's taint for a notice of `kind`: the one NTH_TAINT_KEYS chooses, but where
+ * NTH's own taint holds that key with this effect (NTH still running during a move), this project's
+ * own key: a node takes one taint per key and effect, and a taint of ours must vouch for the cordon.
  */
 function markKey(kind: string, node: NodeFacts, rules: Rules): string {
   const key = taintKeyFor(kind, rules.taintKeys);
@@ -87,8 +88,9 @@ const vouchCodes = /^(cordoned|lb-excluded|cordoned\.lb-excluded|marked)$/;
 
 /**
  * Whether this project made the taint: any under its own prefix (nothing else writes there), an NTH
- * key only with one of its values (NTH's own carry an event id), whatever NTH_TAINT_KEYS says now. So an
- * NTH still running during a move keeps its taints, and a change of NTH_TAINT_KEYS still releases ours.
+ * key only with one of its values (NTH's own carry an event id), whatever NTH_TAINT_KEYS says now.
+ * So an NTH still running during a move keeps its taints, and a change of NTH_TAINT_KEYS still
+ * releases ours.
  */
 export function isOwnTaint(t: TaintFacts): boolean {
   return t.key.startsWith(taintPrefix) || (isNthTaintKey(t.key) && vouchCodes.test(t.value ?? ''));
@@ -168,7 +170,7 @@ export function writePatch(
     for (const [i, t] of taints.entries()) {
       if (isOwnTaint(t) && t.value !== value) taints[i] = { ...t, value };
     }
-    // An NTH taint already on the key with this effect stays NTH's: `add` leaves it, and puts none of ours.
+    // A taint of NTH's on the key with this effect stays NTH's: `add` leaves it (markKey avoids that).
     for (const key of record.marks.taints.filter(isDrainerTaintKey)) {
       add({ key, value, effect: taintEffect, timeAdded: now });
     }

@@ -90,7 +90,7 @@ export function fencePatches(cluster: ClusterInfo) {
     });
   }
 
-  /** A Ready KWOK node with a label, an annotation and taints (`foreignTaint`, and `taints`) that are someone else's. */
+  /** A Ready KWOK node with a label, an annotation and taints (`foreignTaint`, `taints`) of someone else's. */
   async function readyNode(taints: k8s.V1Taint[] = []): Promise<string> {
     const node = await createSpotNode(admin.core, {
       extraLabels: { pool: `fence-${uniqueSuffix()}`, team: 'payments' },

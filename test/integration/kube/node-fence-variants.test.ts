@@ -71,7 +71,7 @@ async function applyRenderedFence(choice: RbacOptions, probe: (node: k8s.V1Node)
   await fence.admin.core.deleteNode({ name });
 }
 
-/** Marks the node as the door does for a notice of `kind` (cordon only), then releases it on a look an hour later. */
+/** Marks the node as the door does for a notice of `kind` (cordon only), then releases it an hour later. */
 async function markAndRelease(
   name: string,
   rules: Rules,
