@@ -18,7 +18,8 @@ import type { NoticeResult } from './notice-result.js';
 import type { ClusterSource } from './resolve-target.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'policy' | 'drain' | 'lifecycleActionHeartbeatMs' | 'interruption'>;
+  config: Pick<Config, 'policy' | 'drain' | 'lifecycleActionHeartbeatMs' | 'interruption'> &
+    Partial<Pick<Config, 'lifecycleHeartbeatUntilMs'>>;
   source: ClusterSource;
   access: ClusterAccess;
   /**
@@ -37,7 +38,18 @@ export interface AppDeps {
   onProgress?: (notice: InterruptionNotice, progress: DrainProgress) => void;
   /** Record renewal and takeover timing (tests shorten it). */
   timing?: Timing;
+  /**
+   * Hands a drain that outlasts the invocation on to a fresh one (in Lambda: a self-invoke, see
+   * hand-off.ts). Undefined: such a drain stops at the invocation's end, and the reconcile goes on.
+   */
+  continueDrain?: ContinueDrain;
 }
+
+/** Asks a fresh invocation to take over the drain of `node` of `cluster` (hand-off.ts). */
+export type ContinueDrain = (
+  target: { cluster: string; node: string },
+  invocation: Invocation,
+) => Promise<void>;
 
 /** One invocation: who it is, and when it must have returned (the Lambda timeout minus a reserve). */
 export interface Invocation {
