@@ -12,7 +12,6 @@ import type { OutcomePublisher } from '../notify/outcome-publisher.js';
 import type { Notifier } from '../notify/types.js';
 import type { MetricsSink } from '../observability/metrics.js';
 import type { Action, DrainTarget, InterruptionNotice } from '../types.js';
-import type { LifecycleActionStatus } from './asg-hooks.js';
 import type { Timing } from './interruption-context.js';
 import type { NoticeResult } from './notice-result.js';
 import type { ClusterSource } from './resolve-target.js';
@@ -79,3 +78,13 @@ export type NoticeReport = {
   | { status: 'skipped'; reason: string; detail: string }
   | { status: 'done'; target: DrainTarget; result: NoticeResult }
 );
+
+/** What became of a notice's own lifecycle action. */
+export type LifecycleActionStatus =
+  | 'completed'
+  | 'already-ended'
+  /** Recorded on the node for the invocation draining it, which completes it when its drain ends. */
+  | 'left-to-holder'
+  /** Recorded on the node, and completed by the invocation that ended the drain while this one stood by. */
+  | 'completed-by-holder'
+  | 'not-ours';

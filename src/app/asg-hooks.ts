@@ -10,7 +10,7 @@ import { type HookRecord, hookKey } from '../interruption/record.js';
 import { type MetricsSink, noMetrics } from '../observability/metrics.js';
 import { describeError } from '../observability/redact.js';
 import { type InterruptionNotice, NoticeKind } from '../types.js';
-import type { AppDeps } from './app-types.js';
+import type { AppDeps, LifecycleActionStatus } from './app-types.js';
 import type { NoticeResult } from './notice-result.js';
 import type { ClusterSource } from './resolve-target.js';
 
@@ -160,16 +160,6 @@ function heartbeatsUntil(hook: HookRecord, plan: HeartbeatPlan): number | undefi
   const since = Date.parse(hook.since ?? '');
   return plan.untilMs !== undefined && Number.isFinite(since) ? since + plan.untilMs : undefined;
 }
-
-/** What became of a notice's own lifecycle action. */
-export type LifecycleActionStatus =
-  | 'completed'
-  | 'already-ended'
-  /** Recorded on the node for the invocation draining it, which completes it when its drain ends. */
-  | 'left-to-holder'
-  /** Recorded on the node, and completed by the invocation that ended the drain while this one stood by. */
-  | 'completed-by-holder'
-  | 'not-ours';
 
 /**
  * The notice's own lifecycle action, once the node is dealt with: completed by this invocation's
