@@ -302,7 +302,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(41);
+    expect(names).toHaveLength(42);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 
