@@ -8,7 +8,7 @@ import type { DrainProgress } from '../drain/drain-types.js';
 import type { DrainOptions } from '../drain/options.js';
 import type { KubeApis } from '../kube/connection.js';
 import { NodeEventReason, type NodeEventRecorder } from '../kube/node-events.js';
-import { waitForDetached } from '../kube/volume-attachments.js';
+import { volumesStaying, waitForDetached } from '../kube/volume-attachments.js';
 import { describeError } from '../observability/redact.js';
 import { sleep } from '../retry.js';
 import { type InterruptionRecord, RecordState } from './record.js';
@@ -50,8 +50,11 @@ export async function volumesBeforeHooks(
   const until = boundOf(record, ctx);
   const delayEnd = Math.min(ctx.now() + ctx.drain.hookCompletionDelayMs, until);
   const progress = ctx.onProgress ?? (() => {});
+  // A cluster whose RBAC predates reading claims waits for every volume, as it did before.
+  const staying = await volumesStaying(ctx.apis, nodeName).catch(() => new Set<string>());
   const detached = await waitForDetached(ctx.apis, nodeName, until, {
     now: ctx.now,
+    staying,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   if (detached.error) {
