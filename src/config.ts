@@ -10,6 +10,7 @@ import { type BudgetSpec, parseBudgetSpec } from './interruption/budget.js';
 import { EVENT_BUS_PATTERN } from './notify/outcome-events.js';
 import { parseSecretRef, type WebhookSecretRef } from './notify/secret-ref.js';
 import type { PolicyConfig } from './policy.js';
+import { TaintKeys } from './taint-keys.js';
 import * as z from './zod.js';
 
 /** Everything the handler needs to know from its environment. */
@@ -197,15 +198,11 @@ const optionalTagKey = fromRaw((value, ctx) => {
   return value;
 });
 
+// NoExecute too, as NTH allows it: the README warns, and only the fence rendered for it lets it through.
 const taintEffect = fromRaw((value, ctx) => {
-  if (value === undefined || value === 'NoSchedule' || value === 'PreferNoSchedule')
-    return value ?? 'NoSchedule';
-  return invalid(
-    ctx,
-    value === 'NoExecute'
-      ? 'NoExecute would evict every pod at once, without PodDisruptionBudgets: use NoSchedule or PreferNoSchedule'
-      : `expected NoSchedule or PreferNoSchedule, got ${quote(value)}`,
-  );
+  if (value === undefined) return 'NoSchedule';
+  if (value === 'NoSchedule' || value === 'PreferNoSchedule' || value === 'NoExecute') return value;
+  return invalid(ctx, `expected NoSchedule, PreferNoSchedule or NoExecute, got ${quote(value)}`);
 });
 
 const budgetSpec = fromRaw((value, ctx) => {
@@ -302,8 +299,13 @@ const variables = {
   TAINT_NODE: spec('true', 'Add the eks-spot-drainer/<kind> NoSchedule taint besides cordoning.', bool(true)),
   TAINT_EFFECT: spec(
     'NoSchedule',
-    'The effect of that taint: NoSchedule, or PreferNoSchedule (NoExecute is refused: it evicts without budgets).',
+    'The effect of that taint: NoSchedule, PreferNoSchedule, or NoExecute (evicts at once, without budgets).',
     taintEffect,
+  ),
+  NTH_TAINT_KEYS: spec(
+    'false',
+    'Key that taint as aws-node-termination-handler does (src/taint-keys.ts), not eks-spot-drainer/<kind>.',
+    bool(false),
   ),
   EXCLUDE_FROM_LOAD_BALANCERS: spec(
     'true',
@@ -468,6 +470,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       forceAtDeadline: read('FORCE_AT_DEADLINE'),
       taintNode: read('TAINT_NODE'),
       taintEffect: read('TAINT_EFFECT'),
+      taintKeys: read('NTH_TAINT_KEYS') ? TaintKeys.AwsNodeTerminationHandler : TaintKeys.EksSpotDrainer,
       excludeFromLoadBalancers: read('EXCLUDE_FROM_LOAD_BALANCERS'),
       noDeadlineBudgetMs: read('DRAIN_TIMEOUT_SECONDS') * 1000,
       hookCompletionDelayMs: read('HOOK_COMPLETION_DELAY_SECONDS') * 1000,

@@ -27,6 +27,7 @@ export function rulesOf(config: Pick<Config, 'drain' | 'interruption'>, timing: 
   return {
     taintNode: config.drain.taintNode,
     ...(config.drain.taintEffect ? { taintEffect: config.drain.taintEffect } : {}),
+    ...(config.drain.taintKeys ? { taintKeys: config.drain.taintKeys } : {}),
     excludeFromLoadBalancers: config.drain.excludeFromLoadBalancers,
     outOfServiceTaint: config.interruption.outOfServiceTaint,
     rebalanceCordonTtlMs: config.interruption.rebalanceCordonTtlMs,

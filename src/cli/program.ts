@@ -1,5 +1,5 @@
 /** The command line: commands, options and help. Each action is one call into its command module. */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { runEvents } from './events.js';
 import type { CliIo, ExitCode } from './io.js';
 import { packageVersion } from './package-root.js';
@@ -173,9 +173,17 @@ function addRbac(program: Command, io: CliIo, setExit: (code: ExitCode) => void)
     .option('--cluster <name>', 'the EKS cluster of the access entry')
     .option('--stage <stage>', 'the serverless stage, for the stack name', 'dev')
     .option('--force-delete', 'also print deploy/rbac-force-delete.yaml (FORCE_AT_DEADLINE=true)')
+    // The fence lets through exactly the taints the function is configured to write.
+    .option('--nth-taint-keys', "the node fence for NTH_TAINT_KEYS=true: NTH's taint keys")
+    .addOption(
+      new Option('--taint-effect <effect>', "the function's TAINT_EFFECT, for the node fence")
+        .choices(['NoSchedule', 'PreferNoSchedule', 'NoExecute'])
+        .default('NoSchedule'),
+    )
     .addHelpText(
       'after',
-      '\nExample:\n  eks-spot-drainer rbac | kubectl --context prod-a apply -f -\n\n' +
+      '\nExample:\n  eks-spot-drainer rbac | kubectl --context prod-a apply -f -\n' +
+        '  eks-spot-drainer rbac --nth-taint-keys --taint-effect PreferNoSchedule | kubectl apply -f -\n\n' +
         'node-fence.yaml (a ValidatingAdmissionPolicy) needs Kubernetes 1.30 or newer; on older clusters\n' +
         'apply deploy/rbac.yaml alone: the drainer works the same, without the fence (see docs/deploy.md).',
     )

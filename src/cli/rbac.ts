@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TaintEffect } from '../interruption/inputs.js';
+import { nthTaintKeys } from '../taint-keys.js';
 import { type CliIo, ExitCode } from './io.js';
 import { packageRoot } from './package-root.js';
 
@@ -8,6 +10,37 @@ export interface RbacOptions {
   cluster?: string | undefined;
   forceDelete?: boolean | undefined;
   stage?: string | undefined;
+  /** The function's NTH_TAINT_KEYS: the fence lets the drainer write NTH's keys too. */
+  nthTaintKeys?: boolean | undefined;
+  /** The function's TAINT_EFFECT: the fence lets NoExecute through only when it is that. */
+  taintEffect?: TaintEffect | undefined;
+}
+
+/** The fence's manifest, of the choices it follows (deploy/node-fence.yaml). */
+export const nodeFenceManifest = 'node-fence.yaml';
+
+/**
+ * deploy/node-fence.yaml for a configuration's taint keys and effect: the variables `nthTaintKeys`
+ * (NTH's four keys, from src/taint-keys.ts) and `noExecute`, as shipped for the default. Throws if
+ * the manifest no longer has them as shipped, rather than print a fence that does not follow.
+ */
+export function renderNodeFence(
+  shipped: string,
+  choice: Pick<RbacOptions, 'nthTaintKeys' | 'taintEffect'>,
+): string {
+  const set = (text: string, name: string, value: string) => {
+    const shippedLine = new RegExp(`(\\n {4}- name: ${name}\\n {6}expression: )"[^"\\n]*"\\n`);
+    if (!shippedLine.test(text))
+      throw new Error(`deploy/${nodeFenceManifest}: no variable ${name} to render`);
+    return text.replace(shippedLine, (_, head: string) => `${head}${JSON.stringify(value)}\n`);
+  };
+  let fence = shipped;
+  if (choice.nthTaintKeys) {
+    const keys = Object.values(nthTaintKeys).map((key) => `'${key}'`);
+    fence = set(fence, 'nthTaintKeys', `[${keys.join(', ')}]`);
+  }
+  if (choice.taintEffect === 'NoExecute') fence = set(fence, 'noExecute', 'true');
+  return fence;
 }
 
 /** The Kubernetes group deploy/rbac.yaml binds and access entries map the function's role to. */
@@ -18,7 +51,7 @@ export const clusterManifests = [
   // What the group may do: exactly what a drain needs.
   'rbac.yaml',
   // What the group may change on a Node: its cordon, taints, labels and annotations only.
-  'node-fence.yaml',
+  nodeFenceManifest,
   // The group's own lane at the API server (API Priority and Fairness); grants nothing.
   'flowcontrol.yaml',
 ] as const;
@@ -34,7 +67,10 @@ export const forceDeleteManifest = 'rbac-force-delete.yaml';
 export function runRbac(options: RbacOptions, io: CliIo): ExitCode {
   const root = packageRoot();
   const files = [...clusterManifests, ...(options.forceDelete ? [forceDeleteManifest] : [])];
-  const manifests = files.map((file) => readFileSync(join(root, 'deploy', file), 'utf8').trimEnd());
+  const manifests = files.map((file) => {
+    const text = readFileSync(join(root, 'deploy', file), 'utf8');
+    return (file === nodeFenceManifest ? renderNodeFence(text, options) : text).trimEnd();
+  });
   io.stdout(`${manifests.join('\n---\n')}\n`);
   const stack = `eks-spot-drainer-${options.stage ?? 'dev'}`;
   const roleLines = options.roleArn

@@ -5,6 +5,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { BudgetView, DrainPlan, PlannedPod } from '../drain/plan.js';
 import { recordOn } from '../interruption/record.js';
+import { isDrainerTaintKey } from '../taint-keys.js';
 import { plural, table } from './text.js';
 
 /** What a drain would do with one pod. */
@@ -86,7 +87,7 @@ export function renderPlan(node: k8s.V1Node, plan: DrainPlan, clusterName: strin
 
 function nodeState(node: k8s.V1Node): string {
   const parts = [node.spec?.unschedulable ? 'cordoned' : 'schedulable'];
-  const taints = (node.spec?.taints ?? []).filter((t) => t.key.startsWith('eks-spot-drainer/'));
+  const taints = (node.spec?.taints ?? []).filter((t) => isDrainerTaintKey(t.key));
   if (taints.length > 0) parts.push(`tainted ${taints.map((t) => `${t.key}:${t.effect}`).join(', ')}`);
   const record = recordOn(node);
   if (record) {

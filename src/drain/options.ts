@@ -1,3 +1,5 @@
+import type { TaintKeys } from '../taint-keys.js';
+
 /** How a drain behaves: plain configuration, read once from the environment (see src/config.ts). */
 export interface DrainOptions {
   /** Compute and report the plan; change nothing. */
@@ -22,8 +24,10 @@ export interface DrainOptions {
   forceAtDeadline: boolean;
   /** Add the eks-spot-drainer/<kind> taint besides cordoning. */
   taintNode: boolean;
-  /** The effect of that taint: NoSchedule (default) or PreferNoSchedule. */
-  taintEffect?: 'NoSchedule' | 'PreferNoSchedule';
+  /** The effect of that taint: NoSchedule (default), PreferNoSchedule or NoExecute. */
+  taintEffect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  /** Whose keys that taint carries (src/taint-keys.ts): this project's when absent. */
+  taintKeys?: TaintKeys;
   /** Label the node node.kubernetes.io/exclude-from-external-load-balancers. */
   excludeFromLoadBalancers: boolean;
   /** How long a drain may run when the notice sets no hard deadline (rebalance, ASG hook, state change). */
@@ -53,6 +57,7 @@ export const defaultDrainOptions: DrainOptions = {
   forceAtDeadline: false,
   taintNode: true,
   taintEffect: 'NoSchedule',
+  taintKeys: 'eks-spot-drainer',
   excludeFromLoadBalancers: true,
   noDeadlineBudgetMs: 600_000,
   hookCompletionDelayMs: 0,

@@ -1,6 +1,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import { httpStatusOf } from '../kube/api-errors.js';
 import { matchesSelector } from '../kube/label-selector.js';
+import { isDrainerTaintKey, taintKeyFor } from '../taint-keys.js';
 import {
   assumeDaemonSetsExist,
   controllerOf,
@@ -169,8 +170,9 @@ async function taintsWhileDrained(
     return undefined;
   }
   if (!options.taintNode) return taints;
-  const ours = taints.filter((t) => t.key.startsWith(drainerTaintPrefix));
-  const key = `${drainerTaintPrefix}${noticeKind ?? '<kind>'}`;
+  const ours = taints.filter((t) => isDrainerTaintKey(t.key));
+  // The key and effect the marks write (NTH_TAINT_KEYS, TAINT_EFFECT): a toleration of NTH's key counts.
+  const key = noticeKind ? taintKeyFor(noticeKind, options.taintKeys) : `${drainerTaintPrefix}<kind>`;
   if (noticeKind === undefined ? ours.length > 0 : ours.some((t) => t.key === key)) return taints;
-  return [...taints, { key, effect: 'NoSchedule' }];
+  return [...taints, { key, effect: options.taintEffect ?? 'NoSchedule' }];
 }

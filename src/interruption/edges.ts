@@ -113,7 +113,7 @@ export const interruptionEdges: readonly Edge[] = [
     by: 'a notice or a look',
   },
   {
-    from: ['cordoned', 'draining', 'ended', 'failed', 'out-of-service'],
+    from: ['waiting', 'cordoned', 'draining', 'ended', 'failed', 'out-of-service'],
     to: 'scheduled',
     when: 'released as above, a Health change not yet due still recorded',
     by: 'a notice or a look',

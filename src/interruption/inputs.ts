@@ -5,6 +5,7 @@
  */
 
 import type { NodeEventReason } from '../kube/node-events.js';
+import type { TaintKeys } from '../taint-keys.js';
 import type { NoticeKind } from '../types.js';
 import type { HookRecord, InterruptionRecord } from './record.js';
 import type { World } from './world.js';
@@ -43,17 +44,20 @@ export type DrainEnd = 'drained' | 'deadline-reached' | 'incomplete' | 'halted' 
 export type BudgetSpec = { count: number } | { percent: number };
 
 /**
- * The effect of this project's taints (TAINT_EFFECT): NoSchedule, or PreferNoSchedule where pods
- * may still land on a marked node when nothing else is free. Never NoExecute: it evicts every pod
- * that does not tolerate it at once, without PodDisruptionBudgets (deploy/node-fence.yaml refuses it).
+ * The effect of this project's taints (TAINT_EFFECT): NoSchedule, PreferNoSchedule where pods may
+ * still land on a marked node when nothing else is free, or NoExecute as NTH allows: put on with the
+ * cordon, it evicts every pod that does not tolerate it at once, without PodDisruptionBudgets (only
+ * the fence rendered for it lets it through: `eks-spot-drainer rbac --taint-effect NoExecute`).
  */
-export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule';
+export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
 
 /** The configuration the transition follows (from src/config.ts). */
 export interface Rules {
   taintNode: boolean;
   /** The effect of this project's taints (TAINT_EFFECT); NoSchedule when absent. */
   taintEffect?: TaintEffect;
+  /** Whose keys those taints carry (NTH_TAINT_KEYS, src/taint-keys.ts); this project's when absent. */
+  taintKeys?: TaintKeys;
   excludeFromLoadBalancers: boolean;
   outOfServiceTaint: boolean;
   /** A rebalance reason closes after this long; 0 keeps it. */

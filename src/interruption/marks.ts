@@ -4,12 +4,14 @@
  *
  * What a release takes away is what the node vouches for, not what the record claims: the record is
  * an annotation the node's own kubelet may write, its taints are not (NodeRestriction). So a release
- * removes every taint of this project and only those (keys under `eks-spot-drainer/`, and
- * out-of-service with this project's value), and with TAINT_NODE the cordon and the label only where
- * one of those taints says this project made them. An operator's cordon, taint or label is never
- * taken away. With TAINT_NODE=false nothing vouches for the cordon and the label but the record.
+ * removes every taint of this project and only those (keys under `eks-spot-drainer/`, NTH's keys
+ * with this project's value, and out-of-service with this project's value), and with TAINT_NODE the
+ * cordon and the label only where one of those taints says this project made them. An operator's
+ * cordon, taint or label is never taken away. With TAINT_NODE=false nothing vouches for the cordon
+ * and the label but the record.
  */
 import type * as k8s from '@kubernetes/client-node';
+import { isDrainerTaintKey, isNthTaintKey, taintKeyFor } from '../taint-keys.js';
 import type { Rules, TaintEffect } from './inputs.js';
 import {
   type InterruptionRecord,
@@ -18,7 +20,13 @@ import {
   serialiseRecord,
   stateLabel,
 } from './record.js';
-import { excludeFromLoadBalancersLabel, type NodeFacts, outOfServiceKey, taintPrefix } from './world.js';
+import {
+  excludeFromLoadBalancersLabel,
+  type NodeFacts,
+  outOfServiceKey,
+  type TaintFacts,
+  taintPrefix,
+} from './world.js';
 
 /**
  * Labels the drainer sets in the very patch that cordons a schedulable node, or adds the
@@ -55,7 +63,7 @@ export function withMarks(record: InterruptionRecord, node: NodeFacts, rules: Ru
   if (!node.unschedulable) marks.cordoned = true;
   if (rules.taintNode) {
     for (const reason of record.reasons) {
-      const key = `${taintPrefix}${reason.kind}`;
+      const key = markKey(reason.kind, node, rules);
       if (!marks.taints.includes(key)) marks.taints.push(key);
     }
   }
@@ -64,7 +72,29 @@ export function withMarks(record: InterruptionRecord, node: NodeFacts, rules: Ru
   return marks;
 }
 
+/**
+ * The key of this project's taint for a notice of `kind`: the one NTH_TAINT_KEYS chooses, but where
+ * NTH's own taint holds that key with this effect (NTH still running during a move), this project's
+ * own key: a node takes one taint per key and effect, and a taint of ours must vouch for the cordon.
+ */
+function markKey(kind: string, node: NodeFacts, rules: Rules): string {
+  const key = taintKeyFor(kind, rules.taintKeys);
+  const effect = rules.taintEffect ?? 'NoSchedule';
+  const held = node.taints.some((t) => t.key === key && t.effect === effect && !isOwnTaint(t));
+  return held ? `${taintPrefix}${kind}` : key;
+}
+
 const vouchCodes = /^(cordoned|lb-excluded|cordoned\.lb-excluded|marked)$/;
+
+/**
+ * Whether this project made the taint: any under its own prefix (nothing else writes there), an NTH
+ * key only with one of its values (NTH's own carry an event id), whatever NTH_TAINT_KEYS says now.
+ * So an NTH still running during a move keeps its taints, and a change of NTH_TAINT_KEYS still
+ * releases ours.
+ */
+export function isOwnTaint(t: TaintFacts): boolean {
+  return t.key.startsWith(taintPrefix) || (isNthTaintKey(t.key) && vouchCodes.test(t.value ?? ''));
+}
 
 /**
  * The marks the node itself vouches for; a release removes these and nothing else. A record migrated
@@ -76,15 +106,12 @@ export function vouchedMarks(
   rules: Pick<Rules, 'taintNode'>,
 ): NodeMarks {
   // Whatever the record says, a taint only this project can write is this project's to remove.
-  const ours = node.taints.filter(
-    (t) =>
-      t.key.startsWith(taintPrefix) || (t.key === outOfServiceKey && t.value === outOfServiceTaint.value),
-  );
+  const ours = node.taints.filter((t) => isOwnTaint(t) || isOurOutOfService(t));
   const says = (what: string) =>
     !rules.taintNode ||
     ours.some(
       (t) =>
-        t.key.startsWith(taintPrefix) &&
+        isOwnTaint(t) &&
         ((t.value ?? '').split('.').includes(what) || (legacy === true && !vouchCodes.test(t.value ?? ''))),
     );
   return {
@@ -93,6 +120,10 @@ export function vouchedMarks(
     lbLabel: marks.lbLabel && says('lb-excluded'),
     ...(marks.bootId ? { bootId: marks.bootId } : {}),
   };
+}
+
+function isOurOutOfService(t: TaintFacts): boolean {
+  return t.key === outOfServiceKey && t.value === outOfServiceTaint.value;
 }
 
 export type NodePatch = {
@@ -137,9 +168,10 @@ export function writePatch(
     const value = vouchValue(record.marks);
     // Every taint of ours says what this project made now (a cordon made later included).
     for (const [i, t] of taints.entries()) {
-      if (t.key.startsWith(taintPrefix) && t.value !== value) taints[i] = { ...t, value };
+      if (isOwnTaint(t) && t.value !== value) taints[i] = { ...t, value };
     }
-    for (const key of record.marks.taints.filter((k) => k.startsWith(taintPrefix))) {
+    // A taint of NTH's on the key with this effect stays NTH's: `add` leaves it (markKey avoids that).
+    for (const key of record.marks.taints.filter(isDrainerTaintKey)) {
       add({ key, value, effect: taintEffect, timeAdded: now });
     }
     if (record.marks.lbLabel && node.metadata?.labels?.[excludeFromLoadBalancersLabel] === undefined) {
@@ -156,8 +188,9 @@ export function writePatch(
 /** The patch that removes the record and exactly the marks `vouched` names. */
 export function releasePatch(node: k8s.V1Node, vouched: NodeMarks): NodePatch {
   const gone = new Set(vouched.taints);
+  // By key and value: NTH's own taint may share a key of ours (with another effect), and stays.
   const taints = (node.spec?.taints ?? []).filter(
-    (t) => !(gone.has(t.key) && (t.key !== outOfServiceKey || t.value === outOfServiceTaint.value)),
+    (t) => !(gone.has(t.key) && (isOwnTaint(t) || isOurOutOfService(t))),
   );
   const labels: Record<string, null> = { [stateLabel]: null, [cordonVouchLabel]: null, [lbVouchLabel]: null };
   if (vouched.lbLabel) labels[excludeFromLoadBalancersLabel] = null;

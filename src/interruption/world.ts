@@ -5,8 +5,10 @@
  */
 import type * as k8s from '@kubernetes/client-node';
 
+// The prefix lives with the keys it is one choice of (NTH_TAINT_KEYS); re-exported where the marks read it.
+export { taintPrefix } from '../taint-keys.js';
+
 export const excludeFromLoadBalancersLabel = 'node.kubernetes.io/exclude-from-external-load-balancers';
-export const taintPrefix = 'eks-spot-drainer/';
 export const outOfServiceKey = 'node.kubernetes.io/out-of-service';
 
 export interface TaintFacts {

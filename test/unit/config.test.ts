@@ -63,6 +63,7 @@ describe('loadConfig', () => {
       FORCE_AT_DEADLINE: 'true',
       TAINT_NODE: 'false',
       TAINT_EFFECT: 'PreferNoSchedule',
+      NTH_TAINT_KEYS: 'true',
       EXCLUDE_FROM_LOAD_BALANCERS: 'false',
       DRAIN_TIMEOUT_SECONDS: '300',
       HOOK_COMPLETION_DELAY_SECONDS: '20',
@@ -110,6 +111,7 @@ describe('loadConfig', () => {
         forceAtDeadline: true,
         taintNode: false,
         taintEffect: 'PreferNoSchedule',
+        taintKeys: 'aws-node-termination-handler',
         excludeFromLoadBalancers: false,
         noDeadlineBudgetMs: 300_000,
         hookCompletionDelayMs: 20_000,
@@ -148,6 +150,13 @@ describe('loadConfig', () => {
     expect(config.drain.taintNode).toBe(true);
     expect(config.webhookSecret).toBeUndefined();
     expect(config.drain.noDeadlineBudgetMs).toBe(600_000);
+  });
+
+  it("takes NoExecute as the taint effect (NTH does; the README warns), and this project's keys by default", () => {
+    const config = loadConfig({ ...base, TAINT_EFFECT: 'NoExecute' });
+
+    expect(config.drain.taintEffect).toBe('NoExecute');
+    expect(config.drain.taintKeys).toBe('eks-spot-drainer');
   });
 
   it.each([
@@ -215,6 +224,12 @@ describe('loadConfig', () => {
     [{ ...base, LAUNCH_HOOK_ON_TIMEOUT: 'terminate' }, 'LAUNCH_HOOK_ON_TIMEOUT', /expected abandon or leave/],
     [{ ...base, LAUNCH_READY_WAIT_SECONDS: '0' }, 'LAUNCH_READY_WAIT_SECONDS', /from 1 to 3600/],
     [{ ...base, OUTCOME_EVENTS: 'sometimes' }, 'OUTCOME_EVENTS', /expected true or false/],
+    [
+      { ...base, TAINT_EFFECT: 'noexecute' },
+      'TAINT_EFFECT',
+      /expected NoSchedule, PreferNoSchedule or NoExecute/,
+    ],
+    [{ ...base, NTH_TAINT_KEYS: 'aws' }, 'NTH_TAINT_KEYS', /expected true or false/],
     [
       { ...base, OUTCOME_EVENT_BUS: 'aws.partner/x' },
       'OUTCOME_EVENT_BUS',
@@ -287,7 +302,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(41);
+    expect(names).toHaveLength(42);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 

@@ -118,6 +118,27 @@ describe('eks-spot-drainer rbac', () => {
     expect(run.stdout).toContain('--stack-name eks-spot-drainer-prod');
     expect(run.stdout).toContain('--cluster-name <cluster-name>');
   });
+
+  it("renders the node fence for NTH's taint keys and NoExecute when asked, and refuses an unknown effect", async () => {
+    // Act
+    const run = await runCli(['rbac', '--nth-taint-keys', '--taint-effect', 'NoExecute']);
+    const bad = await runCli(['rbac', '--taint-effect', 'Evict']);
+
+    // Assess: the fence's two variables rendered; everything else as shipped.
+    expect(run.code).toBe(0);
+    const objects = k8s.loadAllYaml(run.stdout) as (k8s.KubernetesObject & { spec?: unknown })[];
+    const policy = objects.find((o) => o.kind === 'ValidatingAdmissionPolicy') as {
+      spec: { variables: k8s.V1Variable[] };
+    };
+    const variables = Object.fromEntries(policy.spec.variables.map((v) => [v.name, v.expression]));
+    expect(variables.nthTaintKeys).toContain("'aws-node-termination-handler/spot-itn'");
+    expect(variables.noExecute).toBe('true');
+    expect(objects.filter((o) => o.kind !== 'ValidatingAdmissionPolicy')).toEqual(
+      shippedObjects(clusterManifests).filter((o) => o.kind !== 'ValidatingAdmissionPolicy'),
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/Evict/);
+  });
 });
 
 describe('eks-spot-drainer --help', () => {

@@ -6,157 +6,30 @@
  * test also runs through it.
  */
 import { request } from 'node:https';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { describe, expect, inject, it } from 'vitest';
-import { applyInput, type DoorContext } from '../../../src/interruption/door.js';
-import type { Input, NoticeInput } from '../../../src/interruption/inputs.js';
+import { applyInput } from '../../../src/interruption/door.js';
 import { cordonVouchLabel, lbVouchLabel, writePatch } from '../../../src/interruption/marks.js';
 import { recordAnnotation, recordOn } from '../../../src/interruption/record.js';
 import { excludeFromLoadBalancersLabel } from '../../../src/interruption/world.js';
-import {
-  adminClients,
-  createSpotNode,
-  kubeConfigFor,
-  statusOf,
-  uniqueSuffix,
-  waitFor,
-} from '../../bed/kube.js';
+import { statusOf } from '../../bed/kube.js';
 import { nodeFencePolicy } from '../../bed/node-fence.js';
+import {
+  fencePatches,
+  foreignTaint,
+  mergePatch,
+  notice,
+  baseRules as rules,
+  taintKeys,
+  withoutTaint,
+  withTaint,
+} from './fence-patches.js';
 
 const bed = inject('testbed');
-const admin = adminClients(bed.cluster);
-const drainer = kubeConfigFor(bed.cluster, 'drainer').makeApiClient(k8s.CoreV1Api);
-const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+const { admin, drainer, door, settled, readyNode, notReadyNode, patchAsDrainer, guarded } = fencePatches(
+  bed.cluster,
+);
 const outOfService = 'node.kubernetes.io/out-of-service';
-const foreignTaint: k8s.V1Taint = { key: 'dedicated', value: 'gpu', effect: 'NoSchedule' };
-const rules = {
-  taintNode: true,
-  excludeFromLoadBalancers: true,
-  outOfServiceTaint: true,
-  rebalanceCordonTtlMs: 60_000,
-  scheduledDrainLeadMs: 30 * 60_000,
-  scheduledCordonAtNotice: false,
-  noDeadlineBudgetMs: 600_000,
-  staleAfterMs: 30_000,
-};
-/** The door as the drainer, with EC2 saying `ec2` of every instance, at `offsetMs` from now. */
-const door = (ec2 = 'running', offsetMs = 0): DoorContext => ({
-  core: drainer,
-  rules,
-  now: () => Date.now() + offsetMs,
-  describe: async () => ({ state: ec2 }),
-});
-const notice = (fields: Partial<NoticeInput> & Pick<NoticeInput, 'kind' | 'action' | 'eventId'>): Input => ({
-  type: 'notice',
-  holder: 'fence-test',
-  notice: { eventTime: Date.now(), deadline: Date.now() + 60_000, message: 'fence test', ...fields },
-});
-
-/** Taint keys of a node, without those the node controller keeps in step with the node (unschedulable). */
-const taintKeys = (node: k8s.V1Node) =>
-  (node.spec?.taints ?? []).map((t) => t.key).filter((key) => !key.startsWith('node.kubernetes.io/'));
-
-/** A Ready KWOK node with a label, an annotation and a taint that are someone else's. */
-async function readyNode(): Promise<string> {
-  const node = await createSpotNode(admin.core, {
-    extraLabels: { pool: `fence-${uniqueSuffix()}`, team: 'payments' },
-  });
-  await admin.core.patchNode(
-    {
-      name: node.name,
-      body: {
-        metadata: { annotations: { 'owner.example.com/ticket': 'OPS-1' } },
-        spec: { taints: [foreignTaint] },
-      },
-    },
-    mergePatch,
-  );
-  await settled(node.name);
-  return node.name;
-}
-
-/** A node no kubelet (nor KWOK) runs: never Ready, no providerID yet. */
-async function notReadyNode(): Promise<string> {
-  const name = `fence-dead-${uniqueSuffix()}`;
-  await admin.core.createNode({ body: { metadata: { name, labels: { pool: `fence-${uniqueSuffix()}` } } } });
-  await settled(name);
-  return name;
-}
-
-/** The node controller adds its own taints and labels to a new node: wait until it is done. */
-async function settled(name: string): Promise<void> {
-  let last = '';
-  let stableSince = Date.now();
-  await waitFor(`node ${name} settled`, async () => {
-    const rv = (await admin.core.readNode({ name })).metadata?.resourceVersion ?? '';
-    if (rv !== last) {
-      last = rv;
-      stableSince = Date.now();
-    }
-    return Date.now() - stableSince > 1_500;
-  });
-}
-
-/**
- * Patches the node as the drainer: `change` edits a copy of the node as it is now, and a merge patch
- * of the parts it touched (labels, annotations, spec, finalizers) goes out, guarded by the
- * resourceVersion. Resolves to 'allowed', or to the refusing policy's message.
- */
-async function patchAsDrainer(name: string, change: (node: k8s.V1Node) => void): Promise<string> {
-  for (let attempt = 0; ; attempt++) {
-    const node = await admin.core.readNode({ name });
-    const edited = structuredClone(node);
-    change(edited);
-    const body = {
-      metadata: {
-        resourceVersion: node.metadata?.resourceVersion,
-        labels: diff(node.metadata?.labels, edited.metadata?.labels),
-        annotations: diff(node.metadata?.annotations, edited.metadata?.annotations),
-        ...(edited.metadata?.finalizers ? { finalizers: edited.metadata.finalizers } : {}),
-      },
-      spec: edited.spec,
-    };
-    try {
-      await drainer.patchNode({ name, body }, mergePatch);
-      return 'allowed';
-    } catch (error) {
-      if (statusOf(error) === 409 && attempt < 5) continue;
-      const message = String((error as { body?: unknown }).body ?? error);
-      if (statusOf(error) === 403 && message.includes(nodeFencePolicy)) return refusal(message);
-      throw error;
-    }
-  }
-}
-
-/** A merge patch of a string map: changed and added keys, removed ones as null. */
-function diff(before: Record<string, string> = {}, after: Record<string, string> = {}) {
-  const patch: Record<string, string | null> = {};
-  for (const [key, value] of Object.entries(after)) if (before[key] !== value) patch[key] = value;
-  for (const key of Object.keys(before)) if (!(key in after)) patch[key] = null;
-  return patch;
-}
-
-function refusal(message: string): string {
-  return /denied request: ([^"]*)/.exec(message)?.[1] ?? message;
-}
-
-/** What the fence guards, to compare a node before and after a refused patch. */
-async function guarded(name: string) {
-  const node = await admin.core.readNode({ name });
-  return {
-    labels: node.metadata?.labels,
-    annotations: node.metadata?.annotations,
-    finalizers: node.metadata?.finalizers,
-    spec: node.spec,
-  };
-}
-
-const withTaint = (taint: k8s.V1Taint) => (node: k8s.V1Node) => {
-  node.spec = { ...node.spec, taints: [...(node.spec?.taints ?? []), taint] };
-};
-const withoutTaint = (key: string) => (node: k8s.V1Node) => {
-  node.spec = { ...node.spec, taints: (node.spec?.taints ?? []).filter((t) => t.key !== key) };
-};
 
 describe('the node fence (deploy/node-fence.yaml) for the drainer', () => {
   it("lets the drainer's own patches through, and taking each away again", async () => {
@@ -364,6 +237,12 @@ describe('the node fence (deploy/node-fence.yaml) for the drainer', () => {
     [
       'a NoExecute taint of another key',
       withTaint({ key: 'evict-everything', effect: 'NoExecute' }),
+      /only taints under eks-spot-drainer/,
+    ],
+    [
+      // Only the fence rendered for NTH_TAINT_KEYS=true lets those keys through.
+      "an NTH taint key, even with a value of this project's",
+      withTaint({ key: 'aws-node-termination-handler/spot-itn', value: 'marked', effect: 'NoSchedule' }),
       /only taints under eks-spot-drainer/,
     ],
     [

@@ -151,3 +151,105 @@ describe('withMarks and writePatch', () => {
     expect(vouchValue(marks)).toBe('marked');
   });
 });
+
+describe("NTH's taint keys (NTH_TAINT_KEYS=true)", () => {
+  const nthRules: Rules = { ...rules, taintKeys: 'aws-node-termination-handler' };
+  const spotItn = 'aws-node-termination-handler/spot-itn';
+  /** NTH's own taint: its value is the event id. */
+  const nths: k8s.V1Taint = { key: spotItn, value: 'spot-itn-0a1b2c3d', effect: 'NoSchedule' };
+  const mark = (n: k8s.V1Node, r: InterruptionRecord, change: Partial<Rules> = {}) => {
+    const marks = withMarks(r, nodeFacts(n), { ...nthRules, ...change });
+    return writePatch(
+      n,
+      { ...r, marks },
+      { mark: true, outOfService: false },
+      new Date(at),
+      change.taintEffect,
+    );
+  };
+  const reasons = (...kinds: InterruptionRecord['reasons'][number]['kind'][]) =>
+    kinds.map((kind) => ({ kind, action: 'cordon' as const, eventId: `e-${kind}`, at, deadline: at }));
+
+  it("marks each kind NTH taints for with NTH's key, and the others with this project's", () => {
+    // Prepare
+    const n = node([operators], false);
+    const r = record(
+      { cordoned: false, taints: [], lbLabel: false },
+      { reasons: reasons('spot-interruption', 'scheduled-change', 'state-change') },
+    );
+
+    // Act
+    const patch = mark(n, r, { taintEffect: 'PreferNoSchedule' });
+
+    // Assess
+    expect(patch.spec?.taints?.map((t) => [t.key, t.value, t.effect])).toEqual([
+      ['dedicated', 'gpu', 'NoSchedule'],
+      [spotItn, 'cordoned.lb-excluded', 'PreferNoSchedule'],
+      ['aws-node-termination-handler/scheduled-maintenance', 'cordoned.lb-excluded', 'PreferNoSchedule'],
+      ['eks-spot-drainer/state-change', 'cordoned.lb-excluded', 'PreferNoSchedule'],
+    ]);
+  });
+
+  it("releases its own NTH-keyed taint and keeps NTH's own on the same key", () => {
+    // Prepare: NTH tainted the node (NoSchedule); this project marked it after, PreferNoSchedule.
+    const n = node([operators, nths], false);
+    const r = record(
+      { cordoned: false, taints: [], lbLabel: false },
+      { reasons: reasons('spot-interruption') },
+    );
+    const marked = node(mark(n, r, { taintEffect: 'PreferNoSchedule' }).spec!.taints!, true);
+
+    // Act
+    const vouched = vouchedMarks(record(claims), nodeFacts(marked), nthRules);
+    const patch = releasePatch(marked, vouched);
+
+    // Assess
+    expect(marked.spec?.taints).toContainEqual(
+      expect.objectContaining({ key: spotItn, effect: 'PreferNoSchedule' }),
+    );
+    expect(vouched).toMatchObject({ cordoned: true, lbLabel: true, taints: [spotItn] });
+    expect(patch.spec?.taints).toEqual([operators, nths]);
+    expect(patch.spec?.unschedulable).toBeNull();
+  });
+
+  it("vouches by NTH's own taint for nothing, whatever the record claims", () => {
+    // Act
+    const vouched = vouchedMarks(record(claims), nodeFacts(node([operators, nths])), nthRules);
+
+    // Assess: nothing to take away; NTH's taint, and its cordon, stay.
+    expect(vouched).toMatchObject({ cordoned: false, lbLabel: false, taints: [] });
+    expect(releasePatch(node([operators, nths]), vouched).spec).toBeUndefined();
+  });
+
+  it("falls back to this project's key where NTH's own taint holds the key and effect, so the cordon stays vouched", () => {
+    // Prepare: NTH's taint without NTH's cordon (lifted by hand); the same effect as ours.
+    const n = node([operators, nths], false);
+    const r = record(
+      { cordoned: false, taints: [], lbLabel: false },
+      { reasons: reasons('spot-interruption') },
+    );
+
+    // Act
+    const patch = mark(n, r);
+    const vouched = vouchedMarks(record(claims), nodeFacts(node(patch.spec!.taints!)), nthRules);
+
+    // Assess
+    expect(patch.spec?.taints).toEqual([
+      operators,
+      nths,
+      expect.objectContaining({ key: 'eks-spot-drainer/spot-interruption', value: 'cordoned.lb-excluded' }),
+    ]);
+    expect(vouched).toMatchObject({ cordoned: true, taints: ['eks-spot-drainer/spot-interruption'] });
+  });
+
+  it('releases what it made under either keys after NTH_TAINT_KEYS changed', () => {
+    // Prepare: marked under NTH's keys, released with this project's.
+    const n = node([operators, { key: spotItn, value: 'cordoned', effect: 'NoSchedule' }]);
+
+    // Act
+    const vouched = vouchedMarks(record(claims), nodeFacts(n), rules);
+
+    // Assess
+    expect(releasePatch(n, vouched).spec).toEqual({ unschedulable: null, taints: [operators] });
+  });
+});

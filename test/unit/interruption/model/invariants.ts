@@ -31,8 +31,21 @@ export interface Violation {
   what?: string;
 }
 
+/** NTH's taint keys: this project's only with one of its own values (NTH's own carry an event id). */
+const nthKeys = [
+  'aws-node-termination-handler/spot-itn',
+  'aws-node-termination-handler/rebalance-recommendation',
+  'aws-node-termination-handler/scheduled-maintenance',
+  'aws-node-termination-handler/asg-lifecycle-termination',
+];
+const ownValues = ['cordoned', 'lb-excluded', 'cordoned.lb-excluded', 'marked'];
+
+/** A taint that marks the node for this project (its out-of-service taint aside). */
+const marking = (t: { key: string; value?: string }) =>
+  t.key.startsWith(taintPrefix) || (nthKeys.includes(t.key) && ownValues.includes(t.value ?? ''));
+
 const ours = (t: { key: string; value?: string }) =>
-  t.key.startsWith(taintPrefix) || (t.key === outOfServiceKey && t.value === 'eks-spot-drainer');
+  marking(t) || (t.key === outOfServiceKey && t.value === 'eks-spot-drainer');
 
 /** Whether the machine came back (EC2 started it, and the kubelet turned Ready since) after `at`. */
 function cameBackAfter(sim: Sim, at: number): boolean {
@@ -110,7 +123,7 @@ export function checkPatch(sim: Sim, patch: NodePatch): Violation[] {
   }
   const marks =
     (node.spec?.unschedulable !== true && patch.spec?.unschedulable === true) ||
-    after.some((t) => t.key.startsWith(taintPrefix) && !before.some((b) => b.key === t.key));
+    after.some((t) => marking(t) && !before.some((b) => b.key === t.key && b.effect === t.effect));
   // Counted as countBudget counts: by the record's state, or a recorded change on a cordoned node.
   const state = recordOn(node)?.state;
   const counted =
@@ -139,7 +152,7 @@ export function checkPatch(sim: Sim, patch: NodePatch): Violation[] {
   const releases =
     patch.metadata.annotations['eks-spot-drainer/drain'] === null ||
     uncordons ||
-    before.some((t) => t.key.startsWith(taintPrefix) && !after.some((a) => a.key === t.key));
+    before.some((t) => marking(t) && !after.some((a) => a.key === t.key && a.effect === t.effect));
   const held = releases ? dueDeadlineAhead(sim) : undefined;
   if (held)
     v.push({

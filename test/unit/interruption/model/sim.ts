@@ -117,7 +117,11 @@ export class Sim {
       metadata: { name: nodeName, resourceVersion: '1', labels: { pool: 'model' }, annotations: {} },
       spec: {
         providerID: `aws:///us-east-1a/${instanceId}`,
-        taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }],
+        // Someone else's taint, and NTH's own (still running during a move): never ours to remove.
+        taints: [
+          { key: 'dedicated', value: 'gpu', effect: 'NoSchedule' },
+          { key: 'aws-node-termination-handler/spot-itn', value: 'spot-itn-0a1b2c3d', effect: 'NoSchedule' },
+        ],
       },
       status: {
         conditions: [
