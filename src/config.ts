@@ -26,6 +26,8 @@ export interface Config {
   instanceCacheTtlMs: number;
   /** Interval between Auto Scaling lifecycle action heartbeats while draining (0 = send none). */
   lifecycleActionHeartbeatMs: number;
+  /** Heartbeats of a hook end this long after its lifecycle action began (HEARTBEAT_UNTIL_SECONDS). */
+  lifecycleHeartbeatUntilMs: number;
   /** How a node's interruption is carried on beyond one drain (src/interruption). */
   interruption: InterruptionConfig;
   /** MANAGED_TAG: only instances carrying this EC2 tag key are acted on; undefined: all of a managed cluster. */
@@ -310,8 +312,8 @@ const variables = {
   ),
   DRAIN_TIMEOUT_SECONDS: spec(
     '600',
-    'How long a drain may run when the notice sets no hard deadline (rebalance, ASG hook, state change).',
-    int(600, 1, 86_400),
+    'How long a drain may run when the notice sets no hard deadline (rebalance, ASG hook, state change); past the invocation, handed on.',
+    int(600, 1, 172_800),
   ),
   WEBHOOK_URL_SECRET_NAME: spec(
     undefined,
@@ -337,6 +339,11 @@ const variables = {
     '60',
     'Seconds between Auto Scaling lifecycle heartbeats while a hooked drain runs; 0 sends none.',
     int(60, 0, 7_200),
+  ),
+  HEARTBEAT_UNTIL_SECONDS: spec(
+    '172800',
+    'Seconds after a lifecycle action began that its heartbeats stop (then it ends at its own timeout), as NTH heartbeatUntil.',
+    int(172_800, 60, 172_800),
   ),
   HOOK_COMPLETION_DELAY_SECONDS: spec(
     '0',
@@ -469,6 +476,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     outcomeEventBus: read('OUTCOME_EVENTS') ? outcomeEventBus : undefined,
     instanceCacheTtlMs: read('INSTANCE_CACHE_SECONDS') * 1000,
     lifecycleActionHeartbeatMs: read('LIFECYCLE_HEARTBEAT_SECONDS') * 1000,
+    lifecycleHeartbeatUntilMs: read('HEARTBEAT_UNTIL_SECONDS') * 1000,
     interruption: {
       rebalanceCordonTtlMs: read('REBALANCE_CORDON_TTL_MINUTES') * 60_000,
       scheduledDrainLeadMs: read('SCHEDULED_DRAIN_LEAD_MINUTES') * 60_000,

@@ -70,6 +70,19 @@ export type ParseOutcome =
    * on at once, as the reconcile would move it (src/app/handle-running.ts).
    */
   | { status: 'running'; eventId: string; instanceId: string; account: string; region: string }
+  /**
+   * A drain handed on by an invocation about to end (src/events/drain-hand-off.ts): look at that
+   * node of that cluster now, as the reconcile would, and so take its drain over.
+   */
+  | {
+      status: 'hand-off';
+      eventId: string;
+      account: string;
+      region: string;
+      cluster: string;
+      node: string;
+      from: string;
+    }
   /** The stack's schedule: reconcile every managed cluster's marked nodes (src/interruption). */
   | { status: 'reconcile'; eventId: string; account: string; region: string; time: Date }
   /**

@@ -120,6 +120,7 @@ function widgets(settings) {
       ours(settings, 'NodesDrained', sum('drained')),
       ours(settings, 'NodesCordoned', sum('cordoned')),
       ours(settings, 'DrainsPastDeadline', sum('past deadline')),
+      ours(settings, 'DrainsHandedOff', sum('handed on to a fresh invocation')),
       ours(settings, 'HooksWithVolumesAttached', sum('hooks completed with volumes attached')),
     ]),
     graph('Pods', [

@@ -14,6 +14,8 @@ const SPOT_NOTICE_SECONDS = 120;
 // Time for what surrounds a drain: EC2 lookup, EKS describe, token, report, lifecycle completion.
 const HEADROOM_SECONDS = 60;
 const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
+// Auto Scaling keeps a lifecycle action at most 48 h, however it is heartbeaten.
+const MAX_DRAIN_SECONDS = 172_800;
 // The function's key in serverless.yml.
 const FUNCTION_NAME = 'interruption';
 
@@ -40,14 +42,14 @@ async function rulesEnabled(resolveVariable) {
 }
 
 /**
- * The longest drain plus headroom. Spot drains stop themselves at the 120 s deadline; drains without
- * a deadline (rebalance, state change, ASG hook, Health) may run DRAIN_TIMEOUT_SECONDS, so the
- * function must live longer than that or Lambda kills it mid-drain and retries from the start.
+ * The longest drain plus headroom, up to Lambda's 900 s. Spot drains stop themselves at the 120 s
+ * deadline; drains without a deadline (rebalance, state change, ASG hook, Health) may run
+ * DRAIN_TIMEOUT_SECONDS (up to 48 h, as aws-node-termination-handler's heartbeatUntil): one that
+ * outlasts the invocation is handed on to a fresh one before the timeout (src/app/hand-off.ts).
  */
 async function functionTimeout(resolveVariable) {
-  const limit = LAMBDA_MAX_TIMEOUT_SECONDS - HEADROOM_SECONDS;
-  const drainTimeout = await readInt(resolveVariable, 'drainTimeoutSeconds', 1, limit);
-  return Math.max(drainTimeout, SPOT_NOTICE_SECONDS) + HEADROOM_SECONDS;
+  const drainTimeout = await readInt(resolveVariable, 'drainTimeoutSeconds', 1, MAX_DRAIN_SECONDS);
+  return Math.min(Math.max(drainTimeout, SPOT_NOTICE_SECONDS) + HEADROOM_SECONDS, LAMBDA_MAX_TIMEOUT_SECONDS);
 }
 
 /**

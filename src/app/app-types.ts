@@ -12,13 +12,13 @@ import type { OutcomePublisher } from '../notify/outcome-publisher.js';
 import type { Notifier } from '../notify/types.js';
 import type { MetricsSink } from '../observability/metrics.js';
 import type { Action, DrainTarget, InterruptionNotice } from '../types.js';
-import type { LifecycleActionStatus } from './asg-hooks.js';
 import type { Timing } from './interruption-context.js';
 import type { NoticeResult } from './notice-result.js';
 import type { ClusterSource } from './resolve-target.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'policy' | 'drain' | 'lifecycleActionHeartbeatMs' | 'interruption'>;
+  config: Pick<Config, 'policy' | 'drain' | 'lifecycleActionHeartbeatMs' | 'interruption'> &
+    Partial<Pick<Config, 'lifecycleHeartbeatUntilMs'>>;
   source: ClusterSource;
   access: ClusterAccess;
   /**
@@ -37,7 +37,18 @@ export interface AppDeps {
   onProgress?: (notice: InterruptionNotice, progress: DrainProgress) => void;
   /** Record renewal and takeover timing (tests shorten it). */
   timing?: Timing;
+  /**
+   * Hands a drain that outlasts the invocation on to a fresh one (in Lambda: a self-invoke, see
+   * hand-off.ts). Undefined: such a drain stops at the invocation's end, and the reconcile goes on.
+   */
+  continueDrain?: ContinueDrain;
 }
+
+/** Asks a fresh invocation to take over the drain of `node` of `cluster` (hand-off.ts). */
+export type ContinueDrain = (
+  target: { cluster: string; node: string },
+  invocation: Invocation,
+) => Promise<void>;
 
 /** One invocation: who it is, and when it must have returned (the Lambda timeout minus a reserve). */
 export interface Invocation {
@@ -67,3 +78,13 @@ export type NoticeReport = {
   | { status: 'skipped'; reason: string; detail: string }
   | { status: 'done'; target: DrainTarget; result: NoticeResult }
 );
+
+/** What became of a notice's own lifecycle action. */
+export type LifecycleActionStatus =
+  | 'completed'
+  | 'already-ended'
+  /** Recorded on the node for the invocation draining it, which completes it when its drain ends. */
+  | 'left-to-holder'
+  /** Recorded on the node, and completed by the invocation that ended the drain while this one stood by. */
+  | 'completed-by-holder'
+  | 'not-ours';

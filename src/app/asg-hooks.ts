@@ -10,7 +10,7 @@ import { type HookRecord, hookKey } from '../interruption/record.js';
 import { type MetricsSink, noMetrics } from '../observability/metrics.js';
 import { describeError } from '../observability/redact.js';
 import { type InterruptionNotice, NoticeKind } from '../types.js';
-import type { AppDeps } from './app-types.js';
+import type { AppDeps, LifecycleActionStatus } from './app-types.js';
 import type { NoticeResult } from './notice-result.js';
 import type { ClusterSource } from './resolve-target.js';
 
@@ -21,6 +21,7 @@ export function hookOf(notice: InterruptionNotice): HookRecord | undefined {
     autoScalingGroupName: notice.lifecycleAction.autoScalingGroupName,
     lifecycleHookName: notice.lifecycleAction.lifecycleHookName,
     instanceId: notice.instanceId,
+    since: notice.eventTime.toISOString(),
   };
 }
 
@@ -42,7 +43,7 @@ export function autoScalingHooks(
   asg: LazyClient<AutoScalingClient> | undefined,
   call: AwsCallOptions,
   log: Logger,
-  heartbeatMs: number,
+  heartbeat: HeartbeatPlan,
   known: InterruptionNotice[] = [],
   metrics: Pick<MetricsSink, 'hookWithVolumesAttached'> = noMetrics,
 ): AutoScalingHooks {
@@ -110,14 +111,24 @@ export function autoScalingHooks(
       return results.filter((h): h is HookRecord => h !== undefined);
     },
     onHooks(hooks) {
-      if (!asg || heartbeatMs <= 0) return;
+      if (!asg || heartbeat.intervalMs <= 0) return;
       for (const hook of hooks) {
         const key = hookKey(hook);
         if (beating.has(key) || completed.has(key)) continue;
+        const until = heartbeatsUntil(hook, heartbeat);
+        if (until !== undefined && until <= Date.now()) {
+          log.warn('lifecycle heartbeats over: HEARTBEAT_UNTIL_SECONDS after the action began', {
+            hook: hook.lifecycleHookName,
+            instance: hook.instanceId,
+          });
+          beating.set(key, { stop() {} });
+          continue;
+        }
         beating.set(
           key,
-          startHeartbeats(asg, ref(hook), hook.instanceId, heartbeatMs, {
+          startHeartbeats(asg, ref(hook), hook.instanceId, heartbeat.intervalMs, {
             onError: (error) => log.warn('lifecycle heartbeat failed', { error: describeError(error) }),
+            ...(until !== undefined ? { until } : {}),
           }),
         );
       }
@@ -129,15 +140,26 @@ export function autoScalingHooks(
   };
 }
 
-/** What became of a notice's own lifecycle action. */
-export type LifecycleActionStatus =
-  | 'completed'
-  | 'already-ended'
-  /** Recorded on the node for the invocation draining it, which completes it when its drain ends. */
-  | 'left-to-holder'
-  /** Recorded on the node, and completed by the invocation that ended the drain while this one stood by. */
-  | 'completed-by-holder'
-  | 'not-ours';
+/** How a drain keeps its hooks alive: a heartbeat every `intervalMs` (0: none), for `untilMs` after each began. */
+export interface HeartbeatPlan {
+  intervalMs: number;
+  /** HEARTBEAT_UNTIL_SECONDS: then the hook ends at its own timeout, as aws-node-termination-handler's heartbeatUntil. */
+  untilMs?: number;
+}
+
+/** The heartbeats of a drain's hooks, from the configuration. */
+export function heartbeatPlan(config: AppDeps['config']): HeartbeatPlan {
+  return {
+    intervalMs: config.lifecycleActionHeartbeatMs,
+    ...(config.lifecycleHeartbeatUntilMs !== undefined ? { untilMs: config.lifecycleHeartbeatUntilMs } : {}),
+  };
+}
+
+/** When a hook's heartbeats end (epoch ms), if the hook says when its action began. */
+function heartbeatsUntil(hook: HookRecord, plan: HeartbeatPlan): number | undefined {
+  const since = Date.parse(hook.since ?? '');
+  return plan.untilMs !== undefined && Number.isFinite(since) ? since + plan.untilMs : undefined;
+}
 
 /**
  * The notice's own lifecycle action, once the node is dealt with: completed by this invocation's
@@ -159,7 +181,9 @@ export async function settleLifecycleAction(
   if (!hook || !notice.lifecycleAction || notice.kind !== NoticeKind.AsgTerminate) return {};
   const done = completed.get(hookKey(hook));
   if (done) return { lifecycleAction: done };
-  if (result?.node === 'in-progress-elsewhere') return { lifecycleAction: 'left-to-holder' };
+  // Another holder drains, or will once the drain handed on here is taken: it completes the hook.
+  if (result?.node === 'in-progress-elsewhere' || result?.node === 'handed-off')
+    return { lifecycleAction: 'left-to-holder' };
   const failed = [...(result?.hooksPending ?? []), ...(result?.hooksFailed ?? [])];
   if (failed.some((h) => hookKey(h) === hookKey(hook))) {
     throw new TransientError(

@@ -53,6 +53,8 @@ export interface DrainContext {
   instanceStates?: InstanceStateSource;
   /** Record renewal and takeover timing (tests shorten it). */
   timing?: Timing;
+  /** Hands a drain that outlasts the invocation on to a fresh one (carry-out.ts). */
+  continueElsewhere?: (nodeName: string) => Promise<void>;
 }
 
 /**
@@ -96,6 +98,7 @@ export async function drainNode(request: DrainRequest, context: DrainContext): P
     now,
     ...(context.timing ? { timing: context.timing } : {}),
     ...(context.onProgress ? { onProgress: context.onProgress } : {}),
+    ...(context.continueElsewhere ? { continueElsewhere: context.continueElsewhere } : {}),
   });
   context.onProgress?.({ type: 'phase', phase: 'mark', detail: `cordoning ${request.nodeName}` });
   let report = await moveOn(request.nodeName, input, ctx, request.view ?? {});

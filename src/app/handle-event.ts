@@ -5,6 +5,7 @@ import { describeError } from '../observability/redact.js';
 import type { InterruptionNotice, ParseOutcome } from '../types.js';
 import type { AppDeps, Invocation, NoticeReport } from './app-types.js';
 import { fanOut, type HandOn } from './fan-out.js';
+import { notifyDrainsEnded } from './hand-off.js';
 import { handleLaunch, type LaunchEvent, type LaunchReport } from './handle-launch.js';
 import { handleNotice } from './handle-notice.js';
 import { handleRunning, type RunningReport } from './handle-running.js';
@@ -69,6 +70,7 @@ export async function handleEvent(
   if (parsed.status === 'reconcile') return reconcileOnSchedule(parsed, deps, invocation);
   if (parsed.status === 'running') return instanceRunning(parsed, deps, invocation);
   if (parsed.status === 'launch') return instanceLaunching(parsed, deps, invocation);
+  if (parsed.status === 'hand-off') return drainHandedOff(parsed, deps, invocation);
   if (parsed.status !== 'notices') return dropped(parsed, deps);
 
   const eventId = parsed.notices[0]?.eventId;
@@ -120,6 +122,35 @@ async function reconcileOnSchedule(
   // A chunk of its own, loaded by the schedule's invocations only: a notice's cold start never parses it.
   const { reconcileAll } = await import('./reconcile-all.js');
   const reconcile = await reconcileAll(deps, invocation);
+  return { eventId: parsed.eventId, status: 'reconciled', notices: [], reconcile };
+}
+
+/**
+ * A drain handed on by an invocation about to end: this one looks at that node, as the reconcile
+ * would, and so takes the drain over. Only this account's and region's, and only a managed cluster.
+ */
+async function drainHandedOff(
+  parsed: Extract<ParseOutcome, { status: 'hand-off' }>,
+  deps: EventDeps,
+  invocation: Invocation,
+): Promise<EventReport> {
+  if (isForeign(parsed, invocation)) return foreign(parsed.eventId, 'a drain handed off', deps);
+  const managed = deps.source.kind === 'fixed' ? [deps.source.clusterName] : deps.source.managedClusters;
+  if (!managed.includes(parsed.cluster)) {
+    deps.metrics.ignoredEvent();
+    const reason = `a drain handed off on cluster ${parsed.cluster}, which this deployment does not manage`;
+    deps.logger.warn(`event dropped: ${reason}`, { eventId: parsed.eventId });
+    return { eventId: parsed.eventId, status: 'ignored', reason, notices: [] };
+  }
+  deps.logger.info('taking over a drain handed off', {
+    eventId: parsed.eventId,
+    cluster: parsed.cluster,
+    node: parsed.node,
+    from: parsed.from,
+  });
+  const { reconcileAll } = await import('./reconcile-all.js');
+  const reconcile = await reconcileAll(deps, invocation, { cluster: parsed.cluster, node: parsed.node });
+  await notifyDrainsEnded(reconcile, deps, (deps.now ?? Date.now)());
   return { eventId: parsed.eventId, status: 'reconciled', notices: [], reconcile };
 }
 

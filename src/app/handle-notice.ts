@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { decideAction } from '../policy.js';
 import { Action, type InterruptionNotice } from '../types.js';
 import type { AppDeps, Invocation, NoticeReport } from './app-types.js';
-import { autoScalingHooks, settleLifecycleAction } from './asg-hooks.js';
+import { autoScalingHooks, heartbeatPlan, settleLifecycleAction } from './asg-hooks.js';
 import { confirmNotice } from './confirm-notice.js';
 import { drainNode } from './drain-node.js';
 import { drainRequestOf } from './notice-input.js';
@@ -40,7 +40,7 @@ export async function handleNotice(
     deps.autoScaling,
     call,
     log,
-    deps.config.lifecycleActionHeartbeatMs,
+    heartbeatPlan(deps.config),
     [notice],
     deps.metrics,
   );
@@ -106,6 +106,12 @@ async function actOnNode(
     ...(deps.instanceStates ? { instanceStates: deps.instanceStates } : {}),
     ...(invocation.signal ? { signal: invocation.signal } : {}),
     ...(deps.timing ? { timing: deps.timing } : {}),
+    ...(deps.continueDrain
+      ? {
+          continueElsewhere: (node: string) =>
+            deps.continueDrain!({ cluster: resolution.target.clusterName, node }, invocation),
+        }
+      : {}),
     onProgress: (progress) => {
       if (progress.type === 'phase' && progress.phase === 'list') {
         log.info('drain started');
@@ -121,7 +127,10 @@ async function actOnNode(
   logResult(log, result);
   recordMetrics(deps.metrics, result);
   if (started.length > 0) {
-    const statuses = await Promise.all([...started, deps.notifier.drainFinished(info, summaryOf(result))]);
+    // A drain handed on has not finished: the invocation that ends it sends that (hand-off.ts).
+    const finished =
+      result.node === 'handed-off' ? [] : [deps.notifier.drainFinished(info, summaryOf(result))];
+    const statuses = await Promise.all([...started, ...finished]);
     for (const status of statuses as { status: string; reason?: string }[]) {
       if (status.status === 'failed') log.warn('notification failed', { reason: status.reason });
     }

@@ -50,6 +50,8 @@ export function interruptionContext(options: {
   now: () => number;
   timing?: Timing;
   onProgress?: (progress: DrainProgress) => void;
+  /** Hands a drain that outlasts the invocation on to a fresh one (carry-out.ts). */
+  continueElsewhere?: (nodeName: string) => Promise<void>;
 }): CarryOutContext {
   const { invocation, instanceStates, now } = options;
   const call = {
@@ -87,5 +89,6 @@ export function interruptionContext(options: {
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     renewIntervalMs: options.timing?.renewIntervalMs ?? renewIntervalMs,
     actor: invocation.id,
+    ...(options.continueElsewhere ? { continueElsewhere: options.continueElsewhere } : {}),
   };
 }

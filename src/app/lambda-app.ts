@@ -22,6 +22,7 @@ import type { WebhookSecretRef } from '../notify/secret-ref.js';
 import type { Notifier } from '../notify/types.js';
 import type { SecretReaderOptions } from '../notify/webhook-secret.js';
 import { powertoolsMetrics } from '../observability/metrics.js';
+import { continueBySelfInvoke } from './hand-off.js';
 import { type EventDeps, type EventReport, handleEvent } from './handle-event.js';
 
 /** Time kept back from the Lambda timeout to log the report, publish metrics and return. */
@@ -79,6 +80,9 @@ export function createLambdaApp(env: Record<string, string | undefined> = proces
     namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'EksSpotDrainer',
     serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'eks-spot-drainer',
   });
+  const selfInvoke = env.AWS_LAMBDA_FUNCTION_NAME
+    ? selfInvoker({ functionName: env.AWS_LAMBDA_FUNCTION_NAME, region, endpoint: endpointOf('LAMBDA') })
+    : undefined;
   const deps: EventDeps = {
     config,
     source: {
@@ -104,15 +108,8 @@ export function createLambdaApp(env: Record<string, string | undefined> = proces
     checks: { maxInstancesPerEvent: config.maxInstancesPerEvent },
     launchHooks: config.launchHooks,
     // Only in Lambda, which names the function: the role may invoke this function and no other.
-    ...(config.fanOutEvents && env.AWS_LAMBDA_FUNCTION_NAME
-      ? {
-          fanOut: selfInvoker({
-            functionName: env.AWS_LAMBDA_FUNCTION_NAME,
-            region,
-            endpoint: endpointOf('LAMBDA'),
-          }),
-        }
-      : {}),
+    ...(selfInvoke && config.fanOutEvents ? { fanOut: selfInvoke } : {}),
+    ...(selfInvoke ? { continueDrain: continueBySelfInvoke(selfInvoke, region) } : {}),
   };
   return {
     deps,

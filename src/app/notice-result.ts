@@ -50,6 +50,7 @@ type Notice = Pick<NoticeResult, 'nodeName' | 'kind' | 'eventId' | 'action'>;
 
 const nodeSpeaksLouder: ReadonlySet<NodeOutcome> = new Set([
   'taken-over',
+  'handed-off',
   'out-of-service',
   'node-gone',
   'released',
@@ -141,7 +142,9 @@ export function logResult(log: Logger, result: NoticeResult): void {
     ...(result.state ? { state: result.state } : {}),
     ...(leftBehind.length > 0 ? { podsLeft: leftBehind } : {}),
   };
-  if (leftBehind.length > 0) log.warn('drain finished with pods left', fields);
+  // Handed on: the pods left are the next invocation's to drain, not a drain's end.
+  if (result.node === 'handed-off') log.info('drain handed off before the invocation ends', fields);
+  else if (leftBehind.length > 0) log.warn('drain finished with pods left', fields);
   else log.info('drain finished', fields);
 }
 

@@ -27,8 +27,8 @@ import { isRejection } from './verify-notice.js';
  * - nothing changed on the node: `already-done` (a duplicate, or done before), `waiting`, `closed`
  *   (another reason keeps the node), `obsolete`, `hooks-completed`, `renewed`, `dry-run`;
  * - recorded for later: `scheduled` (the drain, when due, is the event);
- * - another invocation reports it: `in-progress-elsewhere`, `taken-over`, `lost` (the holder that
- *   drains sends the event when it ends);
+ * - another invocation reports it: `in-progress-elsewhere`, `taken-over`, `lost`, `handed-off` (the
+ *   holder that drains sends the event when it ends);
  * - not an end: `draining`, `ended` (the drain's own outcome is the event); `node-gone`.
  * A drain that fails throws instead: Lambda retries the event, and the retry's outcome is the event.
  */
@@ -52,6 +52,7 @@ export const outcomeDetailTypes: Record<Outcome, OutcomeDetailType | undefined> 
   'in-progress-elsewhere': undefined,
   'taken-over': undefined,
   lost: undefined,
+  'handed-off': undefined,
   draining: undefined,
   ended: undefined,
   'node-gone': undefined,

@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type NodeReconcileReport, reconcileCluster } from '../interruption/reconcile.js';
 import { describeError } from '../observability/redact.js';
 import type { AppDeps, Invocation } from './app-types.js';
-import { autoScalingHooks } from './asg-hooks.js';
+import { autoScalingHooks, heartbeatPlan } from './asg-hooks.js';
 import { interruptionContext } from './interruption-context.js';
 import { putOutcomeEvents, reconcileOutcomeEvents } from './outcome-events.js';
 
@@ -22,21 +22,15 @@ export interface ClusterReconcileReport {
 export async function reconcileAll(
   deps: AppDeps,
   invocation: Invocation,
-  options: { dryRun?: boolean; selector?: string } = {},
+  options: { dryRun?: boolean; selector?: string; cluster?: string; node?: string } = {},
 ): Promise<ClusterReconcileReport[]> {
   const now = deps.now ?? Date.now;
-  const clusters =
-    deps.source.kind === 'fixed' ? [deps.source.clusterName] : [...deps.source.managedClusters];
+  const managed = deps.source.kind === 'fixed' ? [deps.source.clusterName] : [...deps.source.managedClusters];
+  // One cluster (a drain handed off names its own), or all of them.
+  const clusters = options.cluster ? managed.filter((c) => c === options.cluster) : managed;
   const call = { deadline: invocation.deadline, ...(invocation.signal ? { signal: invocation.signal } : {}) };
   const log = deps.logger.createChild();
-  const hooks = autoScalingHooks(
-    deps.autoScaling,
-    call,
-    log,
-    deps.config.lifecycleActionHeartbeatMs,
-    [],
-    deps.metrics,
-  );
+  const hooks = autoScalingHooks(deps.autoScaling, call, log, heartbeatPlan(deps.config), [], deps.metrics);
   try {
     const reports = await Promise.all(
       clusters.map(async (cluster): Promise<ClusterReconcileReport> => {
@@ -50,6 +44,9 @@ export async function reconcileAll(
             invocation,
             now,
             ...(deps.timing ? { timing: deps.timing } : {}),
+            ...(deps.continueDrain
+              ? { continueElsewhere: (node: string) => deps.continueDrain!({ cluster, node }, invocation) }
+              : {}),
           });
           const nodes = await reconcileCluster(ctx, {
             holder: invocation.id,
@@ -59,6 +56,7 @@ export async function reconcileAll(
               : {}),
             ...(options.dryRun || deps.config.drain.dryRun ? { dryRun: true } : {}),
             ...(options.selector ? { selector: options.selector } : {}),
+            ...(options.node ? { node: options.node } : {}),
           });
           logNodes(log, cluster, nodes);
           for (const node of nodes) if (node.refused) deps.metrics.rejected(node.refused, 1);

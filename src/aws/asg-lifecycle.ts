@@ -104,6 +104,8 @@ export interface HeartbeatOptions {
   /** Called with each failed heartbeat; heartbeats go on until stop() or the action ends. */
   onError?: (error: unknown) => void;
   now?: () => number;
+  /** No heartbeat is sent after this (epoch ms): the action then ends at its own heartbeat timeout. */
+  until?: number;
 }
 
 /**
@@ -136,7 +138,9 @@ export function startHeartbeats(
   };
   // A chain of timeouts, not an interval: a slow heartbeat never overlaps the next one.
   const schedule = () => {
-    if (!stopped.signal.aborted) timer = setTimeout(beat, intervalMs);
+    if (stopped.signal.aborted) return;
+    if (options.until !== undefined && now() + intervalMs > options.until) return stopped.abort();
+    timer = setTimeout(beat, intervalMs);
   };
 
   schedule();

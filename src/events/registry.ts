@@ -5,6 +5,7 @@
 import { asgLaunchParser } from './asg-launch.js';
 import { asgTerminateParser } from './asg-terminate.js';
 import { capacityReservationInterruptionParser } from './capacity-reservation-interruption.js';
+import { drainHandOffParser } from './drain-hand-off.js';
 import type { EventParser } from './parser.js';
 import { rebalanceRecommendationParser } from './rebalance-recommendation.js';
 import { scheduledChangeParser } from './scheduled-change.js';
@@ -23,8 +24,8 @@ export const eventParsers: readonly EventParser[] = [
   asgLaunchParser,
 ];
 
-/** Events that are not notices but triggers: the reconcile schedule. */
-export const triggerParsers: readonly EventParser[] = [scheduledReconcileParser];
+/** Events that are not notices but triggers: the reconcile schedule, a drain handed on. */
+export const triggerParsers: readonly EventParser[] = [scheduledReconcileParser, drainHandOffParser];
 
 // Nested maps: no string joining, so no (source, detail-type) pair can collide with another.
 const registry = new Map<string, Map<string, EventParser>>();

@@ -4,12 +4,26 @@
  * HOOK_COMPLETION_DELAY_SECONDS passes, for volumes no VolumeAttachment tracks (no CSI driver).
  * Both are bounded by the drain's deadline and the invocation's time: a hook is never held past them.
  */
+import type { DrainProgress } from '../drain/drain-types.js';
+import type { DrainOptions } from '../drain/options.js';
+import type { KubeApis } from '../kube/connection.js';
 import { NodeEventReason, type NodeEventRecorder } from '../kube/node-events.js';
-import { waitForDetached } from '../kube/volume-attachments.js';
+import { volumesStaying, waitForDetached } from '../kube/volume-attachments.js';
 import { describeError } from '../observability/redact.js';
 import { sleep } from '../retry.js';
-import type { CarryOutContext } from './carry-out.js';
 import { type InterruptionRecord, RecordState } from './record.js';
+
+/** What the wait needs of the carry-out's context (carry-out.ts passes its own). */
+export interface VolumeWaitContext {
+  apis: KubeApis;
+  drain: Pick<DrainOptions, 'dryRun' | 'hookCompletionDelayMs'>;
+  now: () => number;
+  /** When the invocation must have returned (epoch ms). */
+  deadline: number;
+  invocationDeadline?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: DrainProgress) => void;
+}
 
 /** Kept back from the invocation's end for CompleteLifecycleAction itself. */
 export const completionReserveMs = 2_000;
@@ -29,15 +43,18 @@ const drainEnded = new Set<RecordState>([
 export async function volumesBeforeHooks(
   nodeName: string,
   record: InterruptionRecord | undefined,
-  ctx: CarryOutContext,
+  ctx: VolumeWaitContext,
   events: NodeEventRecorder,
 ): Promise<string[]> {
   if (!record || !drainEnded.has(record.state) || ctx.drain.dryRun) return [];
   const until = boundOf(record, ctx);
   const delayEnd = Math.min(ctx.now() + ctx.drain.hookCompletionDelayMs, until);
   const progress = ctx.onProgress ?? (() => {});
+  // A cluster whose RBAC predates reading claims waits for every volume, as it did before.
+  const staying = await volumesStaying(ctx.apis, nodeName).catch(() => new Set<string>());
   const detached = await waitForDetached(ctx.apis, nodeName, until, {
     now: ctx.now,
+    staying,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   if (detached.error) {
@@ -59,7 +76,7 @@ export async function volumesBeforeHooks(
  * The drain's deadline or the invocation's end, whichever is first, less the time the completion
  * itself takes (the hooks' calls end with the invocation).
  */
-function boundOf(record: InterruptionRecord, ctx: CarryOutContext): number {
+function boundOf(record: InterruptionRecord, ctx: VolumeWaitContext): number {
   const invocation = Math.min(ctx.invocationDeadline ?? ctx.deadline, ctx.deadline);
   const drain = Date.parse(record.deadline);
   return (Number.isFinite(drain) ? Math.min(drain, invocation) : invocation) - completionReserveMs;

@@ -50,7 +50,18 @@ export interface CarryOutContext extends DoorContext {
   renewIntervalMs: number;
   /** Who writes the Events (the invocation's id). */
   actor: string;
+  /**
+   * Asks a fresh invocation to look at the node (in Lambda: an asynchronous self-invoke). With it, a
+   * drain whose deadline lies beyond this invocation's end is handed on before that end; without it
+   * (the CLI), such a drain stops at the invocation's end as it always did.
+   */
+  continueElsewhere?: (nodeName: string) => Promise<void>;
 }
+
+/** A drain is handed on this long before the invocation's end: the halt, the write and the invoke fit in it. */
+export const handOffLeadMs = 10_000;
+/** A drain is handed on only if its deadline lies at least this far beyond the invocation's end. */
+const handOffGainMs = 30_000;
 
 /** What moving a node on did. */
 export interface NodeReport {
@@ -134,6 +145,14 @@ async function carryOut(
       const completed = new Set(done.map(hookKey));
       report.hooksFailed.push(...effect.hooks.filter((h) => !completed.has(hookKey(h))));
     }
+    if (effect.type === 'continue-elsewhere') {
+      // Lost, the record still says it was handed off: the reconcile's next look takes the drain.
+      await ctx
+        .continueElsewhere?.(nodeName)
+        .catch((error: unknown) =>
+          (ctx.onProgress ?? (() => {}))({ type: 'record', detail: `hand-off not sent: ${String(error)}` }),
+        );
+    }
     if (effect.type === 'drain') {
       const markMs = ctx.now() - started;
       const ran = await runDrain(nodeName, effect, last.record!, ctx, events);
@@ -159,16 +178,23 @@ async function runDrain(
   events: NodeEventRecorder,
 ): Promise<Partial<NodeReport> & Pick<NodeReport, 'hooksCompleted'>> {
   const progress = ctx.onProgress ?? (() => {});
-  const clock = new DeadlineClock(Math.min(effect.deadline, ctx.deadline), ctx.drain.safetyMarginMs, ctx.now);
+  // A drain that outlasts the invocation keeps its own deadline (grace periods are cut to it, not to
+  // the invocation's end) and is handed on before that end.
+  const handsOff = ctx.continueElsewhere !== undefined && effect.deadline - ctx.deadline >= handOffGainMs;
+  const until = handsOff ? effect.deadline : Math.min(effect.deadline, ctx.deadline);
+  const clock = new DeadlineClock(until, ctx.drain.safetyMarginMs, ctx.now);
   clock.onChange(() =>
     progress({ type: 'record', detail: `deadline moved to ${new Date(clock.deadline).toISOString()}` }),
   );
   const halt = new AbortController();
-  let halted: 'taken-over' | 'halted' | undefined;
+  let halted: 'taken-over' | 'halted' | 'handing-off' | undefined;
   const stop = (why: typeof halted) => {
     halted ??= why;
     halt.abort();
   };
+  const handOffTimer = handsOff
+    ? setTimeout(() => stop('handing-off'), Math.max(0, ctx.deadline - handOffLeadMs - ctx.now()))
+    : undefined;
   ctx.hooks?.onHooks?.(record.hooks);
   const holder = new Holder(nodeName, effect.holder, ctx, {
     intervalMs: ctx.renewIntervalMs,
@@ -192,6 +218,7 @@ async function runDrain(
       actor: ctx.actor,
     });
   } catch (error) {
+    clearTimeout(handOffTimer);
     await holder.stop();
     // Give the node up at once, so Lambda's retry of this event, or anyone else, may take over.
     const failed: Input = { type: 'drain-ended', holder: effect.holder, outcome: 'failed' };
@@ -199,7 +226,15 @@ async function runDrain(
     await events.flush(500);
     throw error;
   }
+  clearTimeout(handOffTimer);
   await holder.stop();
+  // Handed on only if the drain is not over: a drain that ended as the timer fired just ends.
+  if (halted === 'handing-off' && pods.outcome === 'halted') {
+    progress({ type: 'record', detail: 'handed off: a fresh invocation takes the drain over' });
+    const handed = await moveOn(nodeName, { type: 'hand-off', holder: effect.holder }, ctx);
+    const node: NodeOutcome = handed.node === 'lost' ? 'taken-over' : handed.node;
+    return { ...handed, node, drain: pods, deadline: clock.deadline };
+  }
   if (halted === 'taken-over') {
     progress({ type: 'record', detail: 'taken over: the new holder finishes the drain' });
     return {

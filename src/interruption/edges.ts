@@ -72,7 +72,7 @@ export const interruptionEdges: readonly Edge[] = [
   {
     from: ['draining'],
     to: 'draining',
-    when: 'its holder stopped renewing for 30 s: taken over',
+    when: 'its holder stopped renewing for 30 s, or handed it off before its invocation ended: taken over',
     by: 'a notice or a look',
   },
   {

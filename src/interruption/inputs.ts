@@ -32,6 +32,8 @@ export type Input =
   | { type: 'look'; holder: string }
   | { type: 'renew'; holder: string }
   | { type: 'drain-ended'; holder: string; outcome: DrainEnd }
+  /** The holder's invocation ends before its drain: the drain goes on in a fresh one. */
+  | { type: 'hand-off'; holder: string }
   | { type: 'hooks-completed'; hooks: HookRecord[] };
 
 /** How a holder's drain ended: its pods' outcome, `halted` (the kubelet stopped) or `failed` (it threw). */
@@ -91,6 +93,11 @@ export type Effect =
       /** Only voluntary reasons drain (no deadline of EC2's is near): pods that ask not to be disrupted stay. */
       voluntary: boolean;
     }
+  /**
+   * After the write: ask a fresh invocation to look at the node (and so take the drain over). Lost,
+   * the record still says it was handed off, and the reconcile's next look takes it.
+   */
+  | { type: 'continue-elsewhere' }
   /** After the write: complete these hooks (CONTINUE), then take them off the record. */
   | { type: 'complete-hooks'; hooks: HookRecord[] }
   | { type: 'event'; reason: NodeEventReason; message: string; warning?: boolean };
@@ -113,6 +120,8 @@ export const NodeOutcome = {
   Obsolete: 'obsolete',
   Renewed: 'renewed',
   Ended: 'ended',
+  /** The holder's invocation was ending: its drain was handed on to a fresh one. */
+  HandedOff: 'handed-off',
   /** The record is no longer the caller's (taken over, or ended by someone else). */
   Lost: 'lost',
   /** This holder's drain stopped: another took the record over (this one was thought dead). */

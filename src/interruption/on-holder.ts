@@ -46,6 +46,24 @@ export function onDrainEnded(
   return { record: ended, effects, outcome: 'ended', why: `the drain ended: ${outcome}` };
 }
 
+/**
+ * The holder's invocation is about to end while its drain still has time: the record stays draining,
+ * marked handed off (stale at once, so the next look takes it over with the same deadline), and a
+ * fresh invocation is asked to look. The hooks stay recorded: the next holder heartbeats them.
+ */
+export function onHandOff(record: InterruptionRecord | undefined, holder: string, step: Step): Transition {
+  if (!holds(record, holder))
+    return keep(record, record, 'lost', "the record is no longer this holder's", step);
+  const { renewedAt: _, ...rest } = record;
+  const handedOff = stamp({ ...rest, handedOffAt: new Date(step.now).toISOString() }, step);
+  return {
+    record: handedOff,
+    effects: [{ type: 'continue-elsewhere' }],
+    outcome: 'handed-off',
+    why: `the invocation of ${holder} ends before the drain's deadline ${record.deadline}`,
+  };
+}
+
 /** Hooks completed (or found ended) come off the record, which remembers them. */
 export function onHooksCompleted(
   record: InterruptionRecord | undefined,

@@ -28,6 +28,8 @@ export interface ReconcileOptions {
   concurrency?: number;
   /** Only marked nodes that also match this label selector (a staged rollout, one node pool). */
   selector?: string;
+  /** Only this node (a drain handed off): one look, as the pass would take it. */
+  node?: string;
 }
 
 /** What the reconcile did with one marked node. */
@@ -60,7 +62,7 @@ export async function reconcileCluster(
   options: ReconcileOptions,
 ): Promise<NodeReconcileReport[]> {
   const call = { deadline: ctx.deadline, now: ctx.now, ...(ctx.signal ? { signal: ctx.signal } : {}) };
-  const nodes = await retryKube(() => listMarkedNodes(ctx.apis.core, options.selector), call);
+  const nodes = await retryKube(() => listMarkedNodes(ctx.apis.core, options.selector, options.node), call);
   const listedAt = ctx.now();
   const ids = nodes.flatMap((n) => instanceIdOf(n) ?? []);
   const states =

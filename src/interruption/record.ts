@@ -71,6 +71,8 @@ export interface HookRecord {
   autoScalingGroupName: string;
   lifecycleHookName: string;
   instanceId: string;
+  /** When Auto Scaling began the lifecycle action (its notice's time): heartbeats end HEARTBEAT_UNTIL after it. */
+  since?: string;
 }
 
 /** What this project changed on the node, so that a release takes away exactly that. */
@@ -96,6 +98,11 @@ export interface InterruptionRecord {
   holder?: string;
   /** The holder's last sign of life (draining only). */
   renewedAt?: string;
+  /**
+   * Draining only: when the holder, its invocation about to end, handed the drain on. Whoever looks
+   * next (the continuation it invoked, a notice, the reconcile) takes the drain over at once.
+   */
+  handedOffAt?: string;
   since: string;
   updatedAt: string;
   marks: NodeMarks;
@@ -117,7 +124,12 @@ const optionalTime = z.optional(time);
 const kind = z.enum(Object.values(NoticeKind) as [NoticeKind, ...NoticeKind[]]);
 const state = z.enum(Object.values(RecordState) as [RecordState, ...RecordState[]]);
 const scheduledSchema = z.object({ eventArn: id, start: time, drainAt: time });
-const hookSchema = z.object({ autoScalingGroupName: id, lifecycleHookName: id, instanceId: id });
+const hookSchema = z.object({
+  autoScalingGroupName: id,
+  lifecycleHookName: id,
+  instanceId: id,
+  since: optionalTime,
+});
 const marksSchema = z.object({
   cordoned: z.boolean(),
   taints: z.array(z.string().check(z.maxLength(316))).check(z.maxLength(32)),
@@ -141,6 +153,7 @@ const v3Schema = z.object({
   deadline: time,
   holder: z.optional(id),
   renewedAt: optionalTime,
+  handedOffAt: optionalTime,
   since: time,
   updatedAt: time,
   marks: marksSchema,
@@ -278,8 +291,9 @@ export function isFinished(record: InterruptionRecord): boolean {
   return finishedStates.has(record.state);
 }
 
-/** Whether a draining record's holder stopped renewing it. */
+/** Whether a draining record's holder stopped renewing it, or handed it on. */
 export function isStale(record: InterruptionRecord, now: number, staleAfterMs: number): boolean {
+  if (record.handedOffAt) return true;
   const renewed = Date.parse(record.renewedAt ?? record.updatedAt);
   return !Number.isFinite(renewed) || now - renewed > staleAfterMs;
 }

@@ -6,7 +6,7 @@ import { NodeEventReason } from '../kube/node-events.js';
 import { NoticeKind } from '../types.js';
 import type { Effect, NodeOutcome, Step, Transition } from './inputs.js';
 import { withMarks } from './marks.js';
-import { drainUntil, isVoluntary } from './reasons.js';
+import { drainUntil, isVoluntary, minimumDrainWindowMs } from './reasons.js';
 import { type HookRecord, type InterruptionRecord, type Reason, RecordState } from './record.js';
 import { isShutDown, outOfServiceKey, stoppedByHibernation, type World } from './world.js';
 
@@ -41,10 +41,17 @@ export function startDrain(
   why: string,
   step: Step,
 ): Transition {
-  const deadline = drainUntil(reasons, step.now, step.rules.noDeadlineBudgetMs);
+  const fresh = drainUntil(reasons, step.now, step.rules.noDeadlineBudgetMs);
+  // A drain taken over (handed on, or its holder gone) keeps its end: a maintenance window that has
+  // begun would otherwise give every new holder a fresh budget, and a stuck drain would never end.
+  const held = record.state === RecordState.Draining ? Date.parse(record.deadline) : Number.NaN;
+  const deadline = Number.isFinite(held)
+    ? Math.max(Math.min(fresh, held), step.now + minimumDrainWindowMs)
+    : fresh;
   const iso = new Date(step.now).toISOString();
+  const { handedOffAt: _, ...taken } = record;
   const drained: InterruptionRecord = {
-    ...record,
+    ...taken,
     state: RecordState.Draining,
     holder,
     renewedAt: iso,

@@ -8,12 +8,23 @@
  * steps.ts, the reasons that hold a node in reasons.ts, its marks in marks.ts.
  */
 import type { Effect, Input, Step, Transition } from './inputs.js';
-import { onDrainEnded, onHooksCompleted, onRenew } from './on-holder.js';
+import { onDrainEnded, onHandOff, onHooksCompleted, onRenew } from './on-holder.js';
 import { onLook } from './on-look.js';
 import { onNotice } from './on-notice.js';
-import { hookKey, type InterruptionRecord } from './record.js';
+import { hookKey, type InterruptionRecord, RecordState } from './record.js';
 
 export function next(record: InterruptionRecord | undefined, input: Input, step: Step): Transition {
+  const decided = decide(record, input, step);
+  // Only a drain is handed on: whatever ends or leaves it forgets the hand-off with it.
+  const written = decided.record;
+  if (written?.handedOffAt && written.state !== RecordState.Draining) {
+    const { handedOffAt: _, ...rest } = written;
+    return { ...decided, record: rest };
+  }
+  return decided;
+}
+
+function decide(record: InterruptionRecord | undefined, input: Input, step: Step): Transition {
   switch (input.type) {
     case 'notice':
       return onNotice(record, input.notice, input.holder, step);
@@ -23,6 +34,8 @@ export function next(record: InterruptionRecord | undefined, input: Input, step:
       return onRenew(record, input.holder, step);
     case 'drain-ended':
       return onDrainEnded(record, input.holder, input.outcome, step);
+    case 'hand-off':
+      return onHandOff(record, input.holder, step);
     case 'hooks-completed':
       return onHooksCompleted(record, input.hooks, step);
   }

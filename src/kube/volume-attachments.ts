@@ -4,6 +4,7 @@
  * the volume (a Multi-Attach error) until EC2 force-detaches it, minutes later. Karpenter's
  * terminator waits for the node's VolumeAttachments to go for the same reason.
  */
+import type * as k8s from '@kubernetes/client-node';
 import { sleep } from '../retry.js';
 import type { KubeApis } from './connection.js';
 
@@ -22,15 +23,64 @@ export interface DetachWaitOptions {
   now: () => number;
   signal?: AbortSignal;
   pollMs?: number;
+  /** PersistentVolumes not waited for: those of the pods that stay on the node (volumesStaying). */
+  staying?: ReadonlySet<string>;
 }
 
-/** The names of the node's VolumeAttachments (spec.nodeName has no field selector: filtered here). */
-export async function attachmentsOf(apis: Pick<KubeApis, 'storage'>, nodeName: string): Promise<string[]> {
+/**
+ * The names of the node's VolumeAttachments (spec.nodeName has no field selector: filtered here),
+ * but those of the `staying` PersistentVolumes.
+ */
+export async function attachmentsOf(
+  apis: Pick<KubeApis, 'storage'>,
+  nodeName: string,
+  staying: ReadonlySet<string> = new Set(),
+): Promise<string[]> {
   const list = await apis.storage.listVolumeAttachment();
   return list.items
     .filter((attachment) => attachment.spec.nodeName === nodeName)
+    .filter((attachment) => !staying.has(attachment.spec.source.persistentVolumeName ?? ''))
     .map((attachment) => attachment.metadata?.name ?? '(unnamed)')
     .sort();
+}
+
+/**
+ * The PersistentVolumes of the pods that stay on the node once its drain ended (DaemonSet and
+ * mirror pods, pods a budget kept, pods that asked not to be disrupted): running, not terminating,
+ * they keep their volumes attached until the instance goes, so waiting for those would only hold the
+ * hook to its bound. Karpenter's terminator leaves them out of its wait the same way. A claim that
+ * cannot be read (no right to, gone) is waited for, as before.
+ */
+export async function volumesStaying(apis: Pick<KubeApis, 'core'>, nodeName: string): Promise<Set<string>> {
+  const pods = await apis.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` });
+  const claims = pods.items
+    .filter(stays)
+    .flatMap((pod) =>
+      claimsOf(pod).map((name) => ({ namespace: pod.metadata?.namespace ?? 'default', name })),
+    );
+  const volumes = await Promise.all(
+    claims.map((claim) =>
+      apis.core.readNamespacedPersistentVolumeClaim(claim).then(
+        (pvc) => pvc.spec?.volumeName,
+        () => undefined,
+      ),
+    ),
+  );
+  return new Set(volumes.filter((v): v is string => v !== undefined && v !== ''));
+}
+
+function stays(pod: k8s.V1Pod): boolean {
+  const phase = pod.status?.phase;
+  return !pod.metadata?.deletionTimestamp && phase !== 'Succeeded' && phase !== 'Failed';
+}
+
+/** The claims a pod mounts: its own, and those of its generic ephemeral volumes (`<pod>-<volume>`). */
+function claimsOf(pod: k8s.V1Pod): string[] {
+  return (pod.spec?.volumes ?? []).flatMap((volume) => {
+    if (volume.persistentVolumeClaim) return [volume.persistentVolumeClaim.claimName];
+    if (volume.ephemeral) return [`${pod.metadata?.name}-${volume.name}`];
+    return [];
+  });
 }
 
 /**
@@ -48,7 +98,7 @@ export async function waitForDetached(
   for (;;) {
     let attached: string[];
     try {
-      attached = await attachmentsOf(apis, nodeName);
+      attached = await attachmentsOf(apis, nodeName, options.staying);
     } catch (error) {
       return { attached: [], error };
     }

@@ -78,6 +78,12 @@ export function powertoolsMetrics(metrics: Metrics): MetricsSink {
       metrics.addMetric('Rejections', MetricUnit.Count, 1);
     },
     drainFinished(s) {
+      if (s.outcome === 'handed-off') {
+        // Not an end: what the drain left (blocked pods, its time) is the next invocation's to report.
+        metrics.addMetric('DrainsHandedOff', MetricUnit.Count, 1);
+        metrics.addMetric('PodsEvicted', MetricUnit.Count, s.podsEvicted);
+        return;
+      }
       if (s.outcome === 'drained') metrics.addMetric('NodesDrained', MetricUnit.Count, 1);
       if (s.outcome === 'cordoned') metrics.addMetric('NodesCordoned', MetricUnit.Count, 1);
       if (s.outcome === 'deadline-reached') metrics.addMetric('DrainsPastDeadline', MetricUnit.Count, 1);

@@ -508,7 +508,7 @@ describe('serverless package', () => {
     });
     const sink = powertoolsMetrics(metrics);
     for (const kind of Object.values(NoticeKind)) sink.noticeReceived(kind);
-    for (const outcome of ['drained', 'cordoned', 'deadline-reached']) {
+    for (const outcome of ['drained', 'cordoned', 'deadline-reached', 'handed-off']) {
       sink.drainFinished({
         outcome,
         podsEvicted: 1,

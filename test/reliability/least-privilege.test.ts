@@ -49,6 +49,7 @@ const expectedClusterRights = [
   'get apps/daemonsets',
   'create core/events',
   'list storage.k8s.io/volumeattachments',
+  'get core/persistentvolumeclaims',
 ];
 // The disruption budget's lock: one Lease, by name, that deploy/rbac.yaml creates in `default`.
 const budgetNamespace = 'default';

@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       outcomeEventBus: 'default',
       instanceCacheTtlMs: 30_000,
       lifecycleActionHeartbeatMs: 60_000,
+      lifecycleHeartbeatUntilMs: 172_800_000,
       interruption: defaultInterruptionConfig,
       maxInstancesPerEvent: 50,
       fanOutEvents: true,
@@ -70,6 +71,7 @@ describe('loadConfig', () => {
       OUTCOME_EVENT_BUS: 'drains',
       INSTANCE_CACHE_SECONDS: '0',
       LIFECYCLE_HEARTBEAT_SECONDS: '0',
+      HEARTBEAT_UNTIL_SECONDS: '3600',
       REBALANCE_CORDON_TTL_MINUTES: '45',
       SCHEDULED_DRAIN_LEAD_MINUTES: '90',
       SCHEDULED_CORDON_AT_NOTICE: 'true',
@@ -116,6 +118,7 @@ describe('loadConfig', () => {
       outcomeEventBus: 'drains',
       instanceCacheTtlMs: 0,
       lifecycleActionHeartbeatMs: 0,
+      lifecycleHeartbeatUntilMs: 3_600_000,
       interruption: {
         rebalanceCordonTtlMs: 45 * 60_000,
         scheduledDrainLeadMs: 90 * 60_000,
@@ -284,7 +287,7 @@ describe('configVariables', () => {
     const names = configVariables.map((v) => v.name);
 
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(40);
+    expect(names).toHaveLength(41);
     for (const variable of configVariables) expect(variable.description.length).toBeGreaterThan(10);
   });
 

@@ -13,8 +13,9 @@ import { createLambdaApp, type LambdaApp } from '../../../src/app/lambda-app.js'
 import { sampleEvent } from '../../../src/events/samples.js';
 import { recordOn } from '../../../src/interruption/record.js';
 import { terminatingInGroup } from '../../bed/aws-witnesses.js';
-import { adminClients, uniqueSuffix, waitFor } from '../../bed/kube.js';
+import { adminClients, createNamespace, uniqueSuffix, waitFor, waitForReadyPods } from '../../bed/kube.js';
 import { lambdaContext, lambdaEnv, spotNodeWithInstance } from '../../bed/lambda.js';
+import { podTemplate } from '../../bed/workloads.js';
 import { type AutoScalingStub, startAutoScalingStub } from '../../support/autoscaling-stub.js';
 
 const bed = inject('testbed');
@@ -22,6 +23,7 @@ const admin = adminClients(bed.cluster);
 const storage = admin.kc.makeApiClient(k8s.StorageV1Api);
 const saved = { ...process.env };
 const created: string[] = [];
+const volumes: string[] = [];
 let stub: AutoScalingStub;
 let app: LambdaApp;
 let delayed: LambdaApp;
@@ -41,15 +43,20 @@ afterAll(async () => {
   process.env = saved;
   await stub?.stop();
   for (const name of created) await storage.deleteVolumeAttachment({ name }).catch(() => {});
+  for (const name of volumes) await admin.core.deletePersistentVolume({ name }).catch(() => {});
 });
 
 /** A VolumeAttachment of `nodeName`, attached, as a CSI driver's external-attacher leaves it. */
-async function attach(nodeName: string): Promise<string> {
+async function attach(nodeName: string, persistentVolumeName?: string): Promise<string> {
   const name = `csi-${uniqueSuffix()}${uniqueSuffix()}`;
   await storage.createVolumeAttachment({
     body: {
       metadata: { name },
-      spec: { attacher: 'ebs.csi.aws.com', nodeName, source: { persistentVolumeName: `pv-${name}` } },
+      spec: {
+        attacher: 'ebs.csi.aws.com',
+        nodeName,
+        source: { persistentVolumeName: persistentVolumeName ?? `pv-${name}` },
+      },
     },
   });
   created.push(name);
@@ -168,6 +175,77 @@ describe('a drained node whose volumes are still attached', () => {
     const completions = completionsOf(instance.instanceId);
     expect(completions).toHaveLength(1);
     expect(completions[0]!.at - ended).toBeGreaterThanOrEqual(2_500);
+    expect(await warningsOn(node.name)).toEqual([]);
+  });
+
+  it('does not wait for the volumes of the pods that stay on the node (a DaemonSet pod and its claim)', async () => {
+    // Prepare: a DaemonSet pod (never evicted) mounting a claim bound to an EBS volume, and another
+    // volume of the node, whose pod went.
+    const pool = `volumes-${uniqueSuffix()}`;
+    const { instance, node } = await spotNodeWithInstance(bed, admin, pool);
+    await terminatingInGroup(bed, instance.instanceId);
+    const namespace = await createNamespace(admin.core, 'volumes');
+    const [pv, claim, agent] = [`pv-${uniqueSuffix()}`, 'agent-data', `agent-${uniqueSuffix()}`];
+    await admin.core.createPersistentVolume({
+      body: {
+        metadata: { name: pv },
+        spec: {
+          capacity: { storage: '1Gi' },
+          accessModes: ['ReadWriteOnce'],
+          storageClassName: '',
+          persistentVolumeReclaimPolicy: 'Retain',
+          csi: { driver: 'ebs.csi.aws.com', volumeHandle: `vol-${uniqueSuffix()}` },
+          claimRef: { namespace, name: claim },
+        },
+      },
+    });
+    volumes.push(pv);
+    await admin.core.createNamespacedPersistentVolumeClaim({
+      namespace,
+      body: {
+        metadata: { name: claim },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          storageClassName: '',
+          volumeName: pv,
+          resources: { requests: { storage: '1Gi' } },
+        },
+      },
+    });
+    const template = podTemplate(agent, { pool });
+    template.spec!.volumes = [{ name: 'data', persistentVolumeClaim: { claimName: claim } }];
+    await admin.apps.createNamespacedDaemonSet({
+      namespace,
+      body: { metadata: { name: agent }, spec: { selector: { matchLabels: { app: agent } }, template } },
+    });
+    await waitForReadyPods(admin.core, namespace, `app=${agent}`, 1);
+    const staying = await attach(node.name, pv);
+    const going = await attach(node.name);
+
+    // Act: the drain leaves the DaemonSet pod; the other volume detaches a little later.
+    const handled = app.handle(
+      sampleEvent('asg-terminate', { instanceId: instance.instanceId }),
+      lambdaContext(`asg-${randomUUID()}`),
+    );
+    await waitFor(
+      'the drain ended',
+      async () => recordOn(await admin.core.readNode({ name: node.name }))?.state === 'drained',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const waitingForTheOther = completionsOf(instance.instanceId).length;
+    const gone = Date.now();
+    await storage.deleteVolumeAttachment({ name: going });
+    const report = await handled;
+
+    // Assess: completed once the going volume went, the staying one still attached, no warning
+    expect(waitingForTheOther).toBe(0);
+    expect(report.notices[0]).toMatchObject({ lifecycleAction: 'completed' });
+    const completions = completionsOf(instance.instanceId);
+    expect(completions).toHaveLength(1);
+    expect(completions[0]!.at).toBeGreaterThanOrEqual(gone);
+    expect(await exists(staying)).toBe(true);
+    const agentPods = await admin.core.listNamespacedPod({ namespace, labelSelector: `app=${agent}` });
+    expect(agentPods.items.map((p) => p.spec?.nodeName)).toEqual([node.name]);
     expect(await warningsOn(node.name)).toEqual([]);
   });
 });

@@ -15,7 +15,14 @@ function hooks() {
   const metrics = { hookWithVolumesAttached: vi.fn() };
   const log = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
   const client = new AutoScalingClient({ region: 'us-east-1' });
-  const handler = autoScalingHooks(async () => client, { deadline: Date.now() + 5_000 }, log, 0, [], metrics);
+  const handler = autoScalingHooks(
+    async () => client,
+    { deadline: Date.now() + 5_000 },
+    log,
+    { intervalMs: 0 },
+    [],
+    metrics,
+  );
   return { handler, metrics };
 }
 

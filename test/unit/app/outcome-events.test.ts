@@ -105,6 +105,7 @@ describe('outcomeDetailTypes', () => {
         'draining',
         'dry-run',
         'ended',
+        'handed-off',
         'hooks-completed',
         'in-progress-elsewhere',
         'lost',

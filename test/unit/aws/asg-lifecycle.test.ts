@@ -155,6 +155,19 @@ describe('startHeartbeats', () => {
     expect(heartbeats()).toBe(3);
   });
 
+  it('sends none after `until`: the action then ends at its own timeout (heartbeatUntil)', async () => {
+    // Prepare
+    vi.useFakeTimers();
+    asgMock.on(RecordLifecycleActionHeartbeatCommand).resolves({});
+
+    // Act: heartbeats every minute, until two and a half minutes from now
+    startHeartbeats(asg, lifecycle, instanceId, 60_000, { until: Date.now() + 150_000 });
+    await vi.advanceTimersByTimeAsync(600_000);
+
+    // Assess: at one and two minutes; the third would be past `until`
+    expect(heartbeats()).toBe(2);
+  });
+
   it('reports a failed heartbeat and keeps going', async () => {
     // Prepare
     vi.useFakeTimers();

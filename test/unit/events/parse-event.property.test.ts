@@ -217,6 +217,9 @@ function expectSafeOutcome(outcome: ParseOutcome): void {
     expect(outcome.instanceId).toMatch(INSTANCE_ID_PATTERN);
     expect(outcome.eventId).toMatch(EVENT_ID_PATTERN);
     expect(outcome.lifecycleAction.lifecycleTransition).toBe('autoscaling:EC2_INSTANCE_LAUNCHING');
+  } else if (outcome.status === 'hand-off') {
+    expect(outcome.eventId).toMatch(EVENT_ID_PATTERN);
+    expect(outcome.node).toMatch(/^[a-z0-9][-a-z0-9.]*$/);
   } else {
     expect(['ignored', 'invalid']).toContain(outcome.status);
     expect(outcome.reason.length).toBeLessThanOrEqual(210);

@@ -483,3 +483,85 @@ describe("a holder's inputs", () => {
     expect(ended.effects).toEqual([{ type: 'complete-hooks', hooks: [hook] }]);
   });
 });
+
+describe('a drain handed off', () => {
+  const hook = { autoScalingGroupName: 'workers', lifecycleHookName: 'drain', instanceId };
+  const draining = record({
+    state: 'draining',
+    reasons: [reason({ kind: 'asg-terminate', eventId: 'asg-1', deadline: iso(t + 60 * minute) })],
+    deadline: iso(t + 60 * minute),
+    renewedAt: iso(t - 1_000),
+    hooks: [hook],
+  });
+
+  it('stays draining, marked handed off, and asks a fresh invocation to look', () => {
+    // Act
+    const handed = next(draining, { type: 'hand-off', holder: 'request-1' }, step());
+    const someoneElse = next(draining, { type: 'hand-off', holder: 'request-9' }, step());
+
+    // Assess
+    expect(handed.outcome).toBe('handed-off');
+    expect(handed.record).toMatchObject({ state: 'draining', holder: 'request-1', handedOffAt: iso(t) });
+    expect(handed.record?.renewedAt).toBeUndefined();
+    expect(handed.record?.hooks).toEqual([hook]);
+    expect(handed.effects).toEqual([{ type: 'continue-elsewhere' }]);
+    expect(someoneElse.outcome).toBe('lost');
+    expect(someoneElse.effects).toEqual([]);
+  });
+
+  it('is taken over by the next look at once, with the same deadline, the hand-off forgotten', () => {
+    // Prepare
+    const handed = next(draining, { type: 'hand-off', holder: 'request-1' }, step()).record;
+
+    // Act: a second later, well within the 30 s a live holder's record is left alone.
+    const taken = next(handed, look, step({}, t + 1_000));
+
+    // Assess
+    expect(taken.outcome).toBe('draining');
+    expect(taken.record).toMatchObject({ holder: 'reconcile-1', deadline: iso(t + 60 * minute) });
+    expect(taken.record?.handedOffAt).toBeUndefined();
+    expect(taken.effects).toContainEqual(
+      expect.objectContaining({ type: 'drain', deadline: t + 60 * minute }),
+    );
+  });
+
+  it('keeps the deadline of a drain under way when a notice takes it over', () => {
+    // Prepare: a maintenance window that began gives a fresh drain a fresh budget, not a taken-over one.
+    const started = record({
+      state: 'draining',
+      reasons: [
+        reason({
+          kind: 'scheduled-change',
+          eventId: 'health-1',
+          deadline: iso(t - minute),
+          scheduled: {
+            eventArn: 'arn:aws:health:us-east-1::event/EC2/A',
+            start: iso(t - minute),
+            drainAt: iso(t - 2 * minute),
+          },
+        }),
+      ],
+      deadline: iso(t + 5 * minute),
+      handedOffAt: iso(t - 1_000),
+    });
+
+    // Act
+    const taken = next(started, look, step());
+
+    // Assess
+    expect(taken.outcome).toBe('draining');
+    expect(taken.record?.deadline).toBe(iso(t + 5 * minute));
+  });
+
+  it('is forgotten by whatever ends the drain', () => {
+    // Prepare
+    const handed = next(draining, { type: 'hand-off', holder: 'request-1' }, step()).record;
+
+    // Act: the instance is gone for good, its kubelet stopped.
+    const gone = next(handed, look, step({ node: node({ ready: false }), instance: ec2('terminated') }));
+
+    // Assess
+    expect(gone.record?.state).toBe('out-of-service');
+    expect(gone.record?.handedOffAt).toBeUndefined();
+  });
+});

@@ -1,7 +1,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { KubeApis } from '../../../src/kube/connection.js';
-import { attachmentsOf, waitForDetached } from '../../../src/kube/volume-attachments.js';
+import { attachmentsOf, volumesStaying, waitForDetached } from '../../../src/kube/volume-attachments.js';
 
 const attachment = (name: string, nodeName: string): k8s.V1VolumeAttachment => ({
   metadata: { name },
@@ -120,5 +120,63 @@ describe('waitForDetached', () => {
 
     // Assess
     expect(result).toEqual({ attached: ['a'] });
+  });
+});
+
+describe('volumesStaying', () => {
+  const pod = (name: string, claim: string, change: Partial<k8s.V1Pod> = {}): k8s.V1Pod => ({
+    metadata: { name, namespace: 'apps', ...change.metadata },
+    spec: {
+      containers: [],
+      volumes: [
+        { name: 'data', persistentVolumeClaim: { claimName: claim } },
+        { name: 'scratch', ephemeral: { volumeClaimTemplate: { spec: {} } } },
+        { name: 'config', configMap: { name: 'c' } },
+      ],
+    },
+    status: { phase: 'Running', ...change.status },
+  });
+  const core = (pods: k8s.V1Pod[], bound: Record<string, string>) => ({
+    core: {
+      listPodForAllNamespaces: async () => ({ items: pods }),
+      readNamespacedPersistentVolumeClaim: async ({ name }: { name: string }) => {
+        if (!(name in bound)) throw new Error('HTTP-Code: 404');
+        return { spec: { volumeName: bound[name] } };
+      },
+    } as unknown as k8s.CoreV1Api,
+  });
+
+  it('names the volumes of the pods still running there, not of those terminating or done', async () => {
+    // Prepare
+    const apis = core(
+      [
+        pod('agent-x', 'agent-data'),
+        pod('web-1', 'web-data', { metadata: { deletionTimestamp: new Date() } }),
+        pod('job-1', 'job-data', { status: { phase: 'Succeeded' } }),
+      ],
+      {
+        'agent-data': 'pv-agent',
+        'agent-x-scratch': 'pv-scratch',
+        'web-data': 'pv-web',
+        'job-data': 'pv-job',
+      },
+    );
+
+    // Act
+    const staying = await volumesStaying(apis, 'node-1');
+
+    // Assess
+    expect([...staying].sort()).toEqual(['pv-agent', 'pv-scratch']);
+  });
+
+  it('leaves out of the wait the attachments of the volumes staying, and only those', async () => {
+    // Prepare
+    const apis = storage([attachment('agent', 'node-1'), attachment('web', 'node-1')]);
+
+    // Act
+    const names = await attachmentsOf(apis, 'node-1', new Set(['pv-agent']));
+
+    // Assess
+    expect(names).toEqual(['web']);
   });
 });

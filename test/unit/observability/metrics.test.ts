@@ -101,6 +101,27 @@ describe('powertoolsMetrics', () => {
     expect(declared(doc!)).toEqual({ InvalidEvents: 'Count', IgnoredEvents: 'Count', Errors: 'Count' });
   });
 
+  it('reports a drain handed off as such, with the evictions it made and nothing it left', () => {
+    // Prepare
+    const { metrics, sink } = newMetrics();
+
+    // Act
+    sink.drainFinished({
+      outcome: 'handed-off',
+      podsEvicted: 7,
+      podsBlocked: 2,
+      podsFailed: 0,
+      durationMs: 880_000,
+      timeLeftMs: 3_000_000,
+    });
+    metrics.publishStoredMetrics();
+
+    // Assess
+    const [doc] = published();
+    expect(doc).toMatchObject({ DrainsHandedOff: 1, PodsEvicted: 7 });
+    expect(Object.keys(declared(doc!)).sort()).toEqual(['DrainsHandedOff', 'PodsEvicted']);
+  });
+
   it.each([
     ['drained', { NodesDrained: 1 }, ['NodesCordoned', 'DrainsPastDeadline']],
     ['cordoned', { NodesCordoned: 1 }, ['NodesDrained', 'DrainsPastDeadline']],

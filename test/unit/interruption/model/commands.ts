@@ -64,6 +64,8 @@ export function commands(): fc.Arbitrary<Iterable<fc.Command<Sim, Sim>>> {
     fc.boolean().map(h.kubeletReady),
     fc.constant(h.reboot()),
     fc.constant(h.reconcile()),
+    fc.boolean().map(h.continuation),
+    fc.nat().map(h.holderHandsOff),
     fc.nat(3).map(h.othersHold),
     fc.constantFrom(1_000, 10_000, 40_000, 5 * minute, 30 * minute, 6 * hour, 7 * 24 * hour).map(h.advance),
     fc.constant(h.holdersRenew()),

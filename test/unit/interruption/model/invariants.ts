@@ -9,7 +9,8 @@
  *    change, no rebalance cordon kept), with no live holder, carries none of our marks after a reconcile;
  * 4. nothing is released while a notice with EC2's own deadline ahead (a Spot or capacity warning, a
  *    Health change due and not started) holds the node;
- * 5. at most one live holder; a holder that stopped renewing is taken over by the next reconcile;
+ * 5. at most one live holder; a holder that stopped renewing, or handed its drain off, is taken over
+ *    by the next reconcile (or the hand-off's own look);
  * 6. lifecycle hooks are completed only for the node's own instance and group, each at most once;
  * 7. only this project's taints and marks are ever removed;
  * 8. a node is marked for voluntary reasons only (a rebalance, a Health change not yet one drain from
@@ -186,6 +187,10 @@ export function checkReconciled(sim: Sim): Violation[] {
     if (sim.owners.lb === 'us') marks.push('load-balancer label');
     if (marks.length > 0)
       v.push({ rule: 3, detail: `nothing holds the node, yet it keeps ${marks.join(', ')}` });
+  }
+  // As a holder that stopped renewing: of an instance leaving, what is left is EC2's to decide.
+  if (record?.state === 'draining' && record.handedOffAt && running) {
+    v.push({ rule: 5, detail: `a drain ${record.holder} handed off was not taken over by a look` });
   }
   if (record?.state === 'draining' && running && sim.now - renewed > sim.rules.staleAfterMs) {
     v.push({ rule: 5, detail: `a drain held by ${record.holder}, who stopped renewing, was not taken over` });

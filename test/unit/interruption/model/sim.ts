@@ -53,6 +53,8 @@ export interface SimHolder {
   lastRenewOk: number;
   deadline: number;
   stopWhenNotReady: boolean;
+  /** Its drain outlasts its invocation: at `deadline` (the invocation's end) it hands the drain on. */
+  handsOff: boolean;
 }
 
 /** An event delivered once, which EventBridge or Lambda may deliver again. */
@@ -76,6 +78,8 @@ export class Sim {
   node: k8s.V1Node;
   kubelet = { up: true, bootId: 'boot-0', boots: 0, readySince: t0 - 86_400_000, resumable: false };
   readonly holders = new Map<string, SimHolder>();
+  /** Hand-offs sent (asynchronous self-invokes) not yet delivered, by the holder that sent them. */
+  readonly continuations: string[] = [];
   /** Hooks Auto Scaling holds, and each completion attempt with the record's generation (a release starts a new one). */
   readonly hooks = {
     genuine: new Map<string, number>(),
@@ -196,14 +200,17 @@ export class Sim {
       if (done.length > 0) this.apply({ type: 'hooks-completed', hooks: done }, 'unknown');
     }
     if (effect.type === 'drain') {
+      // No invocation runs longer than Lambda's 15 minutes: a longer drain is handed on before then.
+      const invocationEnd = this.now + 15 * 60_000;
       this.holders.set(effect.holder, {
         alive: true,
         lastRenewOk: this.now,
-        // No invocation runs longer than Lambda's 15 minutes.
-        deadline: Math.min(effect.deadline, this.now + 15 * 60_000),
+        deadline: Math.min(effect.deadline, invocationEnd),
         stopWhenNotReady: effect.stopWhenNotReady,
+        handsOff: effect.deadline - invocationEnd >= 30_000,
       });
     }
+    if (effect.type === 'continue-elsewhere') this.continuations.push(`continuation-${this.invocations}`);
   }
 
   /** Auto Scaling: every completion is answered (CONTINUE, or `already ended`) and kept; nothing while down. */

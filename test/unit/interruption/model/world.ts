@@ -179,6 +179,20 @@ function finish(
   if (outcome === 'halted') sim.apply({ type: 'look', holder: id }, 'unknown');
 }
 
+/** The holder's invocation is about to end before its drain: it hands the drain on. */
+function handOff(sim: Sim, id: string): void {
+  sim.holders.delete(id);
+  sim.apply({ type: 'hand-off', holder: id }, 'unknown');
+}
+
+/** A hand-off reaches a fresh invocation, which looks at the node as the reconcile would. */
+function continuation(sim: Sim): Violation[] {
+  sim.continuations.shift();
+  sim.invocations++;
+  sim.apply({ type: 'look', holder: `continuation-${sim.invocations}` }, sim.ec2Facts());
+  return checkReconciled(sim);
+}
+
 /** Time passes: holders end their drains at their deadlines and renew meanwhile; caches fall behind. */
 function advance(sim: Sim, ms: number): void {
   const until = sim.now + ms;
@@ -186,7 +200,8 @@ function advance(sim: Sim, ms: number): void {
     if (!holder.alive || holder.deadline > until) continue;
     sim.now = Math.max(sim.now, holder.deadline);
     holder.lastRenewOk = sim.now;
-    finish(sim, id, 'deadline-reached');
+    if (holder.handsOff) handOff(sim, id);
+    else finish(sim, id, 'deadline-reached');
   }
   sim.now = until;
   renewAll(sim);
@@ -326,6 +341,24 @@ export const happenings = {
       (sim) => running(sim) && sim.kubelet.up,
     ),
   reconcile: () => happening('reconcile', reconcile),
+  /** A drain handed on reaches its new invocation, or is lost (the reconcile then takes it). */
+  continuation: (lost: boolean) =>
+    happening(
+      lost ? 'a hand-off is lost' : 'a hand-off arrives',
+      (sim) => (lost ? void sim.continuations.shift() : continuation(sim)),
+      (sim) => sim.continuations.length > 0,
+    ),
+  /** A live holder's invocation ends before its drain: handed on. */
+  holderHandsOff: (i: number) =>
+    happening(
+      'a holder hands its drain off',
+      (sim) => {
+        const alive = [...sim.holders].filter(([, h]) => h.alive);
+        if (alive.length > 0) handOff(sim, alive[i % alive.length]![0]);
+        return undefined;
+      },
+      (sim) => [...sim.holders.values()].some((h) => h.alive),
+    ),
   /** Other nodes of the cluster are cordoned or released: the disruption budget fills or frees. */
   othersHold: (n: number) =>
     happening(`${n} other nodes held`, (sim) => {
