@@ -21,6 +21,7 @@ import {
 } from './result.js';
 import { sweepArrivals } from './sweep.js';
 import { evictionPhases } from './tiers.js';
+import { windowMemoryOf } from './window-start.js';
 
 /**
  * Drains the pods of a node (already cordoned) with kubectl drain's semantics, against a clock whose
@@ -76,6 +77,9 @@ export async function drainPods(
   tracker.accountFor(skipped.map((p) => p.pod));
   const budgets = new BudgetWaiter(apis.kc, now);
   if (budgetList) budgets.seed(budgetList);
+  // The first window from the list's latency and what earlier drains of this container showed.
+  const windowLease = windowMemoryOf(apis).begin(active.length, timings.listMs, now());
+  const window = new EvictionWindow({ initial: windowLease.initial }, now);
   const podContext: PodDrainContext = {
     ...context,
     signal,
@@ -84,7 +88,7 @@ export async function drainPods(
     clock,
     tracker,
     budgets,
-    window: new EvictionWindow({}, now),
+    window,
     started,
     nodeName,
     podEvents: new PodEventRecorder(apis.core, context.actor ?? eventSource),
@@ -104,6 +108,7 @@ export async function drainPods(
   } finally {
     tracker.stop();
     budgets.stop();
+    windowLease.end(window, now());
   }
   if (options.forceAtDeadline && !halt.aborted) await forceAtDeadline(reports, handled, podContext);
   // Briefly: an Event that cannot be written by now is not worth holding the node's record for.

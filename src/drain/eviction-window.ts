@@ -8,7 +8,10 @@ export type WindowAnswer =
   | 'neutral';
 
 export interface WindowOptions {
-  /** Evictions in flight at first: a burst of drains starts at this many per node, not at all of them. */
+  /**
+   * Evictions in flight at first. A drain sets it from what the API server has shown
+   * (window-start.ts); this default is for a window with nothing to go on.
+   */
   initial: number;
   min: number;
   max: number;
@@ -22,10 +25,10 @@ export const defaultWindow: WindowOptions = { initial: 8, min: 4, max: 256, slow
 /**
  * How many evictions one drain keeps in flight (additive increase, multiplicative decrease, as TCP
  * does). A quick answer lets one more request go, so on an idle API server the window doubles every
- * round trip (8, 16, 32 …: a 110-pod node in four). A slow answer or a throttled request halves it,
- * once per round trip. In a wave of interruptions the API server's queues then hold what it serves
- * within its 15 s queue limit, instead of every pod of every node at once, most of which it would
- * turn away with 429 after waiting.
+ * round trip (8, 16, 32 …). A slow answer or a throttled request halves it, once per round trip. In a
+ * wave of interruptions the API server's queues then hold what it serves within its 15 s queue limit,
+ * instead of every pod of every node at once, most of which it would turn away with 429 after
+ * waiting. Where it starts is the drain's choice (window-start.ts).
  */
 export class EvictionWindow {
   readonly #options: WindowOptions;
@@ -43,6 +46,11 @@ export class EvictionWindow {
 
   get limit(): number {
     return this.#limit;
+  }
+
+  /** Whether the API server was ever slow or throttling: the limit now is what held after the cuts. */
+  get cut(): boolean {
+    return this.#lastCut > Number.NEGATIVE_INFINITY;
   }
 
   /**

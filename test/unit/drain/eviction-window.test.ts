@@ -57,8 +57,23 @@ describe('EvictionWindow', () => {
     round[0]!('congested');
     for (const done of round.slice(1)) done('answered');
 
-    // Assess: one cut for the round trip, not sixteen
+    // Assess: one cut for the round trip, not sixteen, and the window says it was cut
     expect(window.limit).toBe(8);
+    expect(window.cut).toBe(true);
+  });
+
+  it('says it was never cut while the API server answers quickly', async () => {
+    // Prepare
+    const time = clock();
+    const window = new EvictionWindow({ initial: 4 }, time.now);
+
+    // Act
+    const round = await admitted(window, 4);
+    time.advance(20);
+    for (const done of round) done('answered');
+
+    // Assess
+    expect(window.cut).toBe(false);
   });
 
   it('never goes below its minimum nor above its maximum', async () => {
