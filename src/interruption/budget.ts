@@ -10,7 +10,7 @@ import { NodeEventReason } from '../kube/node-events.js';
 import type { BudgetSpec, Step, Transition } from './inputs.js';
 import { isVoluntary } from './reasons.js';
 import { type InterruptionRecord, type Reason, RecordState } from './record.js';
-import { keep, stamp } from './steps.js';
+import { keep, ownHooks, stamp } from './steps.js';
 import type { Budget } from './world.js';
 
 export type { Budget, BudgetSpec };
@@ -72,8 +72,12 @@ export function withinBudget(
   const deadline = earliest(reasons);
   if (hasRoom(budget, deadline)) return admit();
   const why = `the disruption budget is in use (${budget.inUse} of ${budget.limit} nodes)`;
+  // No drain runs while the node waits: hooks on its record (their drain ended, as a hook's reason
+  // never waits) are completed now, not when a place frees up.
+  const own = ownHooks(r, step.world);
+  const completing = own.length > 0 ? [{ type: 'complete-hooks' as const, hooks: own }] : [];
   if (record?.state === RecordState.Waiting && r.reasons === record.reasons) {
-    return keep(record, record, 'waiting', why, step);
+    return keep(record, record, 'waiting', why, step, completing);
   }
   const cause = reasons[0]!;
   const waiting = stamp(
@@ -90,7 +94,7 @@ export function withinBudget(
             message: `${cause.kind} ${cause.eventId} waits: ${why}`,
           },
         ];
-  return { record: waiting, effects: event, outcome: 'waiting', why };
+  return { record: waiting, effects: [...event, ...completing], outcome: 'waiting', why };
 }
 
 /** Nothing decided yet: the door counts the cluster (under the budget's lock) and asks again. */

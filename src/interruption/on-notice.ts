@@ -187,9 +187,12 @@ function schedule(r: InterruptionRecord, step: Step, record?: InterruptionRecord
   const change = r.reasons.find((o) => o.scheduled)?.scheduled;
   // SCHEDULED_CORDON_AT_NOTICE cordons for a change not yet due: a voluntary mark, within the budget.
   const wantsMark = step.rules.scheduledCordonAtNotice && !r.marks.cordoned && !step.world.node.unschedulable;
-  const needs = wantsMark && needsPlace(record, r.reasons, step);
+  // The mark is the changes' alone: other reasons recorded beside them (a state change the instance
+  // has since left) ask for nothing here, so they cannot make it a forced one.
+  const changes = r.reasons.filter((o) => o.scheduled);
+  const needs = wantsMark && needsPlace(record, changes, step);
   if (needs && !step.world.budget) return askToCount(record);
-  const room = step.world.budget !== undefined && hasRoom(step.world.budget, earliest(r.reasons));
+  const room = step.world.budget !== undefined && hasRoom(step.world.budget, earliest(changes));
   const markNow = wantsMark && (!needs || room);
   const deadline = r.reasons[0]?.deadline ?? r.deadline;
   const marks = markNow ? { marks: withMarks(r, step.world.node, step.rules) } : {};

@@ -218,4 +218,37 @@ describe('counterexamples the model found, kept', () => {
       h.reconcile(),
     ]);
   });
+
+  it('rule 6: a hook whose drain ended is completed even while a rebalance waits for the budget', () => {
+    // Seed 1 (15 000 sequences): Auto Scaling could not be reached when the hooked drain ended; a
+    // rebalance recommendation then found the budget full, and the node waited for a place with the
+    // hook on its record, never completed: waiting decided nothing about hooks.
+    const sim = replay({ disruptionBudget: { count: 1 }, taintNode: false, outOfServiceTaint: false }, [
+      h.autoScaling(true),
+      asg(),
+      h.advance(6 * hour),
+      h.othersHold(1),
+      h.notice({ kind: NoticeKind.RebalanceRecommendation, lateMs: 0 }),
+    ]);
+
+    expect(recordOn(sim.node)?.hooks ?? []).toEqual([]);
+  });
+
+  it('rule 8: a Health change redelivered after an operator uncordoned takes no place while the budget is full', () => {
+    // Seed 7 (15 000 sequences): a Health change cordoned at its notice, a stopping the instance
+    // came back from, an operator's uncordon, and the redelivery cordoned the node again with the
+    // budget's only place held by another node.
+    const rules = { disruptionBudget: { count: 1 }, scheduledCordonAtNotice: true, taintNode: false };
+    replay(rules, [
+      health('upcoming', 2 * hour),
+      h.ec2('hibernate'),
+      h.kubeletGone(),
+      h.notice({ kind: NoticeKind.StateChange, detail: 'stopping', lateMs: 0 }),
+      h.othersHold(1),
+      h.ec2Start(),
+      h.advance(30 * minute),
+      h.operator('uncordon'),
+      h.redeliver(0),
+    ]);
+  });
 });
