@@ -48,6 +48,9 @@ describe("a node's interruption, on random sequences", () => {
     // listed was made: the list is the code's, and the sequences reach all of it.
     const listed = expandedEdges();
     expect([...observedEdges].filter((e) => !listed.has(e)).sort()).toEqual([]);
-    expect([...listed].filter((e) => !observedEdges.has(e)).sort()).toEqual([]);
+    // Reaching the rarest changes depends on the seed: held for the pinned one; another (MODEL_SEED,
+    // to explore) checks the invariants and that nothing unlisted happens.
+    if (process.env.MODEL_SEED === undefined)
+      expect([...listed].filter((e) => !observedEdges.has(e)).sort()).toEqual([]);
   }, 120_000);
 });
