@@ -1,7 +1,18 @@
 import type { FlowControlDelta } from './lane.js';
-import type { NodeDrain } from './scenarios/burst.js';
 import { formatMs, formatRatio, max, min, percentile, ratio } from './stats.js';
 import { type ResultRow, row } from './types.js';
+
+/** One node's drain as the burst saw it: done (or failed) this long after the burst began. */
+export interface NodeDrain {
+  node: string;
+  finishedMs: number;
+  ok: boolean;
+  detail?: string;
+  /** kubectl only: its "client-side throttling" waits (client-go's 5 QPS, burst 10). */
+  throttledWaits?: number;
+  /** kubectl only: the process's CPU time (user + system). */
+  cpuMs?: number;
+}
 
 /** Who drains the burst (ideal: the floor, ideal-drain.ts), and whether deploy/flowcontrol.yaml is applied. */
 export interface BurstRound {

@@ -1,7 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { kubeConfigFor, statusOf } from '../test/bed/kube.js';
+import type { NodeDrain } from './burst-report.js';
 import type { BurstWorld } from './burst-world.js';
-import type { NodeDrain } from './scenarios/burst.js';
 import type { BenchContext } from './types.js';
 
 /** A request refused this often in a row is given up: the floor must end even on a broken bed. */

@@ -5,7 +5,7 @@ import { sampleEvent } from '../../src/events/samples.js';
 import { readApiServerMetrics } from '../../test/bed/apiserver-metrics.js';
 import type { SpotNode } from '../../test/bed/kube.js';
 import { countByCode, selectRequests } from '../audit.js';
-import { type BurstRound, type BurstRun, burstDetails, burstRows } from '../burst-report.js';
+import { type BurstRound, type BurstRun, burstDetails, burstRows, type NodeDrain } from '../burst-report.js';
 import { podsLeftOn, prepareBurstWorld, removeBurstWorld } from '../burst-world.js';
 import { cpuTimes, cpuUsed } from '../cpu.js';
 import { drainIdeal } from '../ideal-drain.js';
@@ -15,18 +15,6 @@ import { flowControlDelta, laneName, removeLane, restoreLane } from '../lane.js'
 import { formatMs, sum as sumOf } from '../stats.js';
 import type { BenchContext, Scenario } from '../types.js';
 import { lambdaContext, sleep } from '../world.js';
-
-/** One node's drain as the burst saw it: done (or failed) this long after the burst began. */
-export interface NodeDrain {
-  node: string;
-  finishedMs: number;
-  ok: boolean;
-  detail?: string;
-  /** kubectl only: its "client-side throttling" waits (client-go's 5 QPS, burst 10). */
-  throttledWaits?: number;
-  /** kubectl only: the process's CPU time (user + system). */
-  cpuMs?: number;
-}
 
 /**
  * With the lane first, the pair the targets compare; then without it, for the lane's effect. Each
