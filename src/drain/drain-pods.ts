@@ -91,8 +91,10 @@ export async function drainPods(
     window,
     started,
     nodeName,
-    podEvents: new PodEventRecorder(apis.core, context.actor ?? eventSource),
+    // The pods' Events wait while evictions are in flight: the answers the pods' ends wait for come first.
+    podEvents: new PodEventRecorder(apis.core, context.actor ?? eventSource, () => window.idle),
   };
+  window.onIdle(() => podContext.podEvents.poke());
   // Every pod the drain took on, from the list or the sweep: what FORCE_AT_DEADLINE may delete.
   const handled = new Map<string, k8s.V1Pod>();
   const drainPod = (planned: PlannedPod) => {

@@ -37,6 +37,7 @@ export class EvictionWindow {
   #inFlight = 0;
   #lastCut = Number.NEGATIVE_INFINITY;
   readonly #queue: (() => void)[] = [];
+  readonly #idleListeners = new Set<() => void>();
 
   constructor(options: Partial<WindowOptions> = {}, now: () => number = Date.now) {
     this.#options = { ...defaultWindow, ...options };
@@ -106,5 +107,21 @@ export class EvictionWindow {
     for (let free = this.#limit - this.#inFlight; free > 0 && this.#queue.length > 0; free--) {
       this.#queue.shift()!();
     }
+    // A waiter let go takes its place on its next turn: idle is decided once it has.
+    if (this.#idleListeners.size > 0) setImmediate(() => this.#notifyIdle());
+  }
+
+  /** No eviction in flight or waiting for a place. */
+  get idle(): boolean {
+    return this.#inFlight === 0 && this.#queue.length === 0;
+  }
+
+  /** Calls `listener` whenever the window may have become idle (it checks `idle` itself). */
+  onIdle(listener: () => void): void {
+    this.#idleListeners.add(listener);
+  }
+
+  #notifyIdle(): void {
+    if (this.idle) for (const listener of this.#idleListeners) listener();
   }
 }

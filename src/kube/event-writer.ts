@@ -28,12 +28,16 @@ export class EventWriter {
   private readonly pending = new Set<Promise<void>>();
   private readonly waiting: (() => void)[] = [];
   private running = 0;
+  /** Set by flush: what is queued goes now, whatever `mayStart` says. */
+  private flushing = false;
 
   constructor(
     private readonly core: k8s.CoreV1Api,
     /** Who writes (`reportingInstance`): the invocation's id. */
     private readonly instance: string,
     private readonly maxInFlight = Number.POSITIVE_INFINITY,
+    /** Whether a write may start now (queued writes wait for `poke`); e.g. not while evictions are in flight. */
+    private readonly mayStart: () => boolean = () => true,
   ) {}
 
   write(subject: EventSubject, reason: string, message: string, type: 'Normal' | 'Warning' = 'Normal'): void {
@@ -53,14 +57,23 @@ export class EventWriter {
           .finally(() => {
             this.running--;
             resolve();
-            this.waiting.shift()?.();
+            this.poke();
           });
       };
-      if (this.running < this.maxInFlight) start();
+      if (this.canStart()) start();
       else this.waiting.push(start);
     });
     this.pending.add(done);
     void done.then(() => this.pending.delete(done));
+  }
+
+  /** Starts the queued writes the limit and `mayStart` allow now: call it when `mayStart` may have turned true. */
+  poke(): void {
+    while (this.waiting.length > 0 && this.canStart()) this.waiting.shift()!();
+  }
+
+  private canStart(): boolean {
+    return this.running < this.maxInFlight && (this.flushing || this.mayStart());
   }
 
   /**
@@ -68,6 +81,8 @@ export class EventWriter {
    * dropped (counted as failures), so that none starts after its caller has ended.
    */
   async flush(timeoutMs = 2_000): Promise<void> {
+    this.flushing = true;
+    this.poke();
     const all = Promise.allSettled([...this.pending]);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);

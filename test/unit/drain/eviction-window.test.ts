@@ -137,4 +137,28 @@ describe('EvictionWindow', () => {
     await expect(waiting).resolves.toBeTypeOf('function');
     expect(Date.now()).toBeGreaterThanOrEqual(stopAt - 1);
   });
+
+  it('says when it is idle: nothing in flight, nobody waiting for a place', async () => {
+    // Prepare
+    const time = clock();
+    const window = new EvictionWindow({ initial: 4 }, time.now);
+    let told = 0;
+    window.onIdle(() => told++);
+
+    // Act: 6 requests, 4 admitted; answering them lets the other 2 through, then those are answered
+    const first = await admitted(window, 6);
+    const busy = window.idle;
+    for (const done of first.splice(0, 4)) done('answered');
+    await new Promise((r) => setImmediate(r));
+    const toldWhileTheRestRan = told;
+    await new Promise((r) => setImmediate(r));
+    for (const done of first) done('answered');
+    await new Promise((r) => setImmediate(r));
+
+    // Assess
+    expect(busy).toBe(false);
+    expect(toldWhileTheRestRan).toBe(0);
+    expect(window.idle).toBe(true);
+    expect(told).toBeGreaterThan(0);
+  });
 });

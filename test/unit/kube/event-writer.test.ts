@@ -112,4 +112,33 @@ describe('EventWriter', () => {
     expect(body?.message).toHaveLength(1_000);
     expect(body?.metadata?.name?.length).toBeLessThanOrEqual(253);
   });
+
+  it('holds its writes while mayStart says no, starts them on a poke once it says yes, and on a flush', async () => {
+    // Prepare: writes wait while "evictions are in flight"
+    const api = heldCore();
+    let evicting = true;
+    const writer = new EventWriter(api.core, 'req-1', 4, () => !evicting);
+    const later = new EventWriter(api.core, 'req-2', 4, () => false);
+
+    // Act
+    for (const name of ['a', 'b'])
+      writer.write({ kind: 'Pod', namespace: 'shop', name }, 'DrainEviction', 'Evicted');
+    await api.releaseAll();
+    const whileEvicting = api.written.length;
+    writer.poke();
+    await api.releaseAll();
+    const pokedTooSoon = api.written.length;
+    evicting = false;
+    writer.poke();
+    await api.releaseAll();
+    later.write({ kind: 'Pod', namespace: 'shop', name: 'c' }, 'DrainEviction', 'Evicted');
+    const flushed = later.flush(1_000);
+    await api.releaseAll();
+    await flushed;
+
+    // Assess
+    expect([whileEvicting, pokedTooSoon]).toEqual([0, 0]);
+    expect(api.written.map((w) => w.body.involvedObject.name)).toEqual(['a', 'b', 'c']);
+    expect(writer.failures + later.failures).toBe(0);
+  });
 });
