@@ -4,88 +4,22 @@
  */
 import { DeadlineClock } from '../drain/deadline-clock.js';
 import { drainPods } from '../drain/drain-pods.js';
-import type { DrainProgress } from '../drain/drain-types.js';
-import type { DrainOptions } from '../drain/options.js';
 import { outcomeEvent } from '../drain/report.js';
 import type { PodsResult } from '../drain/result.js';
-import type { KubeApis } from '../kube/connection.js';
 import { NodeEventRecorder } from '../kube/node-events.js';
 import { retryKube } from '../kube/retry-kube.js';
 import { volumesBeforeHooks } from './before-hooks.js';
-import { type Applied, applyInput, type DoorContext, type View } from './door.js';
+import type { CarryOutContext, NodeReport } from './carry-out-types.js';
+import { type Applied, applyInput, type View } from './door.js';
+import { drainTiming } from './hand-off-timing.js';
 import { Holder } from './holder.js';
 import type { Effect, Input, NodeOutcome } from './inputs.js';
-import {
-  type HookRecord,
-  holdingReason,
-  hookKey,
-  type InterruptionRecord,
-  type RecordState,
-} from './record.js';
+import { type HookRecord, holdingReason, hookKey, type InterruptionRecord } from './record.js';
 import { ownHooks } from './steps.js';
 import { effectsOf } from './transition.js';
 import { isNodeReady } from './world.js';
 
-/** Completes Auto Scaling lifecycle hooks (src/interruption knows no AWS client). */
-export interface HookHandler {
-  /**
-   * Completes the hooks (CONTINUE); returns those it completed or found ended. `volumesAttached`:
-   * the node's VolumeAttachments still there when the wait for them reached its bound.
-   */
-  complete(hooks: HookRecord[], volumesAttached?: string[]): Promise<HookRecord[]>;
-  /** The node's hooks while its drain runs: keep them alive with heartbeats. */
-  onHooks?(hooks: HookRecord[]): void;
-}
-
-export interface CarryOutContext extends DoorContext {
-  apis: KubeApis;
-  drain: DrainOptions;
-  hooks?: HookHandler;
-  /** When the invocation must have returned (epoch ms): no drain runs past it. */
-  deadline: number;
-  /** The invocation's own end, where `deadline` was stretched for the write of a drain's end. */
-  invocationDeadline?: number;
-  signal?: AbortSignal;
-  onProgress?: (progress: DrainProgress) => void;
-  renewIntervalMs: number;
-  /** Who writes the Events (the invocation's id). */
-  actor: string;
-  /**
-   * Asks a fresh invocation to look at the node (in Lambda: an asynchronous self-invoke). With it, a
-   * drain whose deadline lies beyond this invocation's end is handed on before that end; without it
-   * (the CLI), such a drain stops at the invocation's end as it always did.
-   */
-  continueElsewhere?: (nodeName: string) => Promise<void>;
-}
-
-/** A drain is handed on this long before the invocation's end: the halt, the write and the invoke fit in it. */
-export const handOffLeadMs = 10_000;
-/** A drain is handed on only if its deadline lies at least this far beyond the invocation's end. */
-const handOffGainMs = 30_000;
-
-/** What moving a node on did. */
-export interface NodeReport {
-  nodeName: string;
-  /** What happened to the node. */
-  node: NodeOutcome;
-  why: string;
-  /** What a drain run here did to the pods. */
-  drain?: PodsResult;
-  /** The record's state and holder afterwards (none: released, or never recorded). */
-  state?: RecordState;
-  holder?: string;
-  /** When the drain run here had to end (epoch ms). */
-  deadline?: number;
-  hooksCompleted: HookRecord[];
-  /** Hooks this input tried to complete and could not (Auto Scaling failed): a retry of the input completes them. */
-  hooksFailed: HookRecord[];
-  /** This node's hooks still recorded (a holder elsewhere completes them, or the reconcile). */
-  hooksPending: HookRecord[];
-  /** Notices only: the notice's reason was new to the record (not a duplicate delivery). */
-  newReason?: boolean;
-  /** Notices only: the deadline the drain's holder had before this notice (epoch ms). */
-  holderDeadline?: number;
-}
+export type { CarryOutContext, HookHandler, NodeReport } from './carry-out-types.js';
 
 /** One input through the door (retried on 429s and 503s until the invocation's end), then its effects. */
 export async function moveOn(
@@ -169,32 +103,52 @@ async function carryOut(
   return report;
 }
 
+type DrainEffect = Extract<Effect, { type: 'drain' }>;
+type DrainReport = Partial<NodeReport> & Pick<NodeReport, 'hooksCompleted'>;
+
+/** How the holder's drain stopped, besides its pods' outcome. */
+interface DrainRun {
+  pods: PodsResult;
+  halted: 'taken-over' | 'halted' | 'handing-off' | undefined;
+  clock: DeadlineClock;
+}
+
 /** The drain of an input whose record names this holder; its end goes through the door again. */
 async function runDrain(
   nodeName: string,
-  effect: Extract<Effect, { type: 'drain' }>,
+  effect: DrainEffect,
   record: InterruptionRecord,
   ctx: CarryOutContext,
   events: NodeEventRecorder,
-): Promise<Partial<NodeReport> & Pick<NodeReport, 'hooksCompleted'>> {
+): Promise<DrainReport> {
+  const run = await drainAsHolder(nodeName, effect, record, ctx, events);
+  return afterDrain(nodeName, effect, run, ctx, events);
+}
+
+/** The pods drained while the holder renews the record; stopped early if taken over, halted or handed on. */
+async function drainAsHolder(
+  nodeName: string,
+  effect: DrainEffect,
+  record: InterruptionRecord,
+  ctx: CarryOutContext,
+  events: NodeEventRecorder,
+): Promise<DrainRun> {
   const progress = ctx.onProgress ?? (() => {});
-  // A drain that outlasts the invocation keeps its own deadline (grace periods are cut to it, not to
-  // the invocation's end) and is handed on before that end.
-  const handsOff = ctx.continueElsewhere !== undefined && effect.deadline - ctx.deadline >= handOffGainMs;
-  const until = handsOff ? effect.deadline : Math.min(effect.deadline, ctx.deadline);
-  const clock = new DeadlineClock(until, ctx.drain.safetyMarginMs, ctx.now);
+  const timing = drainTiming(effect.deadline, ctx.deadline, ctx.continueElsewhere !== undefined);
+  const clock = new DeadlineClock(timing.until, ctx.drain.safetyMarginMs, ctx.now);
   clock.onChange(() =>
     progress({ type: 'record', detail: `deadline moved to ${new Date(clock.deadline).toISOString()}` }),
   );
   const halt = new AbortController();
-  let halted: 'taken-over' | 'halted' | 'handing-off' | undefined;
+  let halted: DrainRun['halted'];
   const stop = (why: typeof halted) => {
     halted ??= why;
     halt.abort();
   };
-  const handOffTimer = handsOff
-    ? setTimeout(() => stop('handing-off'), Math.max(0, ctx.deadline - handOffLeadMs - ctx.now()))
-    : undefined;
+  const handOffTimer =
+    timing.handOffAt !== undefined
+      ? setTimeout(() => stop('handing-off'), Math.max(0, timing.handOffAt - ctx.now()))
+      : undefined;
   ctx.hooks?.onHooks?.(record.hooks);
   const holder = new Holder(nodeName, effect.holder, ctx, {
     intervalMs: ctx.renewIntervalMs,
@@ -228,12 +182,23 @@ async function runDrain(
   }
   clearTimeout(handOffTimer);
   await holder.stop();
+  return { pods, halted, clock };
+}
+
+/** What follows the drain: the hand-off, the take-over, or its end through the door (and a look after a halt). */
+async function afterDrain(
+  nodeName: string,
+  effect: DrainEffect,
+  { pods, halted, clock }: DrainRun,
+  ctx: CarryOutContext,
+  events: NodeEventRecorder,
+): Promise<DrainReport> {
+  const progress = ctx.onProgress ?? (() => {});
   // Handed on only if the drain is not over: a drain that ended as the timer fired just ends.
   if (halted === 'handing-off' && pods.outcome === 'halted') {
     progress({ type: 'record', detail: 'handed off: a fresh invocation takes the drain over' });
     const handed = await moveOn(nodeName, { type: 'hand-off', holder: effect.holder }, ctx);
-    const node: NodeOutcome = handed.node === 'lost' ? 'taken-over' : handed.node;
-    return { ...handed, node, drain: pods, deadline: clock.deadline };
+    return { ...handed, node: lostIsTakenOver(handed.node), drain: pods, deadline: clock.deadline };
   }
   if (halted === 'taken-over') {
     progress({ type: 'record', detail: 'taken over: the new holder finishes the drain' });
@@ -253,7 +218,7 @@ async function runDrain(
     deadline: Math.max(clock.deadline, ctx.now() + 10_000),
     invocationDeadline: ctx.invocationDeadline ?? ctx.deadline,
   });
-  const node: NodeOutcome = after.node === 'lost' ? 'taken-over' : after.node;
+  const node = lostIsTakenOver(after.node);
   // The kubelet stopped mid-drain: what it was evicting can no longer go. A fresh look decides.
   if (halted === 'halted' && after.node === 'ended') {
     const look = await moveOn(nodeName, { type: 'look', holder: effect.holder }, ctx);
@@ -261,6 +226,11 @@ async function runDrain(
     return { ...look, drain: pods, deadline: clock.deadline, hooksCompleted };
   }
   return { ...after, node, drain: pods, deadline: clock.deadline };
+}
+
+/** A holder that finds the record no longer its own was taken over. */
+function lostIsTakenOver(node: NodeOutcome): NodeOutcome {
+  return node === 'lost' ? 'taken-over' : node;
 }
 
 /** Completes hooks, then takes those completed off the record (a failure leaves them for a retry). */

@@ -55,6 +55,18 @@ function outcomeOf(notice: NoticeReport | undefined): string | undefined {
   return notice?.status === 'done' ? notice.result.outcome : notice?.status;
 }
 
+/** A node of the managed cluster, its instance terminating in a group, whose pods no eviction may take yet. */
+async function nodeHeldByBudget(replicas: number) {
+  const pool = `long-${uniqueSuffix()}`;
+  const app0 = `web-${uniqueSuffix()}`;
+  const { instance, node } = await spotNodeWithInstance(bed, admin, pool);
+  await terminatingInGroup(bed, instance.instanceId);
+  await createDeployment(admin, namespace, app0, replicas, { pool, gracePeriodSeconds: 10, exitAfter: '1s' });
+  await createPdb(admin, namespace, app0, { app: app0 }, { maxUnavailable: 0 });
+  await waitForReadyPods(admin.core, namespace, `app=${app0}`, replicas);
+  return { instance, node, app0 };
+}
+
 async function allowEvictions(name: string): Promise<void> {
   await admin.policy.patchNamespacedPodDisruptionBudget(
     { name, namespace, body: { spec: { maxUnavailable: 2 } } },
@@ -65,13 +77,7 @@ async function allowEvictions(name: string): Promise<void> {
 describe('a terminate hook whose drain outlasts the invocation', () => {
   it('is handed on before the invocation ends, finished by the next, heartbeaten throughout', async () => {
     // Prepare: a budget that allows no eviction keeps the drain going past the first invocation.
-    const pool = `long-${uniqueSuffix()}`;
-    const app0 = `web-${uniqueSuffix()}`;
-    const { instance, node } = await spotNodeWithInstance(bed, admin, pool);
-    await terminatingInGroup(bed, instance.instanceId);
-    await createDeployment(admin, namespace, app0, 2, { pool, gracePeriodSeconds: 10, exitAfter: '1s' });
-    await createPdb(admin, namespace, app0, { app: app0 }, { maxUnavailable: 0 });
-    await waitForReadyPods(admin.core, namespace, `app=${app0}`, 2);
+    const { instance, node, app0 } = await nodeHeldByBudget(2);
     const [asgBefore, lambdaBefore] = [asg.calls.length, lambda.invocations.length];
     const hookCalls = () =>
       asg.calls.slice(asgBefore).filter((c) => c.params.InstanceId === instance.instanceId);
@@ -148,13 +154,7 @@ describe('a terminate hook whose drain outlasts the invocation', () => {
 
   it('is taken over by the reconcile when the hand-off is lost', async () => {
     // Prepare: as above, and the hand-off's invoke fails (Lambda refuses it).
-    const pool = `long-${uniqueSuffix()}`;
-    const app0 = `web-${uniqueSuffix()}`;
-    const { instance, node } = await spotNodeWithInstance(bed, admin, pool);
-    await terminatingInGroup(bed, instance.instanceId);
-    await createDeployment(admin, namespace, app0, 2, { pool, gracePeriodSeconds: 10, exitAfter: '1s' });
-    await createPdb(admin, namespace, app0, { app: app0 }, { maxUnavailable: 0 });
-    await waitForReadyPods(admin.core, namespace, `app=${app0}`, 2);
+    const { instance, node, app0 } = await nodeHeldByBudget(2);
     lambda.failNext(10, 500);
 
     // Act 1
@@ -185,13 +185,7 @@ describe('a terminate hook whose drain outlasts the invocation', () => {
 
   it('is never taken from a hand-off naming a cluster this deployment does not manage, or sent from elsewhere', async () => {
     // Prepare: a node under a drain handed off, whose PDB still allows nothing
-    const pool = `long-${uniqueSuffix()}`;
-    const app0 = `web-${uniqueSuffix()}`;
-    const { instance, node } = await spotNodeWithInstance(bed, admin, pool);
-    await terminatingInGroup(bed, instance.instanceId);
-    await createDeployment(admin, namespace, app0, 1, { pool, gracePeriodSeconds: 10, exitAfter: '1s' });
-    await createPdb(admin, namespace, app0, { app: app0 }, { maxUnavailable: 0 });
-    await waitForReadyPods(admin.core, namespace, `app=${app0}`, 1);
+    const { instance, node, app0 } = await nodeHeldByBudget(1);
     const lambdaBefore = lambda.invocations.length;
     await app.handle(
       sampleEvent('asg-terminate', { instanceId: instance.instanceId }),
