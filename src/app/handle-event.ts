@@ -11,6 +11,7 @@ import { handleNotice } from './handle-notice.js';
 import { handleRunning, type RunningReport } from './handle-running.js';
 import { type Actor, noticeOutcomeEvents, putOutcomeEvents, rejectedEvent } from './outcome-events.js';
 import type { ClusterReconcileReport } from './reconcile-all.js';
+import { managedClustersOf } from './resolve-target.js';
 import { capNotices, isRejection, Rejection, verifyEvent } from './verify-notice.js';
 
 export interface EventReport {
@@ -135,8 +136,7 @@ async function drainHandedOff(
   invocation: Invocation,
 ): Promise<EventReport> {
   if (isForeign(parsed, invocation)) return foreign(parsed.eventId, 'a drain handed off', deps);
-  const managed = deps.source.kind === 'fixed' ? [deps.source.clusterName] : deps.source.managedClusters;
-  if (!managed.includes(parsed.cluster)) {
+  if (!managedClustersOf(deps.source).includes(parsed.cluster)) {
     deps.metrics.ignoredEvent();
     const reason = `a drain handed off on cluster ${parsed.cluster}, which this deployment does not manage`;
     deps.logger.warn(`event dropped: ${reason}`, { eventId: parsed.eventId });

@@ -5,6 +5,7 @@ import type { AppDeps, Invocation } from './app-types.js';
 import { autoScalingHooks, heartbeatPlan } from './asg-hooks.js';
 import { interruptionContext } from './interruption-context.js';
 import { putOutcomeEvents, reconcileOutcomeEvents } from './outcome-events.js';
+import { managedClustersOf } from './resolve-target.js';
 
 export interface ClusterReconcileReport {
   cluster: string;
@@ -25,7 +26,7 @@ export async function reconcileAll(
   options: { dryRun?: boolean; selector?: string; cluster?: string; node?: string } = {},
 ): Promise<ClusterReconcileReport[]> {
   const now = deps.now ?? Date.now;
-  const managed = deps.source.kind === 'fixed' ? [deps.source.clusterName] : [...deps.source.managedClusters];
+  const managed = managedClustersOf(deps.source);
   // One cluster (a drain handed off names its own), or all of them.
   const clusters = options.cluster ? managed.filter((c) => c === options.cluster) : managed;
   const call = { deadline: invocation.deadline, ...(invocation.signal ? { signal: invocation.signal } : {}) };

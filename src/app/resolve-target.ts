@@ -62,6 +62,11 @@ export type ClusterSource =
       recheckDelayMs?: number;
     };
 
+/** The clusters this deployment manages: the one it is fixed to, or MANAGED_CLUSTERS. */
+export function managedClustersOf(source: ClusterSource): readonly string[] {
+  return source.kind === 'fixed' ? [source.clusterName] : source.managedClusters;
+}
+
 /**
  * From an instance id to the node to drain: EC2 says which cluster (only the managed ones count)
  * and gives the private DNS name and zone; the cluster's API says which node has that providerID.
