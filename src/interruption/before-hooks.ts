@@ -50,11 +50,10 @@ export async function volumesBeforeHooks(
   const until = boundOf(record, ctx);
   const delayEnd = Math.min(ctx.now() + ctx.drain.hookCompletionDelayMs, until);
   const progress = ctx.onProgress ?? (() => {});
-  // A cluster whose RBAC predates reading claims waits for every volume, as it did before.
-  const staying = await volumesStaying(ctx.apis, nodeName).catch(() => new Set<string>());
   const detached = await waitForDetached(ctx.apis, nodeName, until, {
     now: ctx.now,
-    staying,
+    // A cluster whose RBAC predates reading claims waits for every volume, as it did before.
+    staying: () => volumesStaying(ctx.apis, nodeName).catch(() => new Set<string>()),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   if (detached.error) {

@@ -23,8 +23,11 @@ export interface DetachWaitOptions {
   now: () => number;
   signal?: AbortSignal;
   pollMs?: number;
-  /** PersistentVolumes not waited for: those of the pods that stay on the node (volumesStaying). */
-  staying?: ReadonlySet<string>;
+  /**
+   * PersistentVolumes not waited for: those of the pods that stay on the node (volumesStaying).
+   * Asked once, and only if the node has a VolumeAttachment at all: most drained nodes have none.
+   */
+  staying?: () => Promise<ReadonlySet<string>>;
 }
 
 /**
@@ -36,9 +39,16 @@ export async function attachmentsOf(
   nodeName: string,
   staying: ReadonlySet<string> = new Set(),
 ): Promise<string[]> {
+  return namesOf(await onNode(apis, nodeName), staying);
+}
+
+async function onNode(apis: Pick<KubeApis, 'storage'>, nodeName: string): Promise<k8s.V1VolumeAttachment[]> {
   const list = await apis.storage.listVolumeAttachment();
-  return list.items
-    .filter((attachment) => attachment.spec.nodeName === nodeName)
+  return list.items.filter((attachment) => attachment.spec.nodeName === nodeName);
+}
+
+function namesOf(attachments: k8s.V1VolumeAttachment[], staying: ReadonlySet<string> = new Set()): string[] {
+  return attachments
     .filter((attachment) => !staying.has(attachment.spec.source.persistentVolumeName ?? ''))
     .map((attachment) => attachment.metadata?.name ?? '(unnamed)')
     .sort();
@@ -95,10 +105,13 @@ export async function waitForDetached(
   options: DetachWaitOptions,
 ): Promise<DetachResult> {
   const pollMs = options.pollMs ?? detachPollMs;
+  let staying: ReadonlySet<string> | undefined;
   for (;;) {
     let attached: string[];
     try {
-      attached = await attachmentsOf(apis, nodeName, options.staying);
+      const found = await onNode(apis, nodeName);
+      if (found.length > 0 && staying === undefined && options.staying) staying = await options.staying();
+      attached = namesOf(found, staying);
     } catch (error) {
       return { attached: [], error };
     }

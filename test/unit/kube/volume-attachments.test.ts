@@ -179,4 +179,33 @@ describe('volumesStaying', () => {
     // Assess
     expect(names).toEqual(['web']);
   });
+
+  it('asks which volumes stay only when the node has an attachment, and once for the whole wait', async () => {
+    // Prepare
+    let asked = 0;
+    const staying = async () => {
+      asked++;
+      return new Set(['pv-agent']);
+    };
+    const none = storage([]);
+    const some = storage(
+      [attachment('agent', 'node-1'), attachment('web', 'node-1')],
+      [attachment('agent', 'node-1'), attachment('web', 'node-1')],
+      [attachment('agent', 'node-1')],
+    );
+
+    // Act
+    const bare = await waitForDetached(none, 'node-1', Date.now() + 10_000, { now: Date.now, staying });
+    const askedForBare = asked;
+    const waited = await waitForDetached(some, 'node-1', Date.now() + 10_000, {
+      now: Date.now,
+      staying,
+      pollMs: 1,
+    });
+
+    // Assess: the staying volume's attachment is not waited for
+    expect([bare, askedForBare]).toEqual([{ attached: [] }, 0]);
+    expect(waited).toEqual({ attached: [] });
+    expect([asked, some.lists]).toEqual([1, 3]);
+  });
 });
