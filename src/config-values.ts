@@ -6,6 +6,7 @@
 import { parseBudgetSpec } from './interruption/budget.js';
 import { EVENT_BUS_PATTERN } from './notify/outcome-events.js';
 import { parseSecretRef } from './notify/secret-ref.js';
+import { taintEffects } from './taint-keys.js';
 import * as z from './zod.js';
 
 /** What becomes of a launch hook whose node is not Ready in time. */
@@ -115,8 +116,8 @@ export const optionalTagKey = fromRaw((value, ctx) => {
 // NoExecute too, as NTH allows it: the README warns, and only the fence rendered for it lets it through.
 export const taintEffect = fromRaw((value, ctx) => {
   if (value === undefined) return 'NoSchedule';
-  if (value === 'NoSchedule' || value === 'PreferNoSchedule' || value === 'NoExecute') return value;
-  return invalid(ctx, `expected NoSchedule, PreferNoSchedule or NoExecute, got ${quote(value)}`);
+  const effect = taintEffects.find((e) => e === value);
+  return effect ?? invalid(ctx, `expected NoSchedule, PreferNoSchedule or NoExecute, got ${quote(value)}`);
 });
 
 export const budgetSpec = fromRaw((value, ctx) => {

@@ -9,6 +9,15 @@ import type { NoticeKind } from './types.js';
 /** The key prefix only this project writes (the shipped deploy/node-fence.yaml: the drainer's only one). */
 export const taintPrefix = 'eks-spot-drainer/';
 
+/**
+ * The effects a taint of this project may have (TAINT_EFFECT): NoSchedule, PreferNoSchedule where
+ * pods may still land on a marked node when nothing else is free, or NoExecute as NTH allows: put on
+ * with the cordon, it evicts every pod that does not tolerate it at once, without
+ * PodDisruptionBudgets (only the fence rendered for it lets it through: `rbac --taint-effect NoExecute`).
+ */
+export const taintEffects = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;
+export type TaintEffect = (typeof taintEffects)[number];
+
 export const TaintKeys = {
   EksSpotDrainer: 'eks-spot-drainer',
   AwsNodeTerminationHandler: 'aws-node-termination-handler',

@@ -1,5 +1,6 @@
 /** The command line: commands, options and help. Each action is one call into its command module. */
 import { Command, Option } from 'commander';
+import { taintEffects } from '../taint-keys.js';
 import { runEvents } from './events.js';
 import type { CliIo, ExitCode } from './io.js';
 import { packageVersion } from './package-root.js';
@@ -177,7 +178,7 @@ function addRbac(program: Command, io: CliIo, setExit: (code: ExitCode) => void)
     .option('--nth-taint-keys', "the node fence for NTH_TAINT_KEYS=true: NTH's taint keys")
     .addOption(
       new Option('--taint-effect <effect>', "the function's TAINT_EFFECT, for the node fence")
-        .choices(['NoSchedule', 'PreferNoSchedule', 'NoExecute'])
+        .choices(taintEffects)
         .default('NoSchedule'),
     )
     .addHelpText(

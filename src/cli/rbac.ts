@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TaintEffect } from '../interruption/inputs.js';
-import { nthTaintKeys } from '../taint-keys.js';
+import { nthTaintKeys, type TaintEffect } from '../taint-keys.js';
 import { type CliIo, ExitCode } from './io.js';
 import { packageRoot } from './package-root.js';
 

@@ -1,4 +1,4 @@
-import type { TaintKeys } from '../taint-keys.js';
+import type { TaintEffect, TaintKeys } from '../taint-keys.js';
 
 /** How a drain behaves: plain configuration, read once from the environment (see src/config.ts). */
 export interface DrainOptions {
@@ -25,7 +25,7 @@ export interface DrainOptions {
   /** Add the eks-spot-drainer/<kind> taint besides cordoning. */
   taintNode: boolean;
   /** The effect of that taint: NoSchedule (default), PreferNoSchedule or NoExecute. */
-  taintEffect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  taintEffect?: TaintEffect;
   /** Whose keys that taint carries (src/taint-keys.ts): this project's when absent. */
   taintKeys?: TaintKeys;
   /** Label the node node.kubernetes.io/exclude-from-external-load-balancers. */

@@ -5,7 +5,7 @@
  */
 
 import type { NodeEventReason } from '../kube/node-events.js';
-import type { TaintKeys } from '../taint-keys.js';
+import type { TaintEffect, TaintKeys } from '../taint-keys.js';
 import type { NoticeKind } from '../types.js';
 import type { HookRecord, InterruptionRecord } from './record.js';
 import type { World } from './world.js';
@@ -43,13 +43,8 @@ export type DrainEnd = 'drained' | 'deadline-reached' | 'incomplete' | 'halted' 
 /** `count` nodes, or `percent` of the cluster's nodes (rounded up, as Karpenter does). */
 export type BudgetSpec = { count: number } | { percent: number };
 
-/**
- * The effect of this project's taints (TAINT_EFFECT): NoSchedule, PreferNoSchedule where pods may
- * still land on a marked node when nothing else is free, or NoExecute as NTH allows: put on with the
- * cordon, it evicts every pod that does not tolerate it at once, without PodDisruptionBudgets (only
- * the fence rendered for it lets it through: `eks-spot-drainer rbac --taint-effect NoExecute`).
- */
-export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+/** The effect of this project's taints (TAINT_EFFECT; src/taint-keys.ts says what each does). */
+export type { TaintEffect };
 
 /** The configuration the transition follows (from src/config.ts). */
 export interface Rules {
