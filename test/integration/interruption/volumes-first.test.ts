@@ -63,6 +63,19 @@ async function attach(nodeName: string, persistentVolumeName?: string): Promise<
   return name;
 }
 
+/** The terminate hook's notice, handled until its drain ended: `handled` still waits on the volumes. */
+async function hookedDrainEnded(on: LambdaApp, instanceId: string, nodeName: string) {
+  const handled = on.handle(
+    sampleEvent('asg-terminate', { instanceId }),
+    lambdaContext(`asg-${randomUUID()}`),
+  );
+  await waitFor(
+    'the drain ended',
+    async () => recordOn(await admin.core.readNode({ name: nodeName }))?.state === 'drained',
+  );
+  return { handled };
+}
+
 async function exists(name: string): Promise<boolean> {
   return storage.readVolumeAttachment({ name }).then(
     () => true,
@@ -98,14 +111,7 @@ describe('a drained node whose volumes are still attached', () => {
     const elsewhere = await attach(other.name);
 
     // Act: the hook's drain (no pods) ends at once; the volumes go one after the other, later.
-    const handled = app.handle(
-      sampleEvent('asg-terminate', { instanceId: instance.instanceId }),
-      lambdaContext(`asg-${randomUUID()}`),
-    );
-    await waitFor(
-      'the drain ended',
-      async () => recordOn(await admin.core.readNode({ name: node.name }))?.state === 'drained',
-    );
+    const { handled } = await hookedDrainEnded(app, instance.instanceId, node.name);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const waitingWithTwo = completionsOf(instance.instanceId).length;
     await storage.deleteVolumeAttachment({ name: volumes[0]! });
@@ -159,14 +165,7 @@ describe('a drained node whose volumes are still attached', () => {
     await terminatingInGroup(bed, instance.instanceId);
 
     // Act
-    const handled = delayed.handle(
-      sampleEvent('asg-terminate', { instanceId: instance.instanceId }),
-      lambdaContext(`asg-${randomUUID()}`),
-    );
-    await waitFor(
-      'the drain ended',
-      async () => recordOn(await admin.core.readNode({ name: node.name }))?.state === 'drained',
-    );
+    const { handled } = await hookedDrainEnded(delayed, instance.instanceId, node.name);
     const ended = Date.now();
     const report = await handled;
 
@@ -223,14 +222,7 @@ describe('a drained node whose volumes are still attached', () => {
     const going = await attach(node.name);
 
     // Act: the drain leaves the DaemonSet pod; the other volume detaches a little later.
-    const handled = app.handle(
-      sampleEvent('asg-terminate', { instanceId: instance.instanceId }),
-      lambdaContext(`asg-${randomUUID()}`),
-    );
-    await waitFor(
-      'the drain ended',
-      async () => recordOn(await admin.core.readNode({ name: node.name }))?.state === 'drained',
-    );
+    const { handled } = await hookedDrainEnded(app, instance.instanceId, node.name);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const waitingForTheOther = completionsOf(instance.instanceId).length;
     const gone = Date.now();
